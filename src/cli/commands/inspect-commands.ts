@@ -1,0 +1,86 @@
+import { runStatus, listTickets } from '../../core/list-tickets.js';
+import { showTicket } from '../../core/show-ticket.js';
+import { collectConcerns } from '../../core/collect-concerns.js';
+import { cleanId } from '../../core/ids.js';
+import { openRunFromArgs, table } from '../common.js';
+import { optStr, str, type CommandSpec } from '../command.js';
+
+export const statusCommand: CommandSpec = {
+  command: 'status <run>',
+  describe: 'counts per stage and state (reads directory listings only)',
+  examples: [['$0 status gallia --json', '{"run_id": "gallia", "counts": {"parse": {"pending": 3, ...}}}']],
+  builder: (y) => y.positional('run', { type: 'string' }),
+  async run(args) {
+    const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
+    const s = await runStatus(ctx);
+    const rows = Object.entries(s.counts).map(([stage, c]) => {
+      const total = c.pending + c.claimed + c.completed + c.failed + c.needs_review;
+      return [stage, String(c.pending), String(c.claimed), String(c.completed), String(c.failed), String(c.needs_review), `${c.completed}/${total}`];
+    });
+    const extra = [
+      Object.keys(s.workers).length > 0 ? `workers: ${Object.entries(s.workers).map(([w, n]) => `${w} (${n})`).join(', ')}` : '',
+      s.in_flight > 0 ? `in flight: ${s.in_flight}` : '',
+      s.rejected_outputs > 0 ? `rejected late outputs: ${s.rejected_outputs} (see rejected/)` : '',
+      s.quarantined > 0 ? `quarantined files: ${s.quarantined} (see quarantine/)` : '',
+    ].filter(Boolean);
+    return {
+      data: { ...s },
+      text: [`run ${s.run_id}`, table([['STAGE', 'PENDING', 'CLAIMED', 'COMPLETED', 'FAILED', 'REVIEW', 'DONE'], ...rows]), ...extra].join('\n'),
+    };
+  },
+};
+
+export const listCommand: CommandSpec = {
+  command: 'list <run>',
+  describe: 'list tickets (ids, states, workers) from directory listings',
+  examples: [['$0 list gallia --state claimed --type translate', 'who holds which translate ticket']],
+  builder: (y) => y.positional('run', { type: 'string' }).option('state', { type: 'string' }).option('type', { type: 'string', describe: 'stage' }),
+  async run(args) {
+    const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
+    const state = optStr(args, 'state');
+    const stage = optStr(args, 'type');
+    const tickets = await listTickets(ctx, { ...(state ? { state } : {}), ...(stage ? { stage } : {}) });
+    const text = tickets.length === 0 ? 'no tickets match' : table(tickets.map((t) => [t.state, t.stage, t.ticket_id, t.worker_id ?? '']));
+    return { data: { run_id: ctx.runId, count: tickets.length, tickets }, text };
+  },
+};
+
+export const showCommand: CommandSpec = {
+  command: 'show <run> <ticket>',
+  describe: 'one ticket: its JSON, state, lineage, kept late outputs',
+  examples: [['$0 show gallia translate-mi0x2k3c000-a7f3z', 'the whole ticket']],
+  builder: (y) => y.positional('run', { type: 'string' }).positional('ticket', { type: 'string' }),
+  async run(args) {
+    const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
+    const v = await showTicket(ctx, cleanId(str(args, 'ticket'), 'ticket id'));
+    const lines = [`${v.ticket.ticket_id}  ${v.state}  ${v.path}`];
+    if (v.requested_by.length > 1) lines.push(`requested by: ${v.requested_by.join(', ')}`);
+    if (v.cascade) lines.push(`children: ${v.cascade.children.join(', ') || '(none)'}`);
+    for (const r of v.rejected_outputs) lines.push(`rejected late output from ${r.worker_id} at ${r.rejected_at}: ${r.path}`);
+    for (const d of v.duplicates) lines.push(`WARNING: another copy at ${d} (run tq fsck)`);
+    lines.push(JSON.stringify(v.ticket, null, 2));
+    return { data: { ...v }, text: lines.join('\n') };
+  },
+};
+
+export const concernsCommand: CommandSpec = {
+  command: 'concerns <run>',
+  describe: 'worker concerns, grouped by level and stage',
+  examples: [['$0 concerns gallia --level review', 'the review queue']],
+  builder: (y) => y.positional('run', { type: 'string' }).option('level', { type: 'string', describe: 'info | review | error' }).option('type', { type: 'string', describe: 'stage' }),
+  async run(args) {
+    const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
+    const level = optStr(args, 'level');
+    const stage = optStr(args, 'type');
+    const r = await collectConcerns(ctx, { ...(level ? { level } : {}), ...(stage ? { stage } : {}) });
+    const lines: string[] = [`${r.concerns.length} concern(s): ${r.by_level.error} error, ${r.by_level.review} review, ${r.by_level.info} info`];
+    let group = '';
+    for (const c of r.concerns) {
+      const g = `${c.level.toUpperCase()} · ${c.stage}`;
+      if (g !== group) lines.push('', g);
+      group = g;
+      lines.push(`  ${c.ticket_id}${c.worker_id ? ` (${c.worker_id})` : ''}${c.rejected ? ' [rejected output]' : ''}: ${c.message}${c.suggestion ? `\n    suggestion: ${c.suggestion}` : ''}`);
+    }
+    return { data: { run_id: ctx.runId, ...r }, text: lines.join('\n') };
+  },
+};

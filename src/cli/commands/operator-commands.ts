@@ -1,0 +1,66 @@
+import { approveTicket, requeueTicket } from '../../core/review-moves.js';
+import { reapExpired } from '../../core/reap-claims.js';
+import { fsckRun } from '../../core/fsck.js';
+import { openRunFromArgs, table } from '../common.js';
+import { optStr, str, strList, type CommandSpec } from '../command.js';
+
+export const approveCommand: CommandSpec = {
+  command: 'approve <run> <ticket>',
+  describe: 'needs_review -> completed (then cascades)',
+  examples: [['$0 approve gallia curate-k-hexagone-1a2b3c4d5e', 'accept a reviewed ticket']],
+  builder: (y) => y.positional('run', { type: 'string' }).positional('ticket', { type: 'string' }).option('note', { type: 'string' }),
+  async run(args) {
+    const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
+    const note = optStr(args, 'note');
+    const r = await approveTicket(ctx, str(args, 'ticket'), note);
+    return { data: { ticket: r.ticket, path: r.path, cascade: r.cascade ?? null }, text: `approved ${r.ticket.ticket_id} -> completed${r.cascade ? `; children: ${r.cascade.created.length} created` : ''}` };
+  },
+};
+
+export const requeueCommand: CommandSpec = {
+  command: 'requeue <run> <tickets..>',
+  describe: 'failed|needs_review -> pending (fresh attempts)',
+  examples: [['$0 requeue gallia parse-mi0x2k3c000-a7f3z parse-mi0x2k3c001-b81kq', 'retry two failed tickets']],
+  builder: (y) => y.positional('run', { type: 'string' }).positional('tickets', { type: 'string', array: true }).option('note', { type: 'string' }),
+  async run(args) {
+    const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
+    const note = optStr(args, 'note');
+    const done = [];
+    for (const id of strList(args, 'tickets')) {
+      const r = await requeueTicket(ctx, id, note);
+      done.push({ ticket_id: r.ticket.ticket_id, from: r.from, path: r.path });
+    }
+    return { data: { run_id: ctx.runId, requeued: done }, text: done.map((d) => `requeued ${d.ticket_id} (was ${d.from})`).join('\n') };
+  },
+};
+
+export const reapCommand: CommandSpec = {
+  command: 'reap <run>',
+  describe: 'return expired claims to pending (attempts+1), or to failed after max_attempts',
+  examples: [['$0 reap gallia', 'one pass of the reaper (the daemon runs it continuously)']],
+  builder: (y) => y.positional('run', { type: 'string' }),
+  async run(args) {
+    const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
+    const actions = await reapExpired(ctx);
+    return {
+      data: { run_id: ctx.runId, actions },
+      text: actions.length === 0 ? 'no expired claims' : table(actions.map((a) => [a.action, a.ticket_id, a.worker_id, a.note])),
+    };
+  },
+};
+
+export const fsckCommand: CommandSpec = {
+  command: 'fsck <run>',
+  describe: 'check every invariant; --repair mends what a crash or a git merge can leave',
+  examples: [['$0 fsck gallia --repair', 'finish interrupted moves, restore lost tickets, cascade what was missed']],
+  builder: (y) => y.positional('run', { type: 'string' }).option('repair', { type: 'boolean', default: false }).option('settle', { type: 'number', default: 500, describe: 'ms to wait before touching in-flight files' }),
+  async run(args) {
+    const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
+    const r = await fsckRun(ctx, { repair: args.repair === true, settleMs: Number(args.settle ?? 500) });
+    const lines = [`${r.run_id}: ${r.tickets} tickets (${Object.entries(r.by_state).map(([s, n]) => `${s} ${n}`).join(', ')})`];
+    for (const a of r.recovered) lines.push(`recovered: ${a.action} ${a.ticket_id} (${a.file})`);
+    for (const p of r.problems) lines.push(`${p.repaired ? 'repaired' : 'PROBLEM'} [${p.kind}] ${p.message}${p.repaired ? ` -> ${p.repaired}` : ''}`);
+    lines.push(r.ok ? 'ok' : 'problems found (run `tq fsck --repair` to mend them)');
+    return { data: { ...r }, text: lines.join('\n'), exitCode: r.ok ? 0 : 9 };
+  },
+};

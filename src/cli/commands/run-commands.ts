@@ -1,0 +1,91 @@
+import { readFile } from 'node:fs/promises';
+import { TqError, errnoCode } from '../../core/errors.js';
+import { createRun } from '../../core/create-run.js';
+import { addTickets, entryStage } from '../../core/add-tickets.js';
+import { readInputItems } from '../../core/read-input.js';
+import { listRuns, runStatus } from '../../core/list-tickets.js';
+import { nodeFs } from '../../core/fs-layer.js';
+import { stripBom } from '../../core/serialize-ticket.js';
+import { durabilityFromEnv } from '../../core/run-context.js';
+import { openRunFromArgs, table } from '../common.js';
+import { optStr, str, type CommandSpec } from '../command.js';
+
+async function readPipeline(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new TqError('NOT_FOUND', `cannot read pipeline ${file}: ${errnoCode(err) ?? String(err)}`, { file, hint: 'pass --pipeline with a JSON file (see "Pipeline format" in the README)' });
+  }
+  try {
+    return JSON.parse(stripBom(text));
+  } catch (err) {
+    throw new TqError('INVALID_PIPELINE', `${file}: not valid JSON: ${(err as Error).message}`, { file });
+  }
+}
+
+export const createCommand: CommandSpec = {
+  command: 'create <run>',
+  describe: 'create a run from a pipeline, optionally with input tickets',
+  examples: [['$0 create gallia --pipeline pipeline.json --input walks.jsonl', 'a run of parse tickets, one per line of walks.jsonl']],
+  builder: (y) =>
+    y
+      .positional('run', { type: 'string', describe: 'new run id' })
+      .option('pipeline', { type: 'string', demandOption: true, describe: 'pipeline JSON file' })
+      .option('input', { type: 'string', describe: 'work items: JSONL, a JSON array, or - for stdin' })
+      .option('type', { type: 'string', describe: 'stage of the input tickets (default: the first stage)' })
+      .option('durability', { choices: ['full', 'none'] as const, describe: 'fsync files and directories (full, default) or not' }),
+  async run(args, io) {
+    const pipelineFile = str(args, 'pipeline');
+    const durability = (optStr(args, 'durability') ?? durabilityFromEnv()) as 'full' | 'none' | undefined;
+    const ctx = await createRun(args.root, str(args, 'run'), { pipeline: await readPipeline(pipelineFile), pipelineFile, ...(durability ? { durability } : {}) });
+    const input = optStr(args, 'input');
+    const added = input !== undefined ? await addTickets(ctx, optStr(args, 'type') ?? entryStage(ctx), readInputItems(input, io.stdin)) : undefined;
+    return {
+      data: { run_id: ctx.runId, path: ctx.paths.dir, stages: Object.keys(ctx.config.pipeline.stages), added: added ?? null },
+      text: `created run ${ctx.runId} at ${ctx.paths.dir} (stages: ${Object.keys(ctx.config.pipeline.stages).join(' -> ')})${added ? `\nadded ${added.created} ${added.stage} tickets` : ''}\nagents: read ${ctx.paths.agents}`,
+    };
+  },
+};
+
+export const addCommand: CommandSpec = {
+  command: 'add <run>',
+  describe: 'add tickets of a stage from work items',
+  examples: [['$0 add gallia --type parse --input more.jsonl', 'one parse ticket per line']],
+  builder: (y) =>
+    y
+      .positional('run', { type: 'string' })
+      .option('type', { type: 'string', describe: 'stage (default: the first stage)' })
+      .option('input', { type: 'string', default: '-', describe: 'JSONL, a JSON array, or - for stdin' }),
+  async run(args, io) {
+    const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
+    const added = await addTickets(ctx, optStr(args, 'type') ?? entryStage(ctx), readInputItems(str(args, 'input'), io.stdin));
+    return { data: { run_id: ctx.runId, ...added }, text: `added ${added.created} ${added.stage} tickets to ${ctx.runId}` };
+  },
+};
+
+export const runsCommand: CommandSpec = {
+  command: 'runs',
+  describe: 'list the runs under the root',
+  examples: [['$0 runs --root /data/runs', 'runs and their totals']],
+  builder: (y) => y,
+  async run(args) {
+    const rows = [];
+    for (const id of await listRuns(args.root, nodeFs)) {
+      try {
+        const s = await runStatus(await openRunFromArgs({ ...args, run: id }));
+        rows.push({ run_id: id, totals: s.totals });
+      } catch (err) {
+        rows.push({ run_id: id, error: (err as Error).message });
+      }
+    }
+    const text =
+      rows.length === 0
+        ? `no runs under ${args.root}`
+        : table([
+            ['RUN', 'PENDING', 'CLAIMED', 'COMPLETED', 'FAILED', 'REVIEW', 'TOTAL'],
+            ...rows.map((r) => ('totals' in r && r.totals ? [r.run_id, ...[r.totals.pending, r.totals.claimed, r.totals.completed, r.totals.failed, r.totals.needs_review, r.totals.all].map(String)] : [r.run_id, `error: ${'error' in r ? r.error : ''}`])),
+          ]);
+    return { data: { root: args.root, runs: rows }, text };
+  },
+};

@@ -1,0 +1,51 @@
+import { readFile } from 'node:fs/promises';
+import type { Argv } from 'yargs';
+import { TqError, errnoCode } from '../core/errors.js';
+import { openRun, type RunCtx } from '../core/run-context.js';
+import { stripBom } from '../core/serialize-ticket.js';
+import type { CliIo } from './io.js';
+
+export interface GlobalArgs {
+  root: string;
+  json: boolean;
+}
+
+export function withRun<T>(y: Argv<T>): Argv<T & { run: string }> {
+  return y.positional('run', { type: 'string', describe: 'run id (a directory under the runs root)', demandOption: true }) as Argv<T & { run: string }>;
+}
+
+export async function openRunFromArgs(args: GlobalArgs & { run: string }): Promise<RunCtx> {
+  return openRun(args.root, args.run);
+}
+
+/** Read a JSON document from a file or '-' (stdin); errors name the file. */
+export async function readJsonArg(source: string, io: CliIo, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = source === '-' ? await readStream(io.stdin) : await readFile(source, 'utf8');
+  } catch (err) {
+    throw new TqError(errnoCode(err) === 'ENOENT' ? 'NOT_FOUND' : 'INVALID_INPUT', `cannot read ${what} ${source}: ${errnoCode(err) ?? String(err)}`, { file: source });
+  }
+  try {
+    return JSON.parse(stripBom(text));
+  } catch (err) {
+    throw new TqError('INVALID_INPUT', `${source === '-' ? '<stdin>' : source}: ${what} is not valid JSON: ${(err as Error).message}`, { file: source });
+  }
+}
+
+async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + ' '.repeat(width - text.length);
+}
+
+/** A plain aligned table (no colour; safe for pipes). */
+export function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : pad(c, widths[i] ?? 0))).join('  ').trimEnd()).join('\n');
+}

@@ -1,0 +1,28 @@
+import type { Readable } from 'node:stream';
+
+/** Where the CLI reads and writes; tests pass their own. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  stdin: Readable;
+  env: NodeJS.ProcessEnv;
+  /** Is stdout a terminal (live redraws, colour)? */
+  isTTY: boolean;
+}
+
+export function processIo(): CliIo {
+  return {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    stdin: process.stdin,
+    env: process.env,
+    isTTY: Boolean(process.stdout.isTTY),
+  };
+}
+
+/** What a command hands back: data for --json, text for people. */
+export interface CommandOutput {
+  data: Record<string, unknown>;
+  text: string;
+  exitCode?: number;
+}

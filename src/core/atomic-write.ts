@@ -1,0 +1,95 @@
+import { basename, dirname, join } from 'node:path';
+import { errnoCode, ioError } from './errors.js';
+import { nonce } from './ids.js';
+import { ensureDir, ensureParent, type RunCtx } from './run-context.js';
+
+/** A fresh temp path inside the run's .tmp/ (same filesystem, so renames are atomic). */
+export async function tmpPath(ctx: RunCtx, hint: string): Promise<string> {
+  await ensureDir(ctx, ctx.paths.tmp);
+  return join(ctx.paths.tmp, `${basename(hint)}.${process.pid}.${nonce()}.tmp`);
+}
+
+/** Write a complete file in .tmp/ and rename it into place (replacing what is there). */
+export async function writeFileAtomic(ctx: RunCtx, path: string, data: string): Promise<void> {
+  const tmp = await tmpPath(ctx, path);
+  try {
+    await ctx.fs.writeFileExclusive(tmp, data, ctx.durable);
+  } catch (err) {
+    throw ioError(err, 'writing', tmp);
+  }
+  await ensureParent(ctx, path);
+  try {
+    // Why: rename is the publish step; readers see the old file or the whole new one.
+    await ctx.fs.rename(tmp, path);
+  } catch (err) {
+    await ctx.fs.unlink(tmp).catch(() => undefined);
+    throw ioError(err, 'publishing', path);
+  }
+  await syncDirIfDurable(ctx, dirname(path));
+}
+
+/**
+ * Create a file only if nothing is at `path` (write to .tmp/, then link: link fails with
+ * EEXIST where rename would silently replace). Returns false when the path already existed.
+ */
+export async function createFileExclusive(ctx: RunCtx, path: string, data: string): Promise<boolean> {
+  const tmp = await tmpPath(ctx, path);
+  try {
+    await ctx.fs.writeFileExclusive(tmp, data, ctx.durable);
+  } catch (err) {
+    throw ioError(err, 'writing', tmp);
+  }
+  await ensureParent(ctx, path);
+  try {
+    await ctx.fs.link(tmp, path);
+    await syncDirIfDurable(ctx, dirname(path));
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === 'EEXIST') return false;
+    throw ioError(err, 'creating', path);
+  } finally {
+    await ctx.fs.unlink(tmp).catch(() => undefined);
+  }
+}
+
+export async function syncDirIfDurable(ctx: RunCtx, dir: string): Promise<void> {
+  if (!ctx.durable) return;
+  try {
+    await ctx.fs.syncDir(dir);
+  } catch (err) {
+    throw ioError(err, 'syncing directory', dir);
+  }
+}
+
+/** Unlink, treating "already gone" as success. */
+export async function unlinkIfExists(ctx: RunCtx, path: string): Promise<boolean> {
+  try {
+    await ctx.fs.unlink(path);
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false;
+    throw ioError(err, 'removing', path);
+  }
+}
+
+/** Read a file, or undefined when it does not exist. */
+export async function readIfExists(ctx: RunCtx, path: string): Promise<string | undefined> {
+  try {
+    return await ctx.fs.readFile(path);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw ioError(err, 'reading', path);
+  }
+}
+
+/** readdir that treats a missing directory as empty (state dirs are created lazily). */
+export async function listDir(ctx: RunCtx, dir: string): Promise<string[]> {
+  try {
+    return await ctx.fs.readdir(dir);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+    throw ioError(err, 'listing', dir);
+  }
+}

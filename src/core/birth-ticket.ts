@@ -1,0 +1,89 @@
+import { join } from 'node:path';
+import { errnoCode, ioError } from './errors.js';
+import { nonce } from './ids.js';
+import { ensureDir, ensureParent, pathForTicket, type RunCtx } from './run-context.js';
+import { serializeTicket } from './serialize-ticket.js';
+import type { Ticket } from './ticket-schema.js';
+import { listDir, readIfExists, syncDirIfDurable, unlinkIfExists } from './atomic-write.js';
+
+export function registryPath(ctx: RunCtx, stage: string, ticketId: string): string {
+  return join(ctx.paths.registry, stage, `${ticketId}.json`);
+}
+
+export type BirthOutcome = 'created' | 'exists';
+
+/**
+ * Create a ticket in pending/ exactly once per id, across crashes and concurrent creators:
+ *
+ *   1. write the ticket to moving/<id>~<n>.new.json
+ *   2. link it to registry/<stage>/<id>.json        <- O_EXCL: the first creator wins
+ *   3. rename moving/<id>~<n>.new.json into pending/
+ *
+ * The registry keeps every ticket as it was born, so fsck can prove none was lost. A crash
+ * after 2 leaves a .new file whose content equals the registry copy: recovery publishes it.
+ * A .new file without a matching registry entry was never registered: recovery removes it.
+ */
+export async function birthTicket(ctx: RunCtx, ticket: Ticket): Promise<BirthOutcome> {
+  const reg = registryPath(ctx, ticket.worker_type, ticket.ticket_id);
+  const staged = join(ctx.paths.moving, `${ticket.ticket_id}~${nonce()}.new.json`);
+  const target = pathForTicket(ctx, ticket);
+  await ensureDir(ctx, ctx.paths.moving);
+  try {
+    await ctx.fs.writeFileExclusive(staged, serializeTicket(ticket), ctx.durable);
+  } catch (err) {
+    throw ioError(err, 'writing', staged);
+  }
+  await ensureParent(ctx, reg);
+  try {
+    // RACE: link fails with EEXIST for every creator but the first (rename would overwrite).
+    await ctx.fs.link(staged, reg);
+  } catch (err) {
+    await unlinkIfExists(ctx, staged).catch(() => undefined);
+    if (errnoCode(err) === 'EEXIST') {
+      await publishStrandedBirth(ctx, ticket.worker_type, ticket.ticket_id);
+      return 'exists';
+    }
+    throw ioError(err, 'registering', reg);
+  }
+  await ensureParent(ctx, target);
+  try {
+    await ctx.fs.rename(staged, target);
+  } catch (err) {
+    // RACE: a recoverer may have published our registered ticket for us (see below).
+    if (errnoCode(err) !== 'ENOENT') throw ioError(err, 'publishing', target);
+  }
+  if (ctx.durable) {
+    await syncDirIfDurable(ctx, join(reg, '..'));
+    await syncDirIfDurable(ctx, join(target, '..'));
+  }
+  return 'created';
+}
+
+/**
+ * A registered ticket whose publish step never happened (its creator died between steps 2 and
+ * 3) sits in moving/ as <id>~<n>.new.json with the registry's exact content: publish it.
+ * Returns true if it published one.
+ */
+export async function publishStrandedBirth(ctx: RunCtx, stage: string, ticketId: string): Promise<boolean> {
+  const names = (await listDir(ctx, ctx.paths.moving)).filter((n) => n.startsWith(`${ticketId}~`) && n.endsWith('.new.json'));
+  if (names.length === 0) return false;
+  const registered = await readIfExists(ctx, registryPath(ctx, stage, ticketId));
+  let published = false;
+  for (const name of names) {
+    const staged = join(ctx.paths.moving, name);
+    const text = await readIfExists(ctx, staged);
+    if (text === undefined) continue;
+    if (registered !== undefined && text === registered && !published) {
+      const target = join(ctx.paths.dir, 'pending', stage, `${ticketId}.json`);
+      await ensureParent(ctx, target);
+      try {
+        // RACE: two recoverers may both try; rename of a vanished source fails, never duplicates.
+        await ctx.fs.rename(staged, target);
+        published = true;
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOENT') throw ioError(err, 'publishing', target);
+      }
+    }
+  }
+  return published;
+}

@@ -1,0 +1,142 @@
+import { basename, join } from 'node:path';
+import { TqError, errnoCode, ioError, isTqError } from './errors.js';
+import { quarantineFile } from './quarantine.js';
+import { cleanId } from './ids.js';
+import { parseDuration } from './duration.js';
+import { leaseMsOf, stageConfig } from './pipeline.js';
+import { claimedDir, ensureDir, stateDir, type RunCtx } from './run-context.js';
+import { ticketIdOfFileName } from './run-paths.js';
+import { parseTicket, serializeTicket, withHistory } from './serialize-ticket.js';
+import type { Ticket } from './ticket-schema.js';
+import { tmpPath, syncDirIfDurable } from './atomic-write.js';
+
+export interface ClaimOptions {
+  stage: string;
+  workerId: string;
+  /** Lease duration ("10m") overriding the stage's default. */
+  lease?: string | number;
+}
+
+export interface ClaimResult {
+  ticket: Ticket;
+  path: string;
+}
+
+/** How many directory entries one claim looks at before giving up on a contended batch. */
+const CANDIDATE_BATCH = 64;
+
+/**
+ * Claim one pending ticket of a stage: one rename(2) from pending/<stage>/ into
+ * claimed/<worker>/. Losing a race is normal (ENOENT): try the next candidate. Returns null
+ * when nothing is claimable. Cost does not depend on other stages' backlog (pending is split
+ * by stage) and the directory is streamed, never listed whole.
+ */
+export async function claimTicket(ctx: RunCtx, opts: ClaimOptions): Promise<ClaimResult | null> {
+  const stage = cleanId(opts.stage, 'stage');
+  const workerId = cleanId(opts.workerId, 'worker id');
+  stageConfig(ctx.config.pipeline, stage);
+  const leaseMs = opts.lease !== undefined ? parseDuration(opts.lease, 'lease') : leaseMsOf(ctx.config.pipeline, stage);
+  const from = stateDir(ctx, 'pending', stage);
+  const to = claimedDir(ctx, workerId);
+  // Why: rename's ENOENT must mean "someone else won", so the target directory must exist first.
+  await ensureDir(ctx, to);
+
+  for (let round = 0; round < 1000; round += 1) {
+    const batch = await readCandidates(ctx, from);
+    if (batch.length === 0) return null;
+    for (const name of batch) {
+      const source = join(from, name);
+      const target = join(to, name);
+      try {
+        // RACE: exactly one claimer's rename succeeds; the others get ENOENT and move on.
+        await ctx.fs.rename(source, target);
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT') continue;
+        throw ioError(err, 'claiming', source);
+      }
+      const stamped = await stampClaim(ctx, target, stage, workerId, leaseMs);
+      if (stamped) return { ticket: stamped, path: target };
+    }
+  }
+  return null;
+}
+
+/** Read up to CANDIDATE_BATCH ticket names from the front of a directory, shuffled. */
+async function readCandidates(ctx: RunCtx, dir: string): Promise<string[]> {
+  let handle;
+  try {
+    handle = await ctx.fs.opendir(dir);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return [];
+    throw ioError(err, 'listing', dir);
+  }
+  const names: string[] = [];
+  try {
+    for (let entry = await handle.read(); entry !== null && names.length < CANDIDATE_BATCH; entry = await handle.read()) {
+      if (ticketIdOfFileName(entry.name) !== undefined) names.push(entry.name);
+    }
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+  // Why: concurrent claimers see the same first entries; shuffling spreads them out.
+  for (let i = names.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [names[i], names[j]] = [names[j] as string, names[i] as string];
+  }
+  return names;
+}
+
+/** The claim record every claim (and every adoption of an unstamped claim) writes. */
+export function claimedVersion(ticket: Ticket, workerId: string, now: Date, leaseMs: number, event = 'claimed'): Ticket {
+  const claimCount = ticket.claim_count + 1;
+  const at = now.toISOString();
+  return {
+    ...ticket,
+    status: 'claimed',
+    claim_count: claimCount,
+    claim: {
+      worker_id: workerId,
+      claimed_at: at,
+      lease_expires_at: new Date(now.getTime() + leaseMs).toISOString(),
+      // Why: deterministic from the claim count, so a claimer and a recoverer that both stamp
+      // the same claim agree on its token.
+      token: `${ticket.ticket_id}#${claimCount}`,
+    },
+    history: withHistory(ticket, { at, event, from: 'pending', to: 'claimed', worker_id: workerId }),
+  };
+}
+
+/** Write the claim into the ticket; a file that is not a valid ticket of this stage is quarantined. */
+async function stampClaim(ctx: RunCtx, path: string, stage: string, workerId: string, leaseMs: number): Promise<Ticket | undefined> {
+  let text: string;
+  try {
+    text = await ctx.fs.readFile(path);
+  } catch (err) {
+    throw ioError(err, 'reading claimed ticket', path);
+  }
+  let ticket: Ticket;
+  try {
+    ticket = parseTicket(text, path);
+    const expectedId = ticketIdOfFileName(basename(path));
+    if (ticket.ticket_id !== expectedId) throw new TqError('CORRUPT_TICKET', `${path}: field ticket_id is "${ticket.ticket_id}" but the file is named ${basename(path)}`, { file: path, field: 'ticket_id' });
+    if (ticket.worker_type !== stage) throw new TqError('CORRUPT_TICKET', `${path}: field worker_type is "${ticket.worker_type}" but the file was in pending/${stage}/`, { file: path, field: 'worker_type' });
+  } catch (err) {
+    if (!isTqError(err, 'CORRUPT_TICKET')) throw err;
+    // Why: one bad file must not block the stage; keep it for a human and claim the next one.
+    await quarantineFile(ctx, path, err.message);
+    return undefined;
+  }
+  const stamped = claimedVersion(ticket, workerId, ctx.clock.now(), leaseMs);
+  const tmp = await tmpPath(ctx, path);
+  try {
+    await ctx.fs.writeFileExclusive(tmp, serializeTicket(stamped), ctx.durable);
+    // RACE: replacing in place is safe here: nobody moves an unstamped claim (the reaper only
+    // adopts it, through the fenced move), and the ticket is not yet known to anyone else.
+    await ctx.fs.rename(tmp, path);
+  } catch (err) {
+    await ctx.fs.unlink(tmp).catch(() => undefined);
+    throw ioError(err, 'stamping claim', path);
+  }
+  await syncDirIfDurable(ctx, join(path, '..'));
+  return stamped;
+}

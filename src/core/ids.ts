@@ -1,0 +1,146 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { TqError } from './errors.js';
+
+/**
+ * Names that become path components. Everything a user, a worker or a ticket supplies goes
+ * through one of these before it touches a path, so nothing can point outside the run.
+ */
+const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+const STAGE_RE = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+export const MAX_RUN_ID = 100;
+export const MAX_WORKER_ID = 64;
+export const MAX_STAGE = 40;
+export const MAX_TICKET_ID = 160;
+
+/** Suffixes the file-only protocol puts after a ticket id; ticket ids may not end with them. */
+export const RESERVED_SUFFIXES = ['.result', '.error', '.heartbeat', '.release', '.reply', '.request'] as const;
+
+export type IdKind = 'run id' | 'worker id' | 'ticket id' | 'stage';
+
+/**
+ * Be forgiving about what agents paste (whitespace, quotes, a trailing `.json`), strict about
+ * what reaches the filesystem.
+ */
+export function cleanId(raw: unknown, kind: IdKind): string {
+  if (typeof raw !== 'string' && typeof raw !== 'number') {
+    throw new TqError('INVALID_ID', `${kind} is missing`, { field: kind, hint: `pass a ${kind}` });
+  }
+  let text = String(raw).trim();
+  if (/^(["'`]).*\1$/.test(text) && text.length >= 2) text = text.slice(1, -1).trim();
+  if (kind === 'ticket id' && text.endsWith('.json')) text = text.slice(0, -'.json'.length);
+  validateId(text, kind);
+  return text;
+}
+
+export function validateId(text: string, kind: IdKind): void {
+  const max = { 'run id': MAX_RUN_ID, 'worker id': MAX_WORKER_ID, 'ticket id': MAX_TICKET_ID, stage: MAX_STAGE }[kind];
+  const shown = JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
+  const fail = (why: string): never => {
+    throw new TqError('INVALID_ID', `invalid ${kind} ${shown}: ${why}`, {
+      field: kind,
+      hint:
+        kind === 'stage'
+          ? 'stage names are letters, digits and _ , starting with a letter (e.g. parse, translate_fr)'
+          : `use only ASCII letters, digits, '.', '_' and '-', not starting with '.', at most ${max} characters`,
+    });
+  };
+  if (text.length === 0) fail('it is empty');
+  if (text.length > max) fail(`it is longer than ${max} characters`);
+  if (text.includes('\0')) fail('it contains a NUL byte');
+  if (text.includes('/') || text.includes('\\')) fail('it contains a path separator');
+  if (text.includes('..')) fail("it contains '..'");
+  if (kind === 'stage') {
+    if (!STAGE_RE.test(text)) fail('it has characters other than letters, digits and _');
+    return;
+  }
+  if (text.startsWith('.')) fail("it starts with '.'");
+  // eslint-disable-next-line no-control-regex
+  if (/[^\x21-\x7e]/.test(text)) fail('it has spaces, control or non-ASCII characters (look-alike letters are refused)');
+  if (!NAME_RE.test(text)) fail("it has characters other than letters, digits, '.', '_' and '-'");
+  if (kind === 'ticket id') {
+    for (const s of RESERVED_SUFFIXES) if (text.endsWith(s)) fail(`it ends with the reserved suffix ${s}`);
+    if (!text.includes('-')) fail('ticket ids look like <stage>-<suffix>');
+  }
+}
+
+/** The stage a ticket id belongs to: the part before the first '-'. */
+export function stageOfTicketId(ticketId: string): string {
+  const i = ticketId.indexOf('-');
+  return i < 0 ? ticketId : ticketId.slice(0, i);
+}
+
+function suffixOf(ticketId: string): string {
+  const i = ticketId.indexOf('-');
+  return i < 0 ? ticketId : ticketId.slice(i + 1);
+}
+
+let lastMs = 0;
+let seq = 0;
+
+/**
+ * A new root ticket id: `<stage>-<time><seq>-<random>`. Time is base-36 milliseconds (fixed
+ * width, so ids sort by creation), seq orders ids made in the same millisecond by this
+ * process, and the random part keeps concurrent processes apart.
+ */
+export function newTicketId(stage: string, now: Date): string {
+  const ms = now.getTime();
+  if (ms === lastMs) seq += 1;
+  else {
+    lastMs = ms;
+    seq = 0;
+  }
+  const time = ms.toString(36).padStart(9, '0');
+  const counter = seq.toString(36).padStart(3, '0');
+  const rand = randomBytes(3).readUIntBE(0, 3).toString(36).padStart(5, '0');
+  return `${stage}-${time}${counter}-${rand}`;
+}
+
+/** A short, stable digest used in derived names. */
+export function shortHash(text: string, length = 10): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, length);
+}
+
+/** ASCII slug of a dedupe key so that `ls` still tells a human which key a ticket is for. */
+export function slugOf(text: string, max = 32): string {
+  const slug = text
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, max)
+    .replace(/_+$/g, '');
+  return slug.length > 0 ? slug : 'x';
+}
+
+export interface ChildIdParts {
+  to: string;
+  parentId: string;
+  /** Index of the cascade rule; only part of the id when several rules feed the same stage. */
+  ruleTag?: string;
+  /** Position in the for_each array (unkeyed fan-out). */
+  index?: number;
+  /** Dedupe key value (keyed fan-out): the id then depends on the key alone. */
+  key?: string;
+}
+
+/**
+ * Deterministic child ids: re-running a cascade computes the same id, which the birth registry
+ * then refuses to create twice.
+ */
+export function childTicketId(parts: ChildIdParts): string {
+  if (parts.key !== undefined) {
+    return `${parts.to}-k-${slugOf(parts.key)}-${shortHash(parts.key)}`;
+  }
+  let id = `${parts.to}-${suffixOf(parts.parentId)}`;
+  if (parts.ruleTag !== undefined) id += `-${parts.ruleTag}`;
+  if (parts.index !== undefined) id += `-${parts.index}`;
+  if (id.length > MAX_TICKET_ID) id = `${parts.to}-h${shortHash(id, 24)}`;
+  return id;
+}
+
+/** A random token for temp and in-flight file names. */
+export function nonce(): string {
+  return randomBytes(6).toString('hex');
+}

@@ -1,0 +1,66 @@
+import { join } from 'node:path';
+import { TqError, errnoCode, ioError } from './errors.js';
+import { cleanId, stageOfTicketId } from './ids.js';
+import { claimedDir, stateDir, type RunCtx } from './run-context.js';
+import { ALL_STATES, TicketState } from './states.js';
+import { listDir } from './atomic-write.js';
+
+export interface TicketLocation {
+  ticketId: string;
+  state: TicketState;
+  path: string;
+  /** For claimed tickets: the worker directory it is in. */
+  workerId?: string;
+}
+
+async function exists(ctx: RunCtx, path: string): Promise<boolean> {
+  try {
+    await ctx.fs.lstat(path);
+    return true;
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+    throw ioError(err, 'checking', path);
+  }
+}
+
+/** Every place a ticket id currently has a file (normally exactly one). Reads no bodies. */
+export async function locateAll(ctx: RunCtx, ticketId: string): Promise<TicketLocation[]> {
+  const stage = stageOfTicketId(ticketId);
+  const file = `${ticketId}.json`;
+  const found: TicketLocation[] = [];
+  for (const state of ALL_STATES) {
+    if (state === TicketState.claimed) {
+      for (const worker of await listDir(ctx, join(ctx.paths.dir, 'claimed'))) {
+        const path = join(claimedDir(ctx, worker), file);
+        if (await exists(ctx, path)) found.push({ ticketId, state, path, workerId: worker });
+      }
+    } else {
+      const path = join(stateDir(ctx, state, stage), file);
+      if (await exists(ctx, path)) found.push({ ticketId, state, path });
+    }
+  }
+  return found;
+}
+
+/** Is a move of this ticket in flight right now (moving/<id>~*.prev.json)? */
+export async function isInFlight(ctx: RunCtx, ticketId: string): Promise<boolean> {
+  return (await listDir(ctx, ctx.paths.moving)).some((n) => n.startsWith(`${ticketId}~`));
+}
+
+/**
+ * Find a ticket by id. A ticket in the middle of a move (a few syscalls) is waited for
+ * briefly rather than reported missing.
+ */
+export async function locateTicket(ctx: RunCtx, rawId: string): Promise<TicketLocation> {
+  const ticketId = cleanId(rawId, 'ticket id');
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const found = await locateAll(ctx, ticketId);
+    if (found[0]) return found[0];
+    if (!(await isInFlight(ctx, ticketId))) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new TqError('NOT_FOUND', `no ticket "${ticketId}" in run "${ctx.runId}"`, {
+    hint: `list tickets with \`tq list ${ctx.runId}\``,
+  });
+}

@@ -1,0 +1,102 @@
+import { join } from 'node:path';
+import { errnoCode, ioError } from './errors.js';
+import { nonce } from './ids.js';
+import { ensureDir, ensureParent, pathForTicket, type RunCtx } from './run-context.js';
+import { parseTicket, serializeTicket } from './serialize-ticket.js';
+import type { Ticket } from './ticket-schema.js';
+import { syncDirIfDurable, unlinkIfExists } from './atomic-write.js';
+
+export type MoveOutcome =
+  | { moved: true; ticket: Ticket; path: string; previous: Ticket }
+  /** The source file was gone when we tried to take it: someone else moved the ticket first. */
+  | { moved: false; reason: 'gone' }
+  /** The file at the source changed between our read and our move; nothing was changed. */
+  | { moved: false; reason: 'changed' };
+
+export interface MoveOptions {
+  /** Decide the new ticket from the current one; throw to abort with nothing changed. */
+  build: (current: Ticket) => Ticket;
+  /** Only move if the source still holds this claim token (fencing). */
+  expectToken?: string;
+}
+
+export function movingNames(ctx: RunCtx, ticketId: string, n: string): { next: string; prev: string } {
+  return {
+    next: join(ctx.paths.moving, `${ticketId}~${n}.next.json`),
+    prev: join(ctx.paths.moving, `${ticketId}~${n}.prev.json`),
+  };
+}
+
+/**
+ * Move a ticket from `source` to wherever its new content belongs, so that no crash or race
+ * can lose it, duplicate it, or publish it half-written:
+ *
+ *   1. read the source (and its inode)
+ *   2. write the complete new ticket to moving/<id>~<n>.next.json
+ *   3. rename the source to moving/<id>~<n>.prev.json   <- the fence: exactly one mover wins
+ *   4. check the inode we took is the one we read
+ *   5. rename .next into the target state directory     <- the commit
+ *   6. unlink .prev
+ *
+ * A crash after 3 leaves next+prev (recovery finishes the move); after 5 leaves prev alone
+ * (recovery removes it). Before 3, nothing changed.
+ */
+export async function moveTicket(ctx: RunCtx, source: string, opts: MoveOptions): Promise<MoveOutcome> {
+  let text: string;
+  let ino: number;
+  try {
+    ({ text, ino } = await ctx.fs.readFileWithIno(source));
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return { moved: false, reason: 'gone' };
+    throw ioError(err, 'reading', source);
+  }
+  const current = parseTicket(text, source);
+  if (opts.expectToken !== undefined && current.claim?.token !== opts.expectToken) return { moved: false, reason: 'changed' };
+  const next = opts.build(current);
+  const target = pathForTicket(ctx, next);
+  const names = movingNames(ctx, current.ticket_id, nonce());
+
+  await ensureDir(ctx, ctx.paths.moving);
+  try {
+    await ctx.fs.writeFileExclusive(names.next, serializeTicket(next), ctx.durable);
+  } catch (err) {
+    throw ioError(err, 'writing', names.next);
+  }
+  try {
+    // RACE: the fence. Whoever renames the source first owns the ticket; the loser sees ENOENT.
+    await ctx.fs.rename(source, names.prev);
+  } catch (err) {
+    await unlinkIfExists(ctx, names.next).catch(() => undefined);
+    if (errnoCode(err) === 'ENOENT') return { moved: false, reason: 'gone' };
+    throw ioError(err, 'moving', source);
+  }
+  let takenIno: number;
+  try {
+    takenIno = (await ctx.fs.lstat(names.prev)).ino;
+  } catch (err) {
+    throw ioError(err, 'checking', names.prev);
+  }
+  if (takenIno !== ino) {
+    // RACE: the source was replaced after we read it (a re-claim, a heartbeat). Put back what we
+    // took, untouched, and let the caller decide again from the new content.
+    await ctx.fs.rename(names.prev, source).catch((err: unknown) => {
+      throw ioError(err, 'restoring', source);
+    });
+    await unlinkIfExists(ctx, names.next).catch(() => undefined);
+    return { moved: false, reason: 'changed' };
+  }
+  await ensureParent(ctx, target);
+  try {
+    // Why: the commit point. From here the ticket is in its new state.
+    await ctx.fs.rename(names.next, target);
+  } catch (err) {
+    // Not committed: the ticket is safe in moving/ as next+prev; recovery will finish the move.
+    throw ioError(err, 'moving into place', target);
+  }
+  if (ctx.durable) {
+    await syncDirIfDurable(ctx, join(target, '..'));
+    await syncDirIfDurable(ctx, ctx.paths.moving);
+  }
+  await unlinkIfExists(ctx, names.prev).catch(() => undefined);
+  return { moved: true, ticket: next, path: target, previous: current };
+}

@@ -1,0 +1,138 @@
+import { z } from 'zod';
+import { TqError } from './errors.js';
+import { validateId } from './ids.js';
+import { parseDuration } from './duration.js';
+import { formatZodError } from './zod-messages.js';
+
+export const DEFAULT_LEASE = '15m';
+export const DEFAULT_MAX_ATTEMPTS = 3;
+
+const Duration = z.union([z.string(), z.number()]);
+
+export const StageConfig = z.object({
+  /** Lease given to a claim when the claimer passes none (e.g. "10m"). */
+  lease: Duration.optional(),
+  /** Claims that may expire before the ticket goes to failed/. */
+  max_attempts: z.number().int().min(1).max(1000).optional(),
+  /** What the worker of this stage should do; copied into the run's AGENTS.md. */
+  description: z.string().optional(),
+  /** Optional JSON Schemas checked on add and on submit. */
+  input_schema: z.record(z.string(), z.unknown()).optional(),
+  output_schema: z.record(z.string(), z.unknown()).optional(),
+});
+export type StageConfig = z.infer<typeof StageConfig>;
+
+export const CascadeRule = z.object({
+  from: z.string(),
+  to: z.string(),
+  /** Dot path into output_data naming an array: one child per element. */
+  for_each: z.string().optional(),
+  /** Field of each element: children are de-duplicated across the run by its value. */
+  key: z.string().optional(),
+});
+export type CascadeRule = z.infer<typeof CascadeRule>;
+
+export const Pipeline = z.object({
+  stages: z.record(z.string(), StageConfig),
+  cascade: z.array(CascadeRule).default([]),
+  /** Fields of input items whose values are kept as source references (e.g. dialogue node ids). */
+  source_ref_fields: z.array(z.string()).optional(),
+});
+export type Pipeline = z.infer<typeof Pipeline>;
+
+export const DEFAULT_SOURCE_REF_FIELDS = ['id', 'ids', 'node_id', 'node_ids', 'source_id', 'source_ids', 'source_refs'];
+
+/** Validate a pipeline (shape, names, references, no cycles); errors name the field. */
+export function parsePipeline(raw: unknown, file: string): Pipeline {
+  const parsed = Pipeline.safeParse(raw);
+  if (!parsed.success) {
+    throw new TqError('INVALID_PIPELINE', `${file}: ${formatZodError(parsed.error)}`, {
+      file,
+      field: parsed.error.issues[0]?.path.join('.'),
+      hint: 'see "Pipeline format" in the README',
+    });
+  }
+  const pipeline = parsed.data;
+  const fail = (field: string, message: string): never => {
+    throw new TqError('INVALID_PIPELINE', `${file}: field ${field}: ${message}`, { file, field, hint: 'see "Pipeline format" in the README' });
+  };
+  const stages = Object.keys(pipeline.stages);
+  if (stages.length === 0) fail('stages', 'a pipeline needs at least one stage');
+  for (const stage of stages) {
+    try {
+      validateId(stage, 'stage');
+    } catch (err) {
+      fail(`stages.${stage}`, (err as Error).message);
+    }
+    const lease = pipeline.stages[stage]?.lease;
+    if (lease !== undefined) {
+      try {
+        parseDuration(lease, `stages.${stage}.lease`);
+      } catch (err) {
+        fail(`stages.${stage}.lease`, (err as Error).message);
+      }
+    }
+  }
+  pipeline.cascade.forEach((rule, i) => {
+    if (!(rule.from in pipeline.stages)) fail(`cascade.${i}.from`, `"${rule.from}" is not a stage`);
+    if (!(rule.to in pipeline.stages)) fail(`cascade.${i}.to`, `"${rule.to}" is not a stage`);
+    if (rule.key !== undefined && rule.for_each === undefined) fail(`cascade.${i}.key`, 'key needs for_each');
+    if (rule.for_each !== undefined && rule.for_each.trim() === '') fail(`cascade.${i}.for_each`, 'must be a path like new_nouns');
+  });
+  const cycle = findCycle(pipeline);
+  if (cycle) fail('cascade', `rules form a cycle (${cycle.join(' -> ')}); a pipeline must be acyclic`);
+  return pipeline;
+}
+
+function findCycle(pipeline: Pipeline): string[] | undefined {
+  const next = new Map<string, string[]>();
+  for (const r of pipeline.cascade) next.set(r.from, [...(next.get(r.from) ?? []), r.to]);
+  const state = new Map<string, 'open' | 'done'>();
+  const stack: string[] = [];
+  const visit = (s: string): string[] | undefined => {
+    if (state.get(s) === 'done') return undefined;
+    if (state.get(s) === 'open') return [...stack.slice(stack.indexOf(s)), s];
+    state.set(s, 'open');
+    stack.push(s);
+    for (const t of next.get(s) ?? []) {
+      const c = visit(t);
+      if (c) return c;
+    }
+    stack.pop();
+    state.set(s, 'done');
+    return undefined;
+  };
+  for (const s of Object.keys(pipeline.stages)) {
+    const c = visit(s);
+    if (c) return c;
+  }
+  return undefined;
+}
+
+export function stageConfig(pipeline: Pipeline, stage: string): StageConfig {
+  const config = pipeline.stages[stage];
+  if (!config) {
+    throw new TqError('USAGE', `"${stage}" is not a stage of this run`, {
+      field: 'type',
+      hint: `stages are: ${Object.keys(pipeline.stages).join(', ')}`,
+    });
+  }
+  return config;
+}
+
+export function leaseMsOf(pipeline: Pipeline, stage: string): number {
+  return parseDuration(stageConfig(pipeline, stage).lease ?? DEFAULT_LEASE, `stages.${stage}.lease`);
+}
+
+export function maxAttemptsOf(pipeline: Pipeline, stage: string): number {
+  return stageConfig(pipeline, stage).max_attempts ?? DEFAULT_MAX_ATTEMPTS;
+}
+
+/** Rules that cascade out of a stage, with a tag when several rules feed the same target. */
+export function rulesFrom(pipeline: Pipeline, stage: string): { rule: CascadeRule; index: number; tag?: string }[] {
+  const intoCount = new Map<string, number>();
+  for (const r of pipeline.cascade) intoCount.set(r.to, (intoCount.get(r.to) ?? 0) + 1);
+  return pipeline.cascade.flatMap((rule, index) =>
+    rule.from === stage ? [{ rule, index, ...((intoCount.get(rule.to) ?? 0) > 1 ? { tag: `r${index}` } : {}) }] : [],
+  );
+}

@@ -1,0 +1,108 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { TqError, errnoCode } from './errors.js';
+import { stripBom } from './serialize-ticket.js';
+import type { JsonObject } from './ticket-schema.js';
+
+export interface InputItem {
+  item: JsonObject;
+  /** "file:line" or "file[index]", for error messages. */
+  where: string;
+}
+
+/** Largest single input line accepted (a ticket input is a work item, not a data set). */
+export const MAX_INPUT_LINE = 16 * 1024 * 1024;
+
+/**
+ * Stream work items from a JSONL file (one object per line), a JSON array, or a single JSON
+ * object; '-' reads stdin. Items are yielded one by one so that huge inputs never sit in
+ * memory twice.
+ */
+export async function* readInputItems(source: string, stdin: Readable = process.stdin): AsyncGenerator<InputItem> {
+  const label = source === '-' ? '<stdin>' : source;
+  const stream = source === '-' ? stdin : createReadStream(source, { encoding: 'utf8' });
+  const opened = new Promise<void>((resolve, reject) => {
+    if (source === '-') return resolve();
+    stream.once('open', () => resolve());
+    stream.once('error', reject);
+  });
+  try {
+    await opened;
+  } catch (err) {
+    const code = errnoCode(err);
+    throw new TqError(code === 'ENOENT' ? 'NOT_FOUND' : 'INVALID_INPUT', `cannot read input ${label}: ${code ?? String(err)}`, {
+      file: label,
+      hint: code === 'ENOENT' ? 'check the path given to --input' : undefined,
+    });
+  }
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  let lineNo = 0;
+  let mode: 'unknown' | 'jsonl' | 'whole' = 'unknown';
+  const whole: string[] = [];
+  for await (const rawLine of lines) {
+    lineNo += 1;
+    const line = lineNo === 1 ? stripBom(rawLine) : rawLine;
+    if (mode === 'whole') {
+      whole.push(line);
+      continue;
+    }
+    const trimmed = line.trim();
+    if (trimmed === '') continue;
+    if (mode === 'unknown') {
+      if (trimmed.startsWith('[')) {
+        mode = 'whole';
+        whole.push(line);
+        continue;
+      }
+      if (trimmed.startsWith('{') && !parses(trimmed)) {
+        // A pretty-printed single object or a JSON document spread over lines.
+        mode = 'whole';
+        whole.push(line);
+        continue;
+      }
+      mode = 'jsonl';
+    }
+    if (line.length > MAX_INPUT_LINE) throw new TqError('INVALID_INPUT', `${label}:${lineNo}: line longer than ${MAX_INPUT_LINE} bytes`, { file: label });
+    yield { item: asObject(parseJson(trimmed, `${label}:${lineNo}`), `${label}:${lineNo}`), where: `${label}:${lineNo}` };
+  }
+  if (mode === 'whole') {
+    const doc = parseJson(whole.join('\n'), label);
+    if (Array.isArray(doc)) {
+      for (let i = 0; i < doc.length; i += 1) yield { item: asObject(doc[i], `${label}[${i}]`), where: `${label}[${i}]` };
+    } else {
+      yield { item: asObject(doc, label), where: label };
+    }
+  }
+}
+
+function parses(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function parseJson(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new TqError('INVALID_INPUT', `${where}: not valid JSON: ${(err as Error).message}`, {
+      file: where,
+      hint: 'input is JSONL (one JSON object per line), a JSON array of objects, or one JSON object',
+    });
+  }
+}
+
+function asObject(value: unknown, where: string): JsonObject {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+    throw new TqError('INVALID_INPUT', `${where}: expected a JSON object, got ${kind}`, {
+      file: where,
+      hint: 'each work item must be a JSON object, e.g. {"id": "0x14dfea", "text": "..."}',
+    });
+  }
+  return value as JsonObject;
+}

@@ -1,0 +1,103 @@
+import { join } from 'node:path';
+import { isTqError } from './errors.js';
+import { ticketIdOfFileName } from './run-paths.js';
+import { leaseMsOf, maxAttemptsOf } from './pipeline.js';
+import { moveTicket } from './move-ticket.js';
+import { claimedVersion } from './claim-ticket.js';
+import { quarantineFile } from './quarantine.js';
+import { readTicketAt } from './read-ticket.js';
+import { withHistory } from './serialize-ticket.js';
+import { claimedDir, type RunCtx } from './run-context.js';
+import { listDir } from './atomic-write.js';
+import type { Ticket } from './ticket-schema.js';
+
+export interface ReapAction {
+  ticket_id: string;
+  worker_id: string;
+  action: 'requeued' | 'failed' | 'adopted' | 'clamped' | 'quarantined';
+  note: string;
+}
+
+/** A lease further ahead than this is not trusted (clock skew or a hand edit). */
+export function leaseTrustLimitMs(ctx: RunCtx, stage: string): number {
+  return Math.max(10 * leaseMsOf(ctx.config.pipeline, stage), 24 * 3_600_000);
+}
+
+/**
+ * Return expired claims to pending/ (attempts + 1), or to failed/ once max_attempts is
+ * reached. Claims a crashed claimer never stamped are adopted (given a lease from now);
+ * leases implausibly far in the future are clamped. Every move is fenced on the claim token,
+ * so a worker that heartbeats or submits at the same moment wins or loses cleanly.
+ */
+export async function reapExpired(ctx: RunCtx): Promise<ReapAction[]> {
+  const actions: ReapAction[] = [];
+  for (const worker of await listDir(ctx, join(ctx.paths.dir, 'claimed'))) {
+    const dir = claimedDir(ctx, worker);
+    for (const name of await listDir(ctx, dir)) {
+      const ticketId = ticketIdOfFileName(name);
+      if (ticketId === undefined) continue;
+      const action = await reapOne(ctx, join(dir, name), worker, ticketId);
+      if (action) actions.push(action);
+    }
+  }
+  return actions;
+}
+
+async function reapOne(ctx: RunCtx, path: string, worker: string, ticketId: string): Promise<ReapAction | undefined> {
+  let ticket: Ticket;
+  try {
+    ticket = await readTicketAt(ctx, path);
+  } catch (err) {
+    if (isTqError(err, 'IO_ERROR') && (err.cause as { code?: string } | undefined)?.code === 'ENOENT') return undefined;
+    if (!isTqError(err, 'CORRUPT_TICKET')) throw err;
+    await quarantineFile(ctx, path, err.message);
+    return { ticket_id: ticketId, worker_id: worker, action: 'quarantined', note: err.message };
+  }
+  if (ticket.ticket_id !== ticketId) {
+    const why = `${path}: field ticket_id is "${ticket.ticket_id}" but the file is named ${ticketId}.json`;
+    await quarantineFile(ctx, path, why);
+    return { ticket_id: ticketId, worker_id: worker, action: 'quarantined', note: why };
+  }
+  const now = ctx.clock.now();
+  const at = now.toISOString();
+  const stage = ticket.worker_type;
+  if (!ticket.claim || ticket.claim.worker_id !== worker) {
+    // A claimer died between its rename and its stamp (or the file was moved by hand).
+    const outcome = await moveTicket(ctx, path, {
+      build: (t) => claimedVersion(t, worker, now, leaseMsOf(ctx.config.pipeline, stage), 'adopted unstamped claim'),
+    });
+    return outcome.moved ? { ticket_id: ticketId, worker_id: worker, action: 'adopted', note: 'claim had no lease record; lease starts now' } : undefined;
+  }
+  const token = ticket.claim.token;
+  const expires = Date.parse(ticket.claim.lease_expires_at);
+  if (expires - now.getTime() > leaseTrustLimitMs(ctx, stage)) {
+    const was = ticket.claim.lease_expires_at;
+    const outcome = await moveTicket(ctx, path, {
+      expectToken: token,
+      build: (t) => ({
+        ...t,
+        claim: t.claim ? { ...t.claim, lease_expires_at: new Date(now.getTime() + leaseMsOf(ctx.config.pipeline, stage)).toISOString() } : null,
+        history: withHistory(t, { at, event: 'lease clamped', worker_id: worker, note: `lease_expires_at was ${was}, too far ahead (clock skew or hand edit)` }),
+      }),
+    });
+    return outcome.moved ? { ticket_id: ticketId, worker_id: worker, action: 'clamped', note: `lease_expires_at ${was} is too far in the future; clamped to one lease from now` } : undefined;
+  }
+  if (!(expires <= now.getTime()) && !Number.isNaN(expires)) return undefined;
+  const attempts = ticket.attempts + 1;
+  const max = maxAttemptsOf(ctx.config.pipeline, stage);
+  const toFailed = attempts >= max;
+  const note = `lease expired at ${ticket.claim.lease_expires_at} (attempt ${attempts} of ${max})`;
+  const outcome = await moveTicket(ctx, path, {
+    expectToken: token,
+    build: (t) => ({
+      ...t,
+      status: toFailed ? 'failed' : 'pending',
+      attempts,
+      claim: toFailed ? t.claim : null,
+      ...(toFailed ? { completed_at: at, worker_concerns: [...t.worker_concerns, { level: 'error' as const, message: `gave up after ${attempts} expired claims`, suggestion: 'requeue with `tq requeue` once the cause is fixed', at }] } : {}),
+      history: withHistory(t, { at, event: 'reaped', from: 'claimed', to: toFailed ? 'failed' : 'pending', worker_id: worker, note }),
+    }),
+  });
+  if (!outcome.moved) return undefined;
+  return { ticket_id: ticketId, worker_id: worker, action: toFailed ? 'failed' : 'requeued', note };
+}

@@ -1,0 +1,44 @@
+import { TqError } from './errors.js';
+import { Ticket, TICKET_KEY_ORDER, HISTORY_LIMIT, type HistoryEntry } from './ticket-schema.js';
+import { formatZodIssue } from './zod-messages.js';
+
+/** Pretty-printed, stable key order, trailing newline: small git diffs. */
+export function serializeTicket(ticket: Ticket): string {
+  const ordered: Record<string, unknown> = {};
+  for (const key of TICKET_KEY_ORDER) ordered[key] = ticket[key];
+  return `${JSON.stringify(ordered, null, 2)}\n`;
+}
+
+/** Parse a ticket file's text; errors name the file and the field. */
+export function parseTicket(text: string, file: string): Ticket {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(stripBom(text));
+  } catch (err) {
+    const conflict = /^(<<<<<<<|=======|>>>>>>>) /m.test(text) ? ' (it has git conflict markers: resolve the merge)' : '';
+    throw new TqError('CORRUPT_TICKET', `${file}: not valid JSON${conflict}: ${(err as Error).message}`, {
+      file,
+      hint: 'fix or remove the file by hand, then run `tq fsck <run>`',
+    });
+  }
+  const parsed = Ticket.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new TqError('CORRUPT_TICKET', `${file}: ${issue ? formatZodIssue(issue) : 'invalid ticket'}`, {
+      file,
+      field: issue?.path.join('.') ?? undefined,
+      hint: 'fix the field by hand, then run `tq fsck <run>`',
+    });
+  }
+  return parsed.data;
+}
+
+export function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** Append a history entry, keeping only the newest HISTORY_LIMIT. */
+export function withHistory(ticket: Ticket, entry: HistoryEntry): HistoryEntry[] {
+  const history = [...ticket.history, entry];
+  return history.length > HISTORY_LIMIT ? history.slice(history.length - HISTORY_LIMIT) : history;
+}

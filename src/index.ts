@@ -1,0 +1,23 @@
+/** ticketq library API. The CLI is a thin layer over exactly these functions. */
+export { TqError, ERROR_CODES, isTqError, type ErrorCode } from './core/errors.js';
+export { TicketState, ALL_STATES, CONCERN_LEVELS, type ConcernLevel, type SubmitState } from './core/states.js';
+export { Ticket, Concern, Usage, Claim, Lineage, SCHEMA_VERSION } from './core/ticket-schema.js';
+export { Pipeline, StageConfig, CascadeRule, parsePipeline } from './core/pipeline.js';
+export { systemClock, fixedClock, type Clock } from './core/clock.js';
+export { nodeFs, type Fs } from './core/fs-layer.js';
+export { openRun, defaultRoot, type RunCtx, type RunOptions, type Durability } from './core/run-context.js';
+export { createRun, type CreateRunOptions } from './core/create-run.js';
+export { addTickets, entryStage, itemsOf, type AddResult } from './core/add-tickets.js';
+export { readInputItems } from './core/read-input.js';
+export { claimTicket, type ClaimOptions, type ClaimResult } from './core/claim-ticket.js';
+export { submitTicket, type SubmitOptions, type SubmitResult } from './core/submit-ticket.js';
+export { heartbeatTicket, releaseTicket } from './core/worker-moves.js';
+export { approveTicket, requeueTicket } from './core/review-moves.js';
+export { reapExpired, type ReapAction } from './core/reap-claims.js';
+export { cascadeTicket, type CascadeMarker } from './core/cascade-ticket.js';
+export { listTickets, runStatus, listRuns, type TicketEntry, type RunStatus } from './core/list-tickets.js';
+export { showTicket, type TicketView } from './core/show-ticket.js';
+export { collectConcerns, type ConcernReport, type ConcernRow } from './core/collect-concerns.js';
+export { fsckRun, type FsckReport, type FsckProblem } from './core/fsck.js';
+export { recoverMoving } from './core/recover-moving.js';
+export { parseDuration, formatDuration } from './core/duration.js';
