@@ -106,9 +106,18 @@ is not under \`./runs\`. Every command takes \`--json\`.
 `;
 }
 
+const REQUESTS_README = `# requests/
+
+File-only workers ask for work here: write \`<worker-id>.json\` containing
+\`{"stage": "<stage>", "request_id": "<any unique text>"}\`, then read \`<worker-id>.reply.json\`.
+The full protocol is in ../AGENTS.md.
+`;
+
 export async function writeAgentDocs(ctx: RunCtx): Promise<void> {
   const pipeline = ctx.config.pipeline;
   await writeFileAtomic(ctx, ctx.paths.agents, agentInstructions(ctx.runId, ctx.paths.dir, pipeline));
+  // Why: agents cannot mkdir, and git drops empty directories: a README keeps requests/ in clones.
+  await writeFileAtomic(ctx, join(ctx.paths.requests, 'README.md'), REQUESTS_README);
   for (const [name, text] of Object.entries(agentSchemas(pipeline))) {
     await writeFileAtomic(ctx, join(ctx.paths.schemas, name), text);
   }

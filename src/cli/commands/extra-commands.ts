@@ -1,4 +1,5 @@
 import type { CommandSpec } from '../command.js';
+import { demoCommand } from './demo-command.js';
 
 /** Commands that live outside the core queue (daemon, demo), registered here. */
-export const extraCommands: CommandSpec[] = [];
+export const extraCommands: CommandSpec[] = [demoCommand];

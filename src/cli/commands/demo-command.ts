@@ -1,0 +1,36 @@
+import { runDemo } from '../../demo/run-demo.js';
+import { collectConcerns } from '../../core/collect-concerns.js';
+import { openRun } from '../../core/run-context.js';
+import type { CommandSpec } from '../command.js';
+
+export const demoCommand: CommandSpec = {
+  command: 'demo',
+  describe: 'run the bundled example end to end: daemon, CLI agents, file-only agents, a crashed agent',
+  examples: [['$0 demo', 'about 20 seconds; then look at runs/gallia-demo-*/'], ['$0 demo --fast', 'a smaller corpus (used by CI)']],
+  builder: (y) =>
+    y
+      .option('fast', { type: 'boolean', default: false, describe: 'a smaller corpus (12 walks)' })
+      .option('walks', { type: 'number', describe: 'number of dialogue walks (default 50)' })
+      .option('timeout', { type: 'number', default: 120, describe: 'give up after this many seconds' }),
+  async run(args, io) {
+    const walks = typeof args.walks === 'number' ? args.walks : args.fast === true ? 12 : 50;
+    const write = args.json ? () => undefined : io.stdout;
+    const r = await runDemo({ root: args.root, walks, cliWorkers: 2, fileWorkers: 2, timeoutMs: Number(args.timeout) * 1000, write, isTTY: io.isTTY && !args.json });
+    const concerns = await collectConcerns(await openRun(args.root, r.run_id));
+    const lines = [
+      '',
+      `${r.done ? 'done' : 'NOT DONE'} in ${r.seconds}s: ${r.summary}`,
+      ...r.reaped.map((x) => `reaper recovered ${x.ticket_id} from ${x.from_worker} (it died holding the claim)`),
+      `concerns: ${r.concerns.error} error, ${r.concerns.review} review, ${r.concerns.info} info`,
+      ...concerns.concerns.slice(0, 4).map((c) => `  ${c.level} ${c.ticket_id}: ${c.message}`),
+      `fsck: ${r.fsck_ok ? 'ok' : 'PROBLEMS (run tq fsck)'}`,
+      '',
+      'where to look:',
+      `  ls ${r.path}/completed/curate          # the curated proper nouns`,
+      `  tq status ${r.run_id} --root ${args.root}`,
+      `  tq concerns ${r.run_id} --root ${args.root}`,
+      `  cat ${r.path}/AGENTS.md               # what an agent reads`,
+    ];
+    return { data: { ...r }, text: args.json ? '' : lines.join('\n'), exitCode: r.done && r.fsck_ok ? 0 : 1 };
+  },
+};

@@ -1,0 +1,140 @@
+/**
+ * A simulated agent for the demo, run as its own process:
+ *   node dist/demo/demo-worker.js <mode> <root> <run> <worker-id>
+ * mode "cli": works through `tq claim` / `tq submit` (real child processes).
+ * mode "files": uses ONLY readFile, writeFile and readdir (the file-only protocol).
+ * mode "dies": claims one ticket with a short lease and dies holding it (the reaper recovers it).
+ */
+import { execFile } from 'node:child_process';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { curateNoun, parseWalk, translateBeats, type Beat, type DialogueNode } from './corpus.js';
+
+const TQ = fileURLToPath(new URL('../../bin/tq.js', import.meta.url));
+const STAGES = ['curate', 'translate', 'parse'];
+
+type Json = Record<string, unknown>;
+
+function runTq(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [TQ, ...args], { encoding: 'utf8' }, (err, stdout, stderr) => {
+      const code = err && typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : err ? 1 : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The simulated "agent work" for one ticket, with usage and an occasional concern. */
+export function doWork(stage: string, input: Json, ticketId: string): { output: Json; concerns: Json[]; usage: Json } {
+  let output: Json;
+  const concerns: Json[] = [];
+  if (stage === 'parse') {
+    output = parseWalk({ id: String(input.id ?? ''), nodes: (input.nodes as DialogueNode[] | undefined) ?? [] });
+    if (((input.nodes as unknown[]) ?? []).length >= 5) concerns.push({ level: 'info', message: `long walk ${String(input.id)}`, suggestion: 'consider splitting walks over 4 nodes' });
+  } else if (stage === 'translate') {
+    output = translateBeats(input as { walk_id?: string; beats?: Beat[] });
+    const tt = output.translated_texts as { text: string; node_id: string }[];
+    const odd = tt.find((t) => t.text.includes('triplicate'));
+    if (odd) concerns.push({ level: 'review', message: `idiom "in triplicate" kept literally at ${odd.node_id}`, suggestion: 'check the Gallia style guide for bureaucratic idioms' });
+  } else {
+    output = curateNoun(input as { noun?: string });
+  }
+  const chars = JSON.stringify(input).length;
+  const usage = { input_tokens: 400 + chars, output_tokens: 150 + (chars >> 1), model: stage === 'parse' ? 'haiku-sim' : 'sonnet-sim', duration_ms: 30 + (ticketId.charCodeAt(ticketId.length - 1) % 50) };
+  return { output, concerns, usage };
+}
+
+async function cliRound(root: string, run: string, worker: string): Promise<boolean> {
+  for (const stage of STAGES) {
+    const claim = await runTq(['claim', run, '--root', root, '--type', stage, '--worker', worker, '--json']);
+    if (claim.code === 3) continue;
+    if (claim.code !== 0) throw new Error(`tq claim failed: ${claim.stderr}`);
+    const { ticket } = JSON.parse(claim.stdout) as { ticket: { ticket_id: string; input_data: Json; claim: { token: string } } };
+    const work = doWork(stage, ticket.input_data, ticket.ticket_id);
+    const outFile = join(tmpdir(), `tq-demo-${worker}-${ticket.ticket_id}.json`);
+    await writeFile(outFile, JSON.stringify(work.output));
+    const args = ['submit', run, ticket.ticket_id, '--root', root, '--worker', worker, '--output', outFile, '--token', ticket.claim.token, '--usage', JSON.stringify(work.usage)];
+    for (const c of work.concerns) args.push('--concern', `${String(c.level)}:${String(c.message)}:${String(c.suggestion ?? '')}`);
+    const sub = await runTq(args);
+    if (sub.code !== 0) process.stderr.write(`[${worker}] submit refused: ${sub.stderr}`);
+    return true;
+  }
+  return false;
+}
+
+async function readJson(path: string): Promise<Json | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as Json;
+  } catch {
+    return undefined;
+  }
+}
+
+async function until<T>(fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T | undefined> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) return undefined;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+let requestSeq = 0;
+
+/** The file-only protocol: write a request, read the reply, read the ticket, write a result. */
+async function filesRound(runDir: string, worker: string): Promise<boolean> {
+  for (const stage of STAGES) {
+    requestSeq += 1;
+    const requestId = `${worker}-${process.pid}-${requestSeq}`;
+    await writeFile(join(runDir, 'requests', `${worker}.json`), JSON.stringify({ stage, request_id: requestId }));
+    const reply = await until(async () => {
+      const r = await readJson(join(runDir, 'requests', `${worker}.reply.json`));
+      return r && r.request_id === requestId ? r : undefined;
+    }, 20_000);
+    if (!reply || reply.status !== 'claimed') continue;
+    const ticket = await readJson(join(runDir, String(reply.ticket_path)));
+    if (!ticket) continue;
+    const ticketId = String(ticket.ticket_id);
+    const work = doWork(stage, ticket.input_data as Json, ticketId);
+    await writeFile(join(runDir, String(reply.result_path)), JSON.stringify({ output_data: work.output, worker_concerns: work.concerns, usage: work.usage, status: 'completed' }, null, 2));
+    // Accepted when the ticket has left claimed/<worker>/; an .error.json would say why not.
+    await until(async () => {
+      const names = await readdir(join(runDir, 'claimed', worker));
+      if (names.includes(`${ticketId}.error.json`)) {
+        process.stderr.write(`[${worker}] result refused: ${await readFile(join(runDir, 'claimed', worker, `${ticketId}.error.json`), 'utf8')}\n`);
+        return true;
+      }
+      return names.includes(`${ticketId}.json`) ? undefined : true;
+    }, 20_000);
+    return true;
+  }
+  return false;
+}
+
+async function main(): Promise<void> {
+  const [mode, root, run, worker] = process.argv.slice(2);
+  if (!mode || !root || !run || !worker) throw new Error('usage: demo-worker <cli|files|dies> <root> <run> <worker-id>');
+  if (mode === 'dies') {
+    const r = await runTq(['claim', run, '--root', root, '--type', 'parse', '--worker', worker, '--lease', '2s', '--json']);
+    const id = r.code === 0 ? (JSON.parse(r.stdout) as { ticket: { ticket_id: string } }).ticket.ticket_id : 'nothing';
+    process.stdout.write(`${id}\n`);
+    // Why: die the hard way, holding the claim, as a crashed agent would.
+    process.kill(process.pid, 'SIGKILL');
+    return;
+  }
+  const runDir = join(root, run);
+  for (;;) {
+    const worked = mode === 'cli' ? await cliRound(root, run, worker) : await filesRound(runDir, worker);
+    if (!worked) await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`demo worker: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  });
+}

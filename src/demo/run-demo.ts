@@ -1,0 +1,144 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRun } from '../core/create-run.js';
+import { addTickets, itemsOf } from '../core/add-tickets.js';
+import { runStatus, listTickets, type RunStatus } from '../core/list-tickets.js';
+import { collectConcerns } from '../core/collect-concerns.js';
+import { fsckRun } from '../core/fsck.js';
+import { readTicketAt } from '../core/read-ticket.js';
+import { listDir } from '../core/atomic-write.js';
+import type { RunCtx } from '../core/run-context.js';
+import type { JsonObject } from '../core/ticket-schema.js';
+import { makeWalks } from './corpus.js';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const TQ = join(HERE, '..', '..', 'bin', 'tq.js');
+const WORKER = join(HERE, 'demo-worker.js');
+const PIPELINE = join(HERE, '..', '..', 'examples', 'gallia', 'pipeline.json');
+
+export interface DemoOptions {
+  root: string;
+  walks: number;
+  cliWorkers: number;
+  fileWorkers: number;
+  timeoutMs: number;
+  write: (text: string) => void;
+  isTTY: boolean;
+}
+
+export interface DemoResult {
+  run_id: string;
+  path: string;
+  done: boolean;
+  summary: string;
+  stages: Record<string, { completed: number; total: number }>;
+  reaped: { ticket_id: string; from_worker: string }[];
+  concerns: { error: number; review: number; info: number };
+  fsck_ok: boolean;
+  seconds: number;
+}
+
+function stamp(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
+function progressLine(s: RunStatus): string {
+  return Object.entries(s.counts)
+    .map(([stage, c]) => {
+      const total = c.pending + c.claimed + c.completed + c.failed + c.needs_review;
+      return `${stage} ${c.completed}/${total}${c.claimed ? ` (${c.claimed} claimed)` : ''}`;
+    })
+    .join(', ');
+}
+
+async function isFinished(ctx: RunCtx, s: RunStatus): Promise<boolean> {
+  if (s.totals.pending > 0 || s.totals.claimed > 0 || s.in_flight > 0) return false;
+  // Every completed parent of a cascading stage must have its cascade marker.
+  const cascading = new Set(ctx.config.pipeline.cascade.map((r) => r.from));
+  let parents = 0;
+  for (const stage of cascading) parents += s.counts[stage]?.completed ?? 0;
+  return (await listDir(ctx, ctx.paths.cascadeDone)).length >= parents;
+}
+
+function startProcess(args: string[], label: string, log: string[]): ChildProcess {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr?.on('data', (d: Buffer) => log.push(`[${label}] ${d.toString().trimEnd()}`));
+  return child;
+}
+
+/** The README's main command: a whole pipeline run by a daemon and simulated agents. */
+export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
+  const started = Date.now();
+  const runId = `gallia-demo-${stamp(new Date())}`;
+  const pipeline = JSON.parse(await readFile(PIPELINE, 'utf8')) as unknown;
+  const ctx = await createRun(opts.root, runId, { pipeline, pipelineFile: PIPELINE, durability: 'none', description: 'ticketq demo: synthetic dialogue walks, parse -> translate -> curate' });
+  const walks = makeWalks(opts.walks);
+  await addTickets(ctx, 'parse', itemsOf(walks as unknown as JsonObject[], 'demo corpus'));
+  opts.write(`run ${runId}: ${walks.length} dialogue walks -> parse -> translate -> curate (de-duplicated proper nouns)\n`);
+  const log: string[] = [];
+  const daemon = startProcess([TQ, 'daemon', runId, '--root', opts.root, '--interval', '300'], 'daemon', log);
+  const children: ChildProcess[] = [daemon];
+  let result: DemoResult | undefined;
+  try {
+    // One agent dies holding a claim; its lease (2s) expires and the daemon's reaper recovers it.
+    const dying = startProcess([WORKER, 'dies', opts.root, runId, 'doomed-agent'], 'doomed-agent', log);
+    const dyingTicket = await new Promise<string>((resolve) => {
+      let out = '';
+      dying.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+      dying.on('exit', () => resolve(out.trim()));
+    });
+    opts.write(`doomed-agent claimed ${dyingTicket} and died holding it (SIGKILL); the reaper will return it\n`);
+    for (let i = 1; i <= opts.cliWorkers; i += 1) children.push(startProcess([WORKER, 'cli', opts.root, runId, `cli-agent-${i}`], `cli-agent-${i}`, log));
+    for (let i = 1; i <= opts.fileWorkers; i += 1) children.push(startProcess([WORKER, 'files', opts.root, runId, `file-agent-${i}`], `file-agent-${i}`, log));
+    opts.write(`workers: ${opts.cliWorkers} using the tq CLI, ${opts.fileWorkers} using only read/write/list of files\n`);
+
+    let done = false;
+    let last = '';
+    while (Date.now() - started < opts.timeoutMs) {
+      const s = await runStatus(ctx);
+      const line = progressLine(s);
+      if (opts.isTTY) opts.write(`\r\x1b[2K${line}`);
+      else if (line !== last) opts.write(`${line}\n`);
+      last = line;
+      if (await isFinished(ctx, s)) {
+        done = true;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    if (opts.isTTY) opts.write('\n');
+    result = await summarize(ctx, done, started);
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r)))));
+  }
+  if (!result.done) opts.write(`${log.slice(-20).join('\n')}\n`);
+  return result;
+}
+
+async function summarize(ctx: RunCtx, done: boolean, started: number): Promise<DemoResult> {
+  const s = await runStatus(ctx);
+  const stages: DemoResult['stages'] = {};
+  for (const [stage, c] of Object.entries(s.counts)) stages[stage] = { completed: c.completed, total: c.pending + c.claimed + c.completed + c.failed + c.needs_review };
+  const reaped: DemoResult['reaped'] = [];
+  for (const t of await listTickets(ctx, { stage: 'parse' })) {
+    const ticket = await readTicketAt(ctx, t.path).catch(() => undefined);
+    for (const h of ticket?.history ?? []) if (h.event === 'reaped') reaped.push({ ticket_id: t.ticket_id, from_worker: h.worker_id ?? '' });
+  }
+  const concerns = await collectConcerns(ctx);
+  const fsck = await fsckRun(ctx, { settleMs: 0 });
+  const summary = Object.entries(stages).map(([k, v]) => `${k} ${v.completed}/${v.total}`).join(', ');
+  return {
+    run_id: ctx.runId,
+    path: ctx.paths.dir,
+    done,
+    summary,
+    stages,
+    reaped,
+    concerns: concerns.by_level,
+    fsck_ok: fsck.ok,
+    seconds: Math.round((Date.now() - started) / 100) / 10,
+  };
+}
