@@ -96,6 +96,21 @@ export function newTicketId(stage: string, now: Date): string {
   return `${stage}-${time}${counter}-${rand}`;
 }
 
+/** An input batch id: `<time>-<random>` (the time and random parts of its tickets' ids). */
+export function newBatchId(now: Date): string {
+  return `${now.getTime().toString(36).padStart(9, '0')}-${randomBytes(3).readUIntBE(0, 3).toString(36).padStart(5, '0')}`;
+}
+
+/**
+ * The id of item `index` of an input batch: `<stage>-<batch time><index>-<batch random>`.
+ * Deterministic, so re-running an interrupted `tq create`/`tq add` of the same input re-derives
+ * the same ids and the registry skips those already created; sortable by batch, then position.
+ */
+export function batchTicketId(stage: string, batchId: string, index: number): string {
+  const [time, rand] = batchId.split('-');
+  return `${stage}-${time}${index.toString(36).padStart(4, '0')}-${rand}`;
+}
+
 /** A short, stable digest used in derived names. */
 export function shortHash(text: string, length = 10): string {
   return createHash('sha256').update(text).digest('hex').slice(0, length);

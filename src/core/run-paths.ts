@@ -13,6 +13,7 @@ import { join } from 'node:path';
  *   cascade/requested_by/          extra parents of de-duplicated children
  *   rejected/                      outputs refused because the lease was lost (kept, not lost)
  *   requests/                      file-only protocol: claim requests and replies
+ *   inputs/<batch>.json            one record per `tq create/add` input (for resuming)
  *   quarantine/                    files fsck or the daemon could not accept
  *   .tmp/                          temp files (git-ignored)
  */
@@ -26,6 +27,7 @@ export interface RunPaths {
   requestedBy: string;
   rejected: string;
   requests: string;
+  inputs: string;
   quarantine: string;
   agents: string;
   schemas: string;
@@ -43,6 +45,7 @@ export function runPaths(root: string, runId: string): RunPaths {
     requestedBy: join(dir, 'cascade', 'requested_by'),
     rejected: join(dir, 'rejected'),
     requests: join(dir, 'requests'),
+    inputs: join(dir, 'inputs'),
     quarantine: join(dir, 'quarantine'),
     agents: join(dir, 'AGENTS.md'),
     schemas: join(dir, 'schemas'),

@@ -1,12 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import { TqError, errnoCode } from '../../core/errors.js';
+import { TqError, errnoCode, isTqError } from '../../core/errors.js';
+import { parsePipeline } from '../../core/pipeline.js';
 import { createRun } from '../../core/create-run.js';
-import { addTickets, entryStage } from '../../core/add-tickets.js';
+import { addTickets, entryStage, findUnfinishedBatch } from '../../core/add-tickets.js';
 import { readInputItems } from '../../core/read-input.js';
 import { listRuns, runStatus } from '../../core/list-tickets.js';
 import { nodeFs } from '../../core/fs-layer.js';
 import { stripBom } from '../../core/serialize-ticket.js';
-import { durabilityFromEnv } from '../../core/run-context.js';
+import { durabilityFromEnv, openRun } from '../../core/run-context.js';
 import { openRunFromArgs, table } from '../common.js';
 import { optStr, str, type CommandSpec } from '../command.js';
 
@@ -38,12 +39,24 @@ export const createCommand: CommandSpec = {
   async run(args, io) {
     const pipelineFile = str(args, 'pipeline');
     const durability = (optStr(args, 'durability') ?? durabilityFromEnv()) as 'full' | 'none' | undefined;
-    const ctx = await createRun(args.root, str(args, 'run'), { pipeline: await readPipeline(pipelineFile), pipelineFile, ...(durability ? { durability } : {}) });
     const input = optStr(args, 'input');
-    const added = input !== undefined ? await addTickets(ctx, optStr(args, 'type') ?? entryStage(ctx), readInputItems(input, io.stdin)) : undefined;
+    const pipeline = await readPipeline(pipelineFile);
+    let ctx;
+    let resuming = false;
+    try {
+      ctx = await createRun(args.root, str(args, 'run'), { pipeline, pipelineFile, ...(durability ? { durability } : {}) });
+    } catch (err) {
+      // Why: a create killed half-way is finished by running it again with the same input.
+      if (!isTqError(err, 'RUN_EXISTS') || input === undefined || input === '-') throw err;
+      ctx = await openRun(args.root, str(args, 'run'));
+      const stage = optStr(args, 'type') ?? entryStage(ctx);
+      if (JSON.stringify(ctx.config.pipeline) !== JSON.stringify(parsePipeline(pipeline, pipelineFile)) || !(await findUnfinishedBatch(ctx, stage, input))) throw err;
+      resuming = true;
+    }
+    const added = input !== undefined ? await addTickets(ctx, optStr(args, 'type') ?? entryStage(ctx), readInputItems(input, io.stdin), { source: input, resume: resuming }) : undefined;
     return {
-      data: { run_id: ctx.runId, path: ctx.paths.dir, stages: Object.keys(ctx.config.pipeline.stages), added: added ?? null },
-      text: `created run ${ctx.runId} at ${ctx.paths.dir} (stages: ${Object.keys(ctx.config.pipeline.stages).join(' -> ')})${added ? `\nadded ${added.created} ${added.stage} tickets` : ''}\nagents: read ${ctx.paths.agents}`,
+      data: { run_id: ctx.runId, path: ctx.paths.dir, stages: Object.keys(ctx.config.pipeline.stages), resumed: resuming, added: added ?? null },
+      text: `${resuming ? 'resumed' : 'created'} run ${ctx.runId} at ${ctx.paths.dir} (stages: ${Object.keys(ctx.config.pipeline.stages).join(' -> ')})${added ? `\nadded ${added.created} ${added.stage} tickets${added.existing ? ` (${added.existing} already existed)` : ''}` : ''}\nagents: read ${ctx.paths.agents}`,
     };
   },
 };
@@ -59,8 +72,10 @@ export const addCommand: CommandSpec = {
       .option('input', { type: 'string', default: '-', describe: 'JSONL, a JSON array, or - for stdin' }),
   async run(args, io) {
     const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
-    const added = await addTickets(ctx, optStr(args, 'type') ?? entryStage(ctx), readInputItems(str(args, 'input'), io.stdin));
-    return { data: { run_id: ctx.runId, ...added }, text: `added ${added.created} ${added.stage} tickets to ${ctx.runId}` };
+    const input = str(args, 'input');
+    // Why: re-running an interrupted add of the same file resumes its batch (no duplicates).
+    const added = await addTickets(ctx, optStr(args, 'type') ?? entryStage(ctx), readInputItems(input, io.stdin), input === '-' ? {} : { source: input, resume: true });
+    return { data: { run_id: ctx.runId, ...added }, text: `${added.resumed ? 'resumed: ' : ''}added ${added.created} ${added.stage} tickets to ${ctx.runId}${added.existing ? ` (${added.existing} already existed)` : ''}` };
   },
 };
 
