@@ -3,6 +3,7 @@ import type { Argv } from 'yargs';
 import { TqError, errnoCode } from '../core/errors.js';
 import { openRun, type RunCtx } from '../core/run-context.js';
 import { stripBom } from '../core/serialize-ticket.js';
+import { checkJsonText } from '../core/json-limits.js';
 import type { CliIo } from './io.js';
 
 export interface GlobalArgs {
@@ -26,10 +27,13 @@ export async function readJsonArg(source: string, io: CliIo, what: string): Prom
   } catch (err) {
     throw new TqError(errnoCode(err) === 'ENOENT' ? 'NOT_FOUND' : 'INVALID_INPUT', `cannot read ${what} ${source}: ${errnoCode(err) ?? String(err)}`, { file: source });
   }
+  const label = source === '-' ? '<stdin>' : source;
+  checkJsonText(text, label);
   try {
     return JSON.parse(stripBom(text));
   } catch (err) {
-    throw new TqError('INVALID_INPUT', `${source === '-' ? '<stdin>' : source}: ${what} is not valid JSON: ${(err as Error).message}`, { file: source });
+    const conflict = /^(<<<<<<<|>>>>>>>) /m.test(text) ? ' (it has git conflict markers)' : '';
+    throw new TqError('INVALID_INPUT', `${label}: ${what} is not valid JSON${conflict}: ${(err as Error).message}`, { file: source });
   }
 }
 

@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { TqError, errnoCode } from './errors.js';
 import { stripBom } from './serialize-ticket.js';
+import { checkJsonText, checkJsonValue } from './json-limits.js';
 import type { JsonObject } from './ticket-schema.js';
 
 export interface InputItem {
@@ -67,8 +68,10 @@ export async function* readInputItems(source: string, stdin: Readable = process.
     yield { item: asObject(parseJson(trimmed, `${label}:${lineNo}`), `${label}:${lineNo}`), where: `${label}:${lineNo}` };
   }
   if (mode === 'whole') {
-    const doc = parseJson(whole.join('\n'), label);
+    // Why: a JSON array holds many items; each item is still held to the per-item limits.
+    const doc = parseJson(whole.join('\n'), label, 1024 * 1024 * 1024);
     if (Array.isArray(doc)) {
+      for (let i = 0; i < doc.length; i += 1) checkJsonValue(doc[i], `${label}[${i}]`);
       for (let i = 0; i < doc.length; i += 1) yield { item: asObject(doc[i], `${label}[${i}]`), where: `${label}[${i}]` };
     } else {
       yield { item: asObject(doc, label), where: label };
@@ -85,7 +88,8 @@ function parses(text: string): boolean {
   }
 }
 
-function parseJson(text: string, where: string): unknown {
+function parseJson(text: string, where: string, maxBytes?: number): unknown {
+  checkJsonText(text, where, undefined, maxBytes);
   try {
     return JSON.parse(text);
   } catch (err) {

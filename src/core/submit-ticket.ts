@@ -13,6 +13,7 @@ import { readTicketAt } from './read-ticket.js';
 import { SUBMIT_STATES, type SubmitState } from './states.js';
 import { Concern, JsonObject, Usage, type Ticket } from './ticket-schema.js';
 import { formatZodError } from './zod-messages.js';
+import { checkJsonValue } from './json-limits.js';
 
 export interface SubmitOptions {
   ticketId: string;
@@ -39,6 +40,7 @@ export function validateSubmission(ctx: RunCtx, stage: string, opts: SubmitOptio
   if (!SUBMIT_STATES.includes(status)) {
     throw new TqError('USAGE', `status "${String(status)}" is not one of ${SUBMIT_STATES.join(', ')}`, { field: 'status' });
   }
+  checkJsonValue(opts.output, 'output_data', 'output_data');
   const output = JsonObject.safeParse(opts.output);
   if (!output.success) {
     throw new TqError('INVALID_INPUT', `output_data must be a JSON object, got ${Array.isArray(opts.output) ? 'an array' : opts.output === null ? 'null' : typeof opts.output}`, {
