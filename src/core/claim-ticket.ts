@@ -73,7 +73,8 @@ async function readCandidates(ctx: RunCtx, dir: string): Promise<string[]> {
   const names: string[] = [];
   try {
     for (let entry = await handle.read(); entry !== null && names.length < CANDIDATE_BATCH; entry = await handle.read()) {
-      if (ticketIdOfFileName(entry.name) !== undefined) names.push(entry.name);
+      // Why: only regular files are tickets; a symlink or a directory is left for fsck to report.
+      if (ticketIdOfFileName(entry.name) !== undefined && (entry.isFile() || (!entry.isSymbolicLink() && !entry.isDirectory()))) names.push(entry.name);
     }
   } finally {
     await handle.close().catch(() => undefined);

@@ -91,6 +91,8 @@ export function ioError(err: unknown, action: string, file: string): TqError {
     EMFILE: 'too many open files: raise `ulimit -n` or run fewer workers per process',
     ENFILE: 'the system ran out of file handles: run fewer processes',
     EROFS: 'the filesystem is read-only',
+    ELOOP: 'it is a symbolic link: ticketq never follows links inside a run (`tq fsck --repair` quarantines it)',
+    EISDIR: 'it is a directory where a file belongs',
   };
   return new TqError('IO_ERROR', `${action} failed for ${file}: ${code}`, {
     file,

@@ -1,5 +1,5 @@
 import * as fsp from 'node:fs/promises';
-import type { Dir, Stats } from 'node:fs';
+import { constants, type Dir, type Stats } from 'node:fs';
 
 /**
  * Every filesystem call the queue makes goes through this interface, so tests can inject
@@ -25,9 +25,17 @@ export interface Fs {
 }
 
 export const nodeFs: Fs = {
-  readFile: (path) => fsp.readFile(path, 'utf8'),
+  async readFile(path) {
+    const fh = await fsp.open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      return await fh.readFile('utf8');
+    } finally {
+      await fh.close();
+    }
+  },
   async readFileWithIno(path) {
-    const fh = await fsp.open(path, 'r');
+    // Why: O_NOFOLLOW — a symlink planted in a state directory must not make us read outside the run.
+    const fh = await fsp.open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
     try {
       const st = await fh.stat();
       const text = await fh.readFile('utf8');

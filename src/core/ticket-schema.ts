@@ -9,7 +9,7 @@ const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), { message
 export const JsonObject = z.record(z.string(), z.unknown());
 export type JsonObject = z.infer<typeof JsonObject>;
 
-export const Concern = z.object({
+export const Concern = z.strictObject({
   level: z.enum(CONCERN_LEVELS),
   message: z.string().min(1).max(10_000),
   suggestion: z.string().max(10_000).optional(),
@@ -18,7 +18,7 @@ export const Concern = z.object({
 });
 export type Concern = z.infer<typeof Concern>;
 
-export const Usage = z.object({
+export const Usage = z.strictObject({
   input_tokens: z.number().int().nonnegative().optional(),
   output_tokens: z.number().int().nonnegative().optional(),
   total_tokens: z.number().int().nonnegative().optional(),
