@@ -4,13 +4,18 @@ import { collectConcerns } from '../../core/collect-concerns.js';
 import { cleanId } from '../../core/ids.js';
 import { openRunFromArgs, table } from '../common.js';
 import { optStr, str, type CommandSpec } from '../command.js';
+import { runLiveCommand, withLiveOptions } from './top-command.js';
 
 export const statusCommand: CommandSpec = {
   command: 'status <run>',
   describe: 'counts per stage and state (reads directory listings only)',
-  examples: [['$0 status gallia --json', '{"run_id": "gallia", "counts": {"parse": {"pending": 3, ...}}}']],
-  builder: (y) => y.positional('run', { type: 'string' }),
-  async run(args) {
+  examples: [
+    ['$0 status gallia --json', '{"run_id": "gallia", "counts": {"parse": {"pending": 3, ...}}}'],
+    ['$0 status gallia --watch', 'live view, same as `tq top gallia`'],
+  ],
+  builder: (y) => withLiveOptions(y.positional('run', { type: 'string' }).option('watch', { type: 'boolean', default: false, describe: 'redraw every --interval (see `tq top`)' })),
+  async run(args, io) {
+    if (args.watch === true) return runLiveCommand(args, io);
     const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
     const s = await runStatus(ctx);
     const rows = Object.entries(s.counts).map(([stage, c]) => {
