@@ -63,14 +63,20 @@ export interface RunStatus {
   in_flight: number;
   rejected_outputs: number;
   quarantined: number;
+  /** Tickets ever created per stage (registry/), when asked for: a total that never counts a moving ticket twice. */
+  registered?: Record<string, number>;
 }
 
 function zeroCounts(): StateCounts {
   return { pending: 0, claimed: 0, completed: 0, failed: 0, needs_review: 0 };
 }
 
-/** Counts per stage and state, from directory listings alone. */
-export async function runStatus(ctx: RunCtx): Promise<RunStatus> {
+/**
+ * Counts per stage and state, from directory listings alone. The listings are taken one after
+ * another, so a ticket moving meanwhile can be counted in two states or none; `withRegistry`
+ * adds the per-stage totals from registry/, which a move never changes.
+ */
+export async function runStatus(ctx: RunCtx, opts: { withRegistry?: boolean } = {}): Promise<RunStatus> {
   const counts: Record<string, StateCounts> = {};
   for (const stage of Object.keys(ctx.config.pipeline.stages)) counts[stage] = zeroCounts();
   const totals = { ...zeroCounts(), all: 0 };
@@ -104,7 +110,14 @@ export async function runStatus(ctx: RunCtx): Promise<RunStatus> {
     in_flight: moving.filter((n) => n.endsWith('.prev.json') || n.endsWith('.new.json')).length,
     rejected_outputs: (await listDir(ctx, ctx.paths.rejected)).filter((n) => n.endsWith('.json')).length,
     quarantined: (await listDir(ctx, ctx.paths.quarantine)).filter((n) => !n.endsWith('.why.json')).length,
+    ...(opts.withRegistry ? { registered: await countRegistered(ctx, Object.keys(counts)) } : {}),
   };
+}
+
+async function countRegistered(ctx: RunCtx, stages: string[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const stage of stages) out[stage] = (await listDir(ctx, join(ctx.paths.registry, stage))).filter((n) => n.endsWith('.json')).length;
+  return out;
 }
 
 /** Runs under a root: directories holding a run.json. */

@@ -46,10 +46,7 @@ function stamp(d: Date): string {
 
 function progressLine(s: RunStatus): string {
   return Object.entries(s.counts)
-    .map(([stage, c]) => {
-      const total = c.pending + c.claimed + c.completed + c.failed + c.needs_review;
-      return `${stage} ${c.completed}/${total}${c.claimed ? ` (${c.claimed} claimed)` : ''}`;
-    })
+    .map(([stage, c]) => `${stage} ${c.completed}/${s.registered?.[stage] ?? 0}${c.claimed ? ` (${c.claimed} claimed)` : ''}`)
     .join(', ');
 }
 
@@ -97,7 +94,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     let done = false;
     let last = '';
     while (Date.now() - started < opts.timeoutMs) {
-      const s = await runStatus(ctx);
+      const s = await runStatus(ctx, { withRegistry: true });
       const line = progressLine(s);
       if (opts.isTTY) opts.write(`\r\x1b[2K${line}`);
       else if (line !== last) opts.write(`${line}\n`);
@@ -119,9 +116,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
 }
 
 async function summarize(ctx: RunCtx, done: boolean, started: number): Promise<DemoResult> {
-  const s = await runStatus(ctx);
+  const s = await runStatus(ctx, { withRegistry: true });
   const stages: DemoResult['stages'] = {};
-  for (const [stage, c] of Object.entries(s.counts)) stages[stage] = { completed: c.completed, total: c.pending + c.claimed + c.completed + c.failed + c.needs_review };
+  for (const [stage, c] of Object.entries(s.counts)) stages[stage] = { completed: c.completed, total: s.registered?.[stage] ?? 0 };
   const reaped: DemoResult['reaped'] = [];
   for (const t of await listTickets(ctx, { stage: 'parse' })) {
     const ticket = await readTicketAt(ctx, t.path).catch(() => undefined);
