@@ -34,6 +34,7 @@ export const COMMANDS: CommandSpec[] = [
  * Never calls process.exit, so tests can call it in-process.
  */
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  argv = joinDashValues(argv);
   let output: CommandOutput | undefined;
   let wantsJson = argv.includes('--json');
   let usageError: string | undefined;
@@ -84,6 +85,20 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   if (wantsJson) io.stdout(`${JSON.stringify({ schema_version: SCHEMA_VERSION, ...output.data })}\n`);
   else if (output.text !== '') io.stdout(`${output.text}\n`);
   return output.exitCode ?? 0;
+}
+
+/**
+ * `--input -` and `--output -` mean stdin. Why: yargs reads a lone '-' as a positional, so
+ * the option would be left empty and '-' refused as an unknown argument; `--input=-` works.
+ */
+function joinDashValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (const arg of argv) {
+    const prev = out[out.length - 1];
+    if (arg === '-' && prev !== undefined && /^--[A-Za-z][\w-]*$/.test(prev)) out[out.length - 1] = `${prev}=-`;
+    else out.push(arg);
+  }
+  return out;
 }
 
 function reportError(err: unknown, json: boolean, io: CliIo): number {

@@ -83,9 +83,12 @@ ${stageLines}
 5. **Check it was accepted**: the ticket disappears from \`claimed/<worker-id>/\` and appears in
    \`completed/<stage>/<ticket-id>.json\` (or the state you chose). If instead
    \`claimed/<worker-id>/<ticket-id>.error.json\` appears, read it: it says what is wrong. Fix your
-   result and write the \`.result.json\` file again.
+   result and write the \`.result.json\` file again. The old error file stays until the daemon has
+   looked at your new version: only an error file with a different \`at\` is about the new one.
 6. **Need more time?** Write \`claimed/<worker-id>/<ticket-id>.heartbeat.json\` containing \`{}\` before
-   the lease expires; the daemon extends the lease and removes the file.
+   the lease expires (or \`{"lease": "30m"}\` for a given length from now); the daemon removes the
+   file and extends the lease: re-read your ticket to see the new \`claim.lease_expires_at\`.
+   (While the daemon rewrites your ticket, its file can be missing for a moment: read it again.)
 7. **Giving up?** Write \`claimed/<worker-id>/<ticket-id>.release.json\` containing \`{}\`: the ticket
    goes back to \`pending/\` for someone else.
 

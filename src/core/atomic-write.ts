@@ -1,7 +1,7 @@
 import { basename, dirname, join } from 'node:path';
 import { errnoCode, ioError } from './errors.js';
 import { nonce } from './ids.js';
-import { ensureDir, ensureParent, type RunCtx } from './run-context.js';
+import { ensureDir, ensureParent, intoDir, type RunCtx } from './run-context.js';
 
 /** A fresh temp path inside the run's .tmp/ (same filesystem, so renames are atomic). */
 export async function tmpPath(ctx: RunCtx, hint: string): Promise<string> {
@@ -13,14 +13,14 @@ export async function tmpPath(ctx: RunCtx, hint: string): Promise<string> {
 export async function writeFileAtomic(ctx: RunCtx, path: string, data: string): Promise<void> {
   const tmp = await tmpPath(ctx, path);
   try {
-    await ctx.fs.writeFileExclusive(tmp, data, ctx.durable);
+    await intoDir(ctx, ctx.paths.tmp, () => ctx.fs.writeFileExclusive(tmp, data, ctx.durable));
   } catch (err) {
     throw ioError(err, 'writing', tmp);
   }
   await ensureParent(ctx, path);
   try {
     // Why: rename is the publish step; readers see the old file or the whole new one.
-    await ctx.fs.rename(tmp, path);
+    await intoDir(ctx, dirname(path), () => ctx.fs.rename(tmp, path));
   } catch (err) {
     await ctx.fs.unlink(tmp).catch(() => undefined);
     throw ioError(err, 'publishing', path);
@@ -35,13 +35,13 @@ export async function writeFileAtomic(ctx: RunCtx, path: string, data: string): 
 export async function createFileExclusive(ctx: RunCtx, path: string, data: string): Promise<boolean> {
   const tmp = await tmpPath(ctx, path);
   try {
-    await ctx.fs.writeFileExclusive(tmp, data, ctx.durable);
+    await intoDir(ctx, ctx.paths.tmp, () => ctx.fs.writeFileExclusive(tmp, data, ctx.durable));
   } catch (err) {
     throw ioError(err, 'writing', tmp);
   }
   await ensureParent(ctx, path);
   try {
-    await ctx.fs.link(tmp, path);
+    await intoDir(ctx, dirname(path), () => ctx.fs.link(tmp, path));
     await syncDirIfDurable(ctx, dirname(path));
     return true;
   } catch (err) {

@@ -1,10 +1,10 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { errnoCode, ioError } from './errors.js';
 import { nonce } from './ids.js';
-import { ensureDir, ensureParent, pathForTicket, type RunCtx } from './run-context.js';
+import { ensureDir, ensureParent, intoDir, pathForTicket, type RunCtx } from './run-context.js';
 import { serializeTicket } from './serialize-ticket.js';
 import type { Ticket } from './ticket-schema.js';
-import { listDir, readIfExists, syncDirIfDurable, unlinkIfExists } from './atomic-write.js';
+import { createFileExclusive, listDir, readIfExists, syncDirIfDurable, unlinkIfExists } from './atomic-write.js';
 
 export function registryPath(ctx: RunCtx, stage: string, ticketId: string): string {
   return join(ctx.paths.registry, stage, `${ticketId}.json`);
@@ -16,7 +16,7 @@ export type BirthOutcome = 'created' | 'exists';
  * Create a ticket in pending/ exactly once per id, across crashes and concurrent creators:
  *
  *   1. write the ticket to moving/<id>~<n>.new.json
- *   2. link it to registry/<stage>/<id>.json        <- O_EXCL: the first creator wins
+ *   2. create registry/<stage>/<id>.json (a copy)   <- O_EXCL: the first creator wins
  *   3. rename moving/<id>~<n>.new.json into pending/
  *
  * The registry keeps every ticket as it was born, so fsck can prove none was lost. A crash
@@ -27,27 +27,32 @@ export async function birthTicket(ctx: RunCtx, ticket: Ticket): Promise<BirthOut
   const reg = registryPath(ctx, ticket.worker_type, ticket.ticket_id);
   const staged = join(ctx.paths.moving, `${ticket.ticket_id}~${nonce()}.new.json`);
   const target = pathForTicket(ctx, ticket);
+  const text = serializeTicket(ticket);
   await ensureDir(ctx, ctx.paths.moving);
   try {
-    await ctx.fs.writeFileExclusive(staged, serializeTicket(ticket), ctx.durable);
+    await intoDir(ctx, ctx.paths.moving, () => ctx.fs.writeFileExclusive(staged, text, ctx.durable));
   } catch (err) {
     throw ioError(err, 'writing', staged);
   }
-  await ensureParent(ctx, reg);
+  let registered: boolean;
   try {
-    // RACE: link fails with EEXIST for every creator but the first (rename would overwrite).
-    await ctx.fs.link(staged, reg);
+    // RACE: created with link (O_EXCL) from its own temp file: EEXIST for every creator but
+    // the first. Why its own copy and not a link to the staged file: a hard link would share
+    // the inode with pending/<id>.json, and anyone editing that file in place (an editor, an
+    // agent's write tool) would rewrite the birth record fsck restores lost tickets from.
+    registered = await createFileExclusive(ctx, reg, text);
   } catch (err) {
     await unlinkIfExists(ctx, staged).catch(() => undefined);
-    if (errnoCode(err) === 'EEXIST') {
-      await publishStrandedBirth(ctx, ticket.worker_type, ticket.ticket_id);
-      return 'exists';
-    }
     throw ioError(err, 'registering', reg);
+  }
+  if (!registered) {
+    await unlinkIfExists(ctx, staged).catch(() => undefined);
+    await publishStrandedBirth(ctx, ticket.worker_type, ticket.ticket_id);
+    return 'exists';
   }
   await ensureParent(ctx, target);
   try {
-    await ctx.fs.rename(staged, target);
+    await intoDir(ctx, dirname(target), () => ctx.fs.rename(staged, target));
   } catch (err) {
     // RACE: a recoverer may have published our registered ticket for us (see below).
     if (errnoCode(err) !== 'ENOENT') throw ioError(err, 'publishing', target);
@@ -78,7 +83,7 @@ export async function publishStrandedBirth(ctx: RunCtx, stage: string, ticketId:
       await ensureParent(ctx, target);
       try {
         // RACE: two recoverers may both try; rename of a vanished source fails, never duplicates.
-        await ctx.fs.rename(staged, target);
+        await intoDir(ctx, dirname(target), () => ctx.fs.rename(staged, target));
         published = true;
       } catch (err) {
         if (errnoCode(err) !== 'ENOENT') throw ioError(err, 'publishing', target);

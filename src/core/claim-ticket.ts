@@ -2,9 +2,8 @@ import { basename, join } from 'node:path';
 import { TqError, errnoCode, ioError, isTqError } from './errors.js';
 import { quarantineFile } from './quarantine.js';
 import { cleanId } from './ids.js';
-import { parseDuration } from './duration.js';
-import { leaseMsOf, stageConfig } from './pipeline.js';
-import { claimedDir, ensureDir, stateDir, type RunCtx } from './run-context.js';
+import { leaseMsOf, requestedLeaseMs, stageConfig } from './pipeline.js';
+import { claimedDir, ensureDir, intoDir, stateDir, type RunCtx } from './run-context.js';
 import { ticketIdOfFileName } from './run-paths.js';
 import { parseTicket, serializeTicket, withHistory } from './serialize-ticket.js';
 import type { Ticket } from './ticket-schema.js';
@@ -35,7 +34,7 @@ export async function claimTicket(ctx: RunCtx, opts: ClaimOptions): Promise<Clai
   const stage = cleanId(opts.stage, 'stage');
   const workerId = cleanId(opts.workerId, 'worker id');
   stageConfig(ctx.config.pipeline, stage);
-  const leaseMs = opts.lease !== undefined ? parseDuration(opts.lease, 'lease') : leaseMsOf(ctx.config.pipeline, stage);
+  const leaseMs = opts.lease !== undefined ? requestedLeaseMs(ctx.config.pipeline, stage, opts.lease) : leaseMsOf(ctx.config.pipeline, stage);
   const from = stateDir(ctx, 'pending', stage);
   const to = claimedDir(ctx, workerId);
   // Why: rename's ENOENT must mean "someone else won", so the target directory must exist first.
@@ -49,7 +48,7 @@ export async function claimTicket(ctx: RunCtx, opts: ClaimOptions): Promise<Clai
       const target = join(to, name);
       try {
         // RACE: exactly one claimer's rename succeeds; the others get ENOENT and move on.
-        await ctx.fs.rename(source, target);
+        await intoDir(ctx, to, () => ctx.fs.rename(source, target));
       } catch (err) {
         if (errnoCode(err) === 'ENOENT') continue;
         throw ioError(err, 'claiming', source);
@@ -130,7 +129,7 @@ async function stampClaim(ctx: RunCtx, path: string, stage: string, workerId: st
   const stamped = claimedVersion(ticket, workerId, ctx.clock.now(), leaseMs);
   const tmp = await tmpPath(ctx, path);
   try {
-    await ctx.fs.writeFileExclusive(tmp, serializeTicket(stamped), ctx.durable);
+    await intoDir(ctx, ctx.paths.tmp, () => ctx.fs.writeFileExclusive(tmp, serializeTicket(stamped), ctx.durable));
     // RACE: replacing in place is safe here: nobody moves an unstamped claim (the reaper only
     // adopts it, through the fenced move), and the ticket is not yet known to anyone else.
     await ctx.fs.rename(tmp, path);

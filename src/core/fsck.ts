@@ -147,7 +147,11 @@ export async function fsckRun(ctx: RunCtx, opts: { repair?: boolean; settleMs?: 
       if (byId.has(id)) continue;
       const reg = join(ctx.paths.registry, stage, name);
       const p: FsckProblem = { kind: 'lost', file: reg, ticket_id: id, message: `${id} was created (${reg}) but is in no state directory` };
-      if (repair) p.repaired = await restoreFromRegistry(ctx, reg);
+      if (repair) {
+        const restored = await restoreFromRegistry(ctx, reg);
+        if (restored !== undefined) p.repaired = restored;
+        else p.message += ` and its birth record ${reg} is not a valid ticket: fix it by hand`;
+      }
       problems.push(p);
     }
   }
@@ -218,10 +222,18 @@ export async function fsckRun(ctx: RunCtx, opts: { repair?: boolean; settleMs?: 
 }
 
 /** Put a lost ticket back into pending/ from its birth record (it will be done again). */
-async function restoreFromRegistry(ctx: RunCtx, reg: string): Promise<string> {
+async function restoreFromRegistry(ctx: RunCtx, reg: string): Promise<string | undefined> {
   const text = await readIfExists(ctx, reg);
   if (text === undefined) return 'registry entry vanished';
-  const born = parseTicket(text, reg);
+  let born: Ticket;
+  try {
+    born = parseTicket(text, reg);
+  } catch (err) {
+    // Why: a damaged birth record must not stop the repair of everything else; the problem
+    // stays unrepaired (fsck not ok) so a human looks at it.
+    if (isTqError(err, 'CORRUPT_TICKET')) return undefined;
+    throw err;
+  }
   const now = ctx.clock.now().toISOString();
   const restored: Ticket = { ...born, history: withHistory(born, { at: now, event: 'restored by fsck', to: 'pending', note: 'ticket was missing from every state directory' }) };
   const target = join(stateDir(ctx, 'pending', born.worker_type), `${born.ticket_id}.json`);

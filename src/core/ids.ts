@@ -58,6 +58,9 @@ export function validateId(text: string, kind: IdKind): void {
   // eslint-disable-next-line no-control-regex
   if (/[^\x21-\x7e]/.test(text)) fail('it has spaces, control or non-ASCII characters (look-alike letters are refused)');
   if (!NAME_RE.test(text)) fail("it has characters other than letters, digits, '.', '_' and '-'");
+  // Why: a worker id names the directory claimed/<worker-id>/, and the run's .gitignore has
+  // `*.tmp`: git would silently leave out every ticket such a worker holds.
+  if (kind === 'worker id' && text.endsWith('.tmp')) fail("it ends with '.tmp', which the run's .gitignore hides from git");
   if (kind === 'ticket id') {
     for (const s of RESERVED_SUFFIXES) if (text.endsWith(s)) fail(`it ends with the reserved suffix ${s}`);
     if (!text.includes('-')) fail('ticket ids look like <stage>-<suffix>');

@@ -43,6 +43,24 @@ export async function locateAll(ctx: RunCtx, ticketId: string): Promise<TicketLo
   return found;
 }
 
+/** How long a worker's own operation waits for someone else's move of its ticket to finish. */
+export const IN_FLIGHT_PATIENCE_MS = 500;
+
+/**
+ * A move of `ticketId` is in flight. Wait for it; if it is still there after
+ * IN_FLIGHT_PATIENCE_MS (a live move takes microseconds), its mover crashed: finish or undo
+ * it now (only this ticket's entries), so that a worker re-running its submit after a crash
+ * gets its answer instead of a spurious LEASE_LOST.
+ */
+export async function awaitOrRecoverMove(ctx: RunCtx, ticketId: string, waitedMs: number): Promise<void> {
+  if (waitedMs < IN_FLIGHT_PATIENCE_MS) {
+    await new Promise((r) => setTimeout(r, 20));
+    return;
+  }
+  const { recoverMoving } = await import('./recover-moving.js');
+  await recoverMoving(ctx, 0, ticketId);
+}
+
 /** Is a move of this ticket in flight right now (moving/<id>~*.prev.json)? */
 export async function isInFlight(ctx: RunCtx, ticketId: string): Promise<boolean> {
   return (await listDir(ctx, ctx.paths.moving)).some((n) => n.startsWith(`${ticketId}~`));

@@ -1,7 +1,7 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { errnoCode, ioError } from './errors.js';
 import { nonce } from './ids.js';
-import { ensureDir, ensureParent, pathForTicket, type RunCtx } from './run-context.js';
+import { ensureDir, ensureParent, intoDir, pathForTicket, type RunCtx } from './run-context.js';
 import { parseTicket, serializeTicket } from './serialize-ticket.js';
 import type { Ticket } from './ticket-schema.js';
 import { syncDirIfDurable, unlinkIfExists } from './atomic-write.js';
@@ -58,7 +58,7 @@ export async function moveTicket(ctx: RunCtx, source: string, opts: MoveOptions)
 
   await ensureDir(ctx, ctx.paths.moving);
   try {
-    await ctx.fs.writeFileExclusive(names.next, serializeTicket(next), ctx.durable);
+    await intoDir(ctx, ctx.paths.moving, () => ctx.fs.writeFileExclusive(names.next, serializeTicket(next), ctx.durable));
   } catch (err) {
     throw ioError(err, 'writing', names.next);
   }
@@ -88,7 +88,7 @@ export async function moveTicket(ctx: RunCtx, source: string, opts: MoveOptions)
   await ensureParent(ctx, target);
   try {
     // Why: the commit point. From here the ticket is in its new state.
-    await ctx.fs.rename(names.next, target);
+    await intoDir(ctx, dirname(target), () => ctx.fs.rename(names.next, target));
   } catch (err) {
     // Not committed: the ticket is safe in moving/ as next+prev; recovery will finish the move.
     throw ioError(err, 'moving into place', target);

@@ -124,6 +124,27 @@ export function leaseMsOf(pipeline: Pipeline, stage: string): number {
   return parseDuration(stageConfig(pipeline, stage).lease ?? DEFAULT_LEASE, `stages.${stage}.lease`);
 }
 
+/** The longest lease the reaper trusts; a longer one is taken for clock skew or a hand edit. */
+export function maxLeaseMs(pipeline: Pipeline, stage: string): number {
+  return Math.max(10 * leaseMsOf(pipeline, stage), 24 * 3_600_000);
+}
+
+/**
+ * A lease a worker asks for (claim, heartbeat). Why: the reaper clamps leases longer than
+ * maxLeaseMs to one stage lease, so a longer request would be cut short without a word.
+ */
+export function requestedLeaseMs(pipeline: Pipeline, stage: string, lease: string | number): number {
+  const ms = parseDuration(lease, 'lease');
+  const max = maxLeaseMs(pipeline, stage);
+  if (ms > max) {
+    throw new TqError('USAGE', `lease ${String(lease).trim()} is longer than the ${max / 3_600_000}h a ${stage} claim may hold`, {
+      field: 'lease',
+      hint: 'ask for a shorter lease and heartbeat to extend it',
+    });
+  }
+  return ms;
+}
+
 export function maxAttemptsOf(pipeline: Pipeline, stage: string): number {
   return stageConfig(pipeline, stage).max_attempts ?? DEFAULT_MAX_ATTEMPTS;
 }

@@ -1,7 +1,7 @@
 import { basename, join } from 'node:path';
 import { errnoCode, ioError } from './errors.js';
 import { nonce } from './ids.js';
-import { ensureDir, type RunCtx } from './run-context.js';
+import { ensureDir, intoDir, type RunCtx } from './run-context.js';
 import { writeFileAtomic } from './atomic-write.js';
 
 /**
@@ -14,7 +14,7 @@ export async function quarantineFile(ctx: RunCtx, path: string, reason: string):
   const name = `${basename(path)}~${nonce()}`;
   const target = join(ctx.paths.quarantine, name);
   try {
-    await ctx.fs.rename(path, target);
+    await intoDir(ctx, ctx.paths.quarantine, () => ctx.fs.rename(path, target));
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw ioError(err, 'quarantining', path);

@@ -41,6 +41,7 @@ export async function* readInputItems(source: string, stdin: Readable = process.
   let lineNo = 0;
   let mode: 'unknown' | 'jsonl' | 'whole' = 'unknown';
   const whole: string[] = [];
+  let wholeStart = 1;
   for await (const rawLine of lines) {
     lineNo += 1;
     const line = lineNo === 1 ? stripBom(rawLine) : rawLine;
@@ -59,6 +60,7 @@ export async function* readInputItems(source: string, stdin: Readable = process.
       if (trimmed.startsWith('{') && !parses(trimmed)) {
         // A pretty-printed single object or a JSON document spread over lines.
         mode = 'whole';
+        wholeStart = lineNo;
         whole.push(line);
         continue;
       }
@@ -69,7 +71,7 @@ export async function* readInputItems(source: string, stdin: Readable = process.
   }
   if (mode === 'whole') {
     // Why: a JSON array holds many items; each item is still held to the per-item limits.
-    const doc = parseJson(whole.join('\n'), label, 1024 * 1024 * 1024);
+    const doc = parseJson(whole.join('\n'), label, 1024 * 1024 * 1024, () => jsonlLineAt(whole, wholeStart, label));
     if (Array.isArray(doc)) {
       for (let i = 0; i < doc.length; i += 1) checkJsonValue(doc[i], `${label}[${i}]`);
       for (let i = 0; i < doc.length; i += 1) yield { item: asObject(doc[i], `${label}[${i}]`), where: `${label}[${i}]` };
@@ -88,12 +90,30 @@ function parses(text: string): boolean {
   }
 }
 
-function parseJson(text: string, where: string, maxBytes?: number): unknown {
+/**
+ * A document that failed to parse whole may be JSONL whose first line is broken: if other lines
+ * are objects on their own, name the first bad line (file:line) rather than the whole file.
+ */
+function jsonlLineAt(lines: string[], firstLineNo: number, label: string): string | undefined {
+  let bad: number | undefined;
+  let objectLines = 0;
+  lines.forEach((line, i) => {
+    const t = line.trim();
+    if (t === '') return;
+    if (t.startsWith('{') && parses(t)) objectLines += 1;
+    else bad ??= i;
+  });
+  return objectLines > 0 && bad !== undefined ? `${label}:${firstLineNo + bad}` : undefined;
+}
+
+function parseJson(text: string, where: string, maxBytes?: number, lineOf?: () => string | undefined): unknown {
   checkJsonText(text, where, undefined, maxBytes);
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new TqError('INVALID_INPUT', `${where}: not valid JSON: ${(err as Error).message}`, {
+    // Why: V8 quotes the bad text, newlines included; keep the message on one line.
+    const why = (err as Error).message.replace(/\s*\n\s*/g, ' ');
+    throw new TqError('INVALID_INPUT', `${lineOf?.() ?? where}: not valid JSON: ${why}`, {
       file: where,
       hint: 'input is JSONL (one JSON object per line), a JSON array of objects, or one JSON object',
     });

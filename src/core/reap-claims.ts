@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { isTqError } from './errors.js';
 import { ticketIdOfFileName } from './run-paths.js';
-import { leaseMsOf, maxAttemptsOf } from './pipeline.js';
+import { leaseMsOf, maxAttemptsOf, maxLeaseMs } from './pipeline.js';
 import { moveTicket } from './move-ticket.js';
 import { claimedVersion } from './claim-ticket.js';
 import { quarantineFile } from './quarantine.js';
@@ -20,7 +20,7 @@ export interface ReapAction {
 
 /** A lease further ahead than this is not trusted (clock skew or a hand edit). */
 export function leaseTrustLimitMs(ctx: RunCtx, stage: string): number {
-  return Math.max(10 * leaseMsOf(ctx.config.pipeline, stage), 24 * 3_600_000);
+  return maxLeaseMs(ctx.config.pipeline, stage);
 }
 
 /**

@@ -1,9 +1,10 @@
-import { join } from 'node:path';
-import { errnoCode, ioError } from './errors.js';
+import { dirname, join } from 'node:path';
+import { errnoCode, ioError, isTqError } from './errors.js';
 import { locateAll } from './locate-ticket.js';
 import { registryPath } from './birth-ticket.js';
-import { ensureParent, pathForTicket, type RunCtx } from './run-context.js';
+import { ensureParent, intoDir, pathForTicket, type RunCtx } from './run-context.js';
 import { parseTicket } from './serialize-ticket.js';
+import type { Ticket } from './ticket-schema.js';
 import { keepRejectedOutput } from './reject-output.js';
 import { quarantineFile } from './quarantine.js';
 import { listDir, readIfExists, unlinkIfExists } from './atomic-write.js';
@@ -29,8 +30,9 @@ export async function settledListing(ctx: RunCtx, dir: string, settleMs: number)
  * Finish or undo what crashed processes left in moving/ (see move-ticket.ts and
  * birth-ticket.ts for the protocol). Only entries that stayed put for `settleMs` are touched.
  */
-export async function recoverMoving(ctx: RunCtx, settleMs: number): Promise<RecoveryAction[]> {
-  const names = await settledListing(ctx, ctx.paths.moving, settleMs);
+export async function recoverMoving(ctx: RunCtx, settleMs: number, onlyTicketId?: string): Promise<RecoveryAction[]> {
+  const all = await settledListing(ctx, ctx.paths.moving, settleMs);
+  const names = onlyTicketId === undefined ? all : all.filter((n) => n.startsWith(`${onlyTicketId}~`));
   const groups = new Map<string, { id: string; next?: string; prev?: string; new?: string }>();
   const actions: RecoveryAction[] = [];
   for (const name of names) {
@@ -50,32 +52,25 @@ export async function recoverMoving(ctx: RunCtx, settleMs: number): Promise<Reco
     if (g.new) actions.push(...(await recoverBirth(ctx, g.id, g.new)));
     if (g.next && g.prev) {
       // Fenced but not committed: finish the move.
-      const text = await readIfExists(ctx, g.next);
-      if (text !== undefined) {
-        const target = pathForTicket(ctx, parseTicket(text, g.next));
-        await ensureParent(ctx, target);
-        await renameIfPresent(ctx, g.next, target);
+      const draft = await readDraft(ctx, g.id, g.next, actions);
+      if (draft === 'gone' || draft === 'unusable') {
+        // Why: a draft that is gone was committed by someone else; an unusable one (empty or
+        // torn by a crash or power cut) cannot be committed, so the move is undone from prev.
+        actions.push(...(await settlePrev(ctx, g.id, g.prev)));
+        continue;
       }
+      const target = pathForTicket(ctx, draft.ticket);
+      await ensureParent(ctx, target);
+      await renameIfPresent(ctx, g.next, target);
       await unlinkIfExists(ctx, g.prev);
       actions.push({ ticket_id: g.id, action: 'finished move', file: g.next });
     } else if (g.prev) {
-      const elsewhere = await locateAll(ctx, g.id);
-      if (elsewhere.length > 0) {
-        await unlinkIfExists(ctx, g.prev);
-        actions.push({ ticket_id: g.id, action: 'cleared', file: g.prev });
-      } else {
-        const text = await readIfExists(ctx, g.prev);
-        if (text === undefined) continue;
-        const target = pathForTicket(ctx, parseTicket(text, g.prev));
-        await ensureParent(ctx, target);
-        await renameIfPresent(ctx, g.prev, target);
-        actions.push({ ticket_id: g.id, action: 'restored', file: g.prev });
-      }
+      actions.push(...(await settlePrev(ctx, g.id, g.prev)));
     } else if (g.next) {
       // Never fenced: the source is still where it was. Keep any worker output, drop the draft.
-      const text = await readIfExists(ctx, g.next);
-      if (text === undefined) continue;
-      const draft = parseTicket(text, g.next);
+      const read = await readDraft(ctx, g.id, g.next, actions);
+      if (read === 'gone' || read === 'unusable') continue;
+      const draft = read.ticket;
       const elsewhere = await locateAll(ctx, g.id);
       if (elsewhere.length === 0) {
         const target = pathForTicket(ctx, draft);
@@ -106,9 +101,12 @@ export async function recoverMoving(ctx: RunCtx, settleMs: number): Promise<Reco
 }
 
 async function recoverBirth(ctx: RunCtx, id: string, staged: string): Promise<RecoveryAction[]> {
-  const text = await readIfExists(ctx, staged);
-  if (text === undefined) return [];
-  const ticket = parseTicket(text, staged);
+  const actions: RecoveryAction[] = [];
+  const read = await readDraft(ctx, id, staged, actions);
+  // Why: an unusable .new was never the source of a registry entry (the entry is written
+  // from complete text); if the ticket was registered, fsck restores it from registry/.
+  if (read === 'gone' || read === 'unusable') return actions;
+  const { ticket, text } = read;
   const registered = await readIfExists(ctx, registryPath(ctx, ticket.worker_type, id));
   if (registered === text && (await locateAll(ctx, id)).length === 0) {
     const target = pathForTicket(ctx, ticket);
@@ -122,8 +120,53 @@ async function recoverBirth(ctx: RunCtx, id: string, staged: string): Promise<Re
 
 async function renameIfPresent(ctx: RunCtx, from: string, to: string): Promise<void> {
   try {
-    await ctx.fs.rename(from, to);
+    await intoDir(ctx, dirname(to), () => ctx.fs.rename(from, to));
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') throw ioError(err, 'moving', from);
+  }
+}
+
+/** A parsed file from moving/, with the exact text it was parsed from. */
+interface Draft {
+  ticket: Ticket;
+  text: string;
+}
+
+/** The prev copy of an interrupted move: drop it if the ticket is elsewhere, else put it back. */
+async function settlePrev(ctx: RunCtx, id: string, prev: string): Promise<RecoveryAction[]> {
+  const elsewhere = await locateAll(ctx, id);
+  if (elsewhere.length > 0) {
+    await unlinkIfExists(ctx, prev);
+    return [{ ticket_id: id, action: 'cleared', file: prev }];
+  }
+  const actions: RecoveryAction[] = [];
+  const read = await readDraft(ctx, id, prev, actions);
+  if (read === 'gone' || read === 'unusable') return actions;
+  const target = pathForTicket(ctx, read.ticket);
+  await ensureParent(ctx, target);
+  await renameIfPresent(ctx, prev, target);
+  return [{ ticket_id: id, action: 'restored', file: prev }];
+}
+
+/**
+ * Read a file in moving/. A crash between open(O_CREAT) and write leaves it empty (it is
+ * removed); a file that is not a valid ticket for any other reason is quarantined, never
+ * thrown on: one bad file must not stop the recovery of all the others.
+ */
+async function readDraft(ctx: RunCtx, id: string, path: string, actions: RecoveryAction[]): Promise<Draft | 'gone' | 'unusable'> {
+  const text = await readIfExists(ctx, path);
+  if (text === undefined) return 'gone';
+  try {
+    return { ticket: parseTicket(text, path), text };
+  } catch (err) {
+    if (!isTqError(err, 'CORRUPT_TICKET')) throw err;
+    if (text.trim() === '') {
+      await unlinkIfExists(ctx, path);
+      actions.push({ ticket_id: id, action: 'cleared', file: path });
+    } else {
+      await quarantineFile(ctx, path, err.message);
+      actions.push({ ticket_id: id, action: 'quarantined', file: path });
+    }
+    return 'unusable';
   }
 }

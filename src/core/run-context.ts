@@ -129,3 +129,32 @@ export async function ensureDir(ctx: RunCtx, dir: string): Promise<void> {
 export async function ensureParent(ctx: RunCtx, file: string): Promise<void> {
   await ensureDir(ctx, dirname(file));
 }
+
+/**
+ * Do `op`, which creates an entry in `dir` (made before with ensureDir). If it fails with
+ * ENOENT because `dir` is gone, make `dir` again and retry once. Why: the made-directories
+ * cache outlives directories: git removes a directory whose last file a pull, checkout or
+ * stash took away, under a daemon that made it hours ago (claims then found "nothing", and
+ * births were stranded in moving/).
+ */
+export async function intoDir<T>(ctx: RunCtx, dir: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT' || (await dirExists(ctx, dir))) throw err;
+    ctx.madeDirs.delete(dir);
+    await ensureDir(ctx, dir);
+    return op();
+  }
+}
+
+async function dirExists(ctx: RunCtx, dir: string): Promise<boolean> {
+  try {
+    await ctx.fs.lstat(dir);
+    return true;
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+    throw ioError(err, 'checking', dir);
+  }
+}

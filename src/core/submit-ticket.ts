@@ -7,7 +7,7 @@ import { cascadeTicket, type CascadeMarker } from './cascade-ticket.js';
 import { checkCascadeOutput } from './plan-children.js';
 import { checkStageData } from './stage-schemas.js';
 import { keepRejectedOutput } from './reject-output.js';
-import { locateAll, isInFlight } from './locate-ticket.js';
+import { locateAll, isInFlight, awaitOrRecoverMove } from './locate-ticket.js';
 import { withHistory } from './serialize-ticket.js';
 import { readTicketAt } from './read-ticket.js';
 import { SUBMIT_STATES, type SubmitState } from './states.js';
@@ -85,6 +85,7 @@ export async function submitTicket(ctx: RunCtx, opts: SubmitOptions): Promise<Su
   const source = join(claimedDir(ctx, workerId), `${ticketId}.json`);
   const now = ctx.clock.now();
 
+  const started = Date.now();
   for (let attempt = 0; attempt < 50; attempt += 1) {
     const outcome = await moveTicket(ctx, source, {
       ...(opts.token !== undefined ? { expectToken: opts.token.trim() } : {}),
@@ -104,7 +105,7 @@ export async function submitTicket(ctx: RunCtx, opts: SubmitOptions): Promise<Su
     }
     // A move by someone else (e.g. the daemon serving a heartbeat) may be in flight: wait it out.
     if (outcome.reason === 'gone' && (await isInFlight(ctx, ticketId))) {
-      await new Promise((r) => setTimeout(r, 20));
+      await awaitOrRecoverMove(ctx, ticketId, Date.now() - started);
       continue;
     }
     break;

@@ -1,11 +1,10 @@
 import { join } from 'node:path';
 import { TqError } from './errors.js';
 import { cleanId } from './ids.js';
-import { parseDuration } from './duration.js';
-import { leaseMsOf } from './pipeline.js';
+import { leaseMsOf, requestedLeaseMs } from './pipeline.js';
 import { claimedDir, type RunCtx } from './run-context.js';
 import { moveTicket, type MoveOptions } from './move-ticket.js';
-import { isInFlight } from './locate-ticket.js';
+import { isInFlight, awaitOrRecoverMove } from './locate-ticket.js';
 import { withHistory } from './serialize-ticket.js';
 import type { Ticket } from './ticket-schema.js';
 
@@ -20,11 +19,12 @@ async function moveHeldTicket(ctx: RunCtx, opts: WorkerMoveOptions, action: stri
   const ticketId = cleanId(opts.ticketId, 'ticket id');
   const workerId = cleanId(opts.workerId, 'worker id');
   const source = join(claimedDir(ctx, workerId), `${ticketId}.json`);
+  const started = Date.now();
   for (let attempt = 0; attempt < 50; attempt += 1) {
     const outcome = await moveTicket(ctx, source, { build, ...(opts.token !== undefined ? { expectToken: opts.token.trim() } : {}) });
     if (outcome.moved) return { ticket: outcome.ticket, path: outcome.path };
     if (outcome.reason === 'gone' && (await isInFlight(ctx, ticketId))) {
-      await new Promise((r) => setTimeout(r, 20));
+      await awaitOrRecoverMove(ctx, ticketId, Date.now() - started);
       continue;
     }
     break;
@@ -40,7 +40,7 @@ export async function heartbeatTicket(ctx: RunCtx, opts: WorkerMoveOptions & { l
   const now = ctx.clock.now();
   return moveHeldTicket(ctx, opts, 'heartbeat', (t) => {
     if (!t.claim) throw new TqError('WRONG_STATE', `${t.ticket_id} has no claim record yet`, { field: 'claim' });
-    const ms = opts.lease !== undefined ? parseDuration(opts.lease, 'lease') : leaseMsOf(ctx.config.pipeline, t.worker_type);
+    const ms = opts.lease !== undefined ? requestedLeaseMs(ctx.config.pipeline, t.worker_type, opts.lease) : leaseMsOf(ctx.config.pipeline, t.worker_type);
     return {
       ...t,
       claim: { ...t.claim, lease_expires_at: new Date(now.getTime() + ms).toISOString() },

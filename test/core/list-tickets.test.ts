@@ -1,0 +1,66 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { claimTicket } from '../../src/core/claim-ticket.js';
+import { submitTicket } from '../../src/core/submit-ticket.js';
+import { listRuns, listTickets, runStatus } from '../../src/core/list-tickets.js';
+import { nodeFs, type Fs } from '../../src/core/fs-layer.js';
+import { isTqError } from '../../src/core/errors.js';
+import type { RunCtx } from '../../src/core/run-context.js';
+import { addItems, makeRun, parseItems } from '../helpers/make-run.js';
+import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
+
+let root: string;
+let ctx: RunCtx;
+beforeEach(async () => {
+  root = await makeTempDir();
+  ctx = (await makeRun(root)).ctx;
+});
+afterEach(async () => {
+  await removeDir(root);
+});
+
+describe('listTickets and runStatus', () => {
+  it('count from directory listings, per stage and state', async () => {
+    await addItems(ctx, 'parse', parseItems(5));
+    const a = await claimTicket(ctx, { stage: 'parse', workerId: 'w1' });
+    await claimTicket(ctx, { stage: 'parse', workerId: 'w2' });
+    await submitTicket(ctx, { ticketId: a?.ticket.ticket_id as string, workerId: 'w1', output: { x: 1 } });
+    // Prove nothing reads ticket bodies: a failing readFile must not matter.
+    const blind: Fs = { ...nodeFs, readFile: async (p) => (p.endsWith('run.json') ? nodeFs.readFile(p) : Promise.reject(new Error(`read ${p}`))) };
+    const s = await runStatus({ ...ctx, fs: blind });
+    expect(s.counts.parse).toEqual({ pending: 3, claimed: 1, completed: 1, failed: 0, needs_review: 0 });
+    expect(s.counts.translate).toEqual({ pending: 1, claimed: 0, completed: 0, failed: 0, needs_review: 0 });
+    expect(s.totals).toMatchObject({ all: 6, pending: 4, claimed: 1, completed: 1 });
+    expect(s.workers).toEqual({ w2: 1 });
+    expect(s.in_flight).toBe(0);
+
+    const all = await listTickets({ ...ctx, fs: blind });
+    expect(all).toHaveLength(6);
+    expect(await listTickets(ctx, { state: 'claimed' })).toEqual([expect.objectContaining({ state: 'claimed', stage: 'parse', worker_id: 'w2' })]);
+    expect(await listTickets(ctx, { stage: 'translate' })).toHaveLength(1);
+    expect(await listTickets(ctx, { state: 'pending', stage: 'parse' })).toHaveLength(3);
+  });
+
+  it('works when state directories are missing entirely (as after a git clone)', async () => {
+    await addItems(ctx, 'parse', parseItems(2));
+    for (const d of ['pending', 'claimed', 'completed', 'failed', 'needs_review', 'moving', 'rejected', 'quarantine', 'cascade', '.tmp']) {
+      await rm(join(ctx.paths.dir, d), { recursive: true, force: true });
+    }
+    const s = await runStatus(ctx);
+    expect(s.totals.all).toBe(0);
+    expect(await listTickets(ctx)).toEqual([]);
+    expect(await claimTicket(ctx, { stage: 'parse', workerId: 'w1' })).toBeNull();
+  });
+
+  it('refuses bad filters', async () => {
+    await expect(listTickets(ctx, { state: 'done' })).rejects.toSatisfy((e) => isTqError(e, 'USAGE'));
+    await expect(listTickets(ctx, { stage: '../x' })).rejects.toSatisfy((e) => isTqError(e, 'INVALID_ID'));
+  });
+
+  it('listRuns finds directories holding a run.json', async () => {
+    await makeRun(root, 'second');
+    expect(await listRuns(root, nodeFs)).toEqual(['demo', 'second']);
+    expect(await listRuns(join(root, 'missing'), nodeFs)).toEqual([]);
+  });
+});

@@ -1,0 +1,130 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { BIN } from './build-dist.js';
+import { spawnCollect, type BinResult } from './run-bin.js';
+import { waitFor } from './wait-for.js';
+
+export const STRACE = '/usr/bin/strace';
+export type SyscallKind = 'rename' | 'link' | 'unlink' | 'write';
+export const KINDS: readonly SyscallKind[] = ['rename', 'link', 'unlink', 'write'];
+
+/**
+ * Fail loudly (never skip) when strace is missing or cannot trace here: the crash tests would
+ * otherwise prove nothing while looking green.
+ */
+export function requireStrace(): void {
+  if (!existsSync(STRACE)) {
+    throw new Error(`${STRACE} is not installed: the crash-midway tests need it (apt-get install strace)`);
+  }
+  try {
+    execFileSync(STRACE, ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=write', 'true'], { stdio: 'pipe' });
+  } catch (err) {
+    throw new Error(`strace is installed but cannot trace processes here (ptrace refused?): ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The environment of every traced run. UV_THREADPOOL_SIZE=1 puts every fs syscall on one
+ * libuv thread, so strace's per-thread `when=N` counter means "the Nth such call" of the
+ * operation; io_uring would bypass the syscalls strace sees.
+ */
+export const TRACE_ENV: NodeJS.ProcessEnv = { UV_USE_IO_URING: '0', UV_THREADPOOL_SIZE: '1', TQ_DURABILITY: 'none' };
+
+const PRELOAD = fileURLToPath(new URL('../fixtures/load-tq-then-wait.mjs', import.meta.url));
+
+export interface TracedCall {
+  kind: SyscallKind;
+  /** False for the 8-byte eventfd wake-ups libuv's thread writes after each request. */
+  data: boolean;
+}
+
+export interface TracedRun {
+  result: BinResult;
+  /** Traced calls of the thread that does the file operations (when a trace file was asked for). */
+  calls: TracedCall[];
+}
+
+function tasksTraced(pid: number): boolean {
+  try {
+    const tasks = readdirSync(`/proc/${pid}/task`);
+    return tasks.length > 0 && tasks.every((t) => /TracerPid:\s*[1-9]/.test(readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8')));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Run the real `node bin/tq.js --root ROOT ...args` with strace attached, optionally SIGKILLed
+ * at the Nth call of one kind. The preload loads every module first and waits; strace attaches
+ * (-p) only then. Why: module loading makes a number of thread-pool wake-up writes that varies
+ * from run to run by hundreds, so counted from process start the Nth write would be a different
+ * call every time. Counted from after loading, the Nth call is the same call on every run.
+ */
+export async function runTraced(root: string, args: string[], opts: { kill?: { kind: SyscallKind; n: number }; traceFile?: string } = {}): Promise<TracedRun> {
+  const child = spawn(process.execPath, ['--import', pathToFileURL(PRELOAD).href, BIN, '--root', root, ...args], { env: { ...process.env, ...TRACE_ENV }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  try {
+    await waitFor(() => stdout.startsWith('loaded\n') || child.exitCode !== null, 30_000, 'tq to load');
+    const pid = child.pid;
+    if (pid === undefined || child.exitCode !== null) throw new Error(`tq exited before it was traced: ${stderr}`);
+    const straceArgs = ['-f', '-qq', '-p', String(pid), '-o', opts.traceFile ?? '/dev/null', '-e', 'trace=rename,link,unlink,write'];
+    if (opts.kill) straceArgs.push('-e', `inject=${opts.kill.kind}:signal=KILL:when=${opts.kill.n}`);
+    const tracer = spawnCollect(STRACE, straceArgs);
+    await waitFor(() => tasksTraced(pid), 10_000, 'strace to attach to every thread');
+    child.stdin.end('go\n');
+    const { code, signal } = await closed;
+    const t = await tracer;
+    if (t.code !== 0 && !opts.kill) throw new Error(`strace failed: ${t.stderr}`);
+    const calls = opts.traceFile ? await fsThreadCalls(opts.traceFile) : [];
+    return { result: { code, signal, stdout: stdout.slice('loaded\n'.length), stderr }, calls };
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}
+
+/** Traced calls of the thread that does the file operations (not the main thread). */
+async function fsThreadCalls(traceFile: string): Promise<TracedCall[]> {
+  const lines = (await readFile(traceFile, 'utf8')).split('\n');
+  await rm(traceFile, { force: true });
+  const perTid = new Map<string, TracedCall[]>();
+  let fsTid: string | undefined;
+  for (const line of lines) {
+    const entry = /^(\d+)\s+(rename|link|unlink|write)\((.*)$/.exec(line);
+    if (!entry) continue;
+    const tid = entry[1] as string;
+    const calls = perTid.get(tid) ?? [];
+    const data = entry[2] !== 'write' || !/^\d+, "\\1\\0\\0\\0\\0\\0\\0\\0", 8/.test(entry[3] as string);
+    // The file-operation thread is the one that renames, links, unlinks or writes file data
+    // (the main thread writes only stdout, stderr and wake-ups).
+    if (entry[2] !== 'write' || (data && !/^(1|2), /.test(entry[3] as string))) fsTid ??= tid;
+    calls.push({ kind: entry[2] as SyscallKind, data });
+    perTid.set(tid, calls);
+  }
+  return fsTid !== undefined ? (perTid.get(fsTid) ?? []) : [];
+}
+
+/** Count the calls of each kind a traced run made on its file-operation thread. */
+export function countCalls(calls: TracedCall[]): Record<SyscallKind, number> {
+  const counts: Record<SyscallKind, number> = { rename: 0, link: 0, unlink: 0, write: 0 };
+  for (const c of calls) counts[c.kind] += 1;
+  return counts;
+}
+
+/** Did the process die by the injected SIGKILL? */
+export function wasKilled(r: BinResult): boolean {
+  return r.signal === 'SIGKILL' || r.code === 137;
+}
+
+/** Pick at most `max` ordinals spread over the list, always including the first and last. */
+export function spread(list: number[], max: number): number[] {
+  if (list.length <= max) return list;
+  const picked = new Set<number>();
+  for (let i = 0; i < max; i += 1) picked.add(list[Math.round((i * (list.length - 1)) / (max - 1))] as number);
+  return [...picked];
+}
