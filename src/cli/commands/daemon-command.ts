@@ -1,0 +1,76 @@
+import { TqError } from '../../core/errors.js';
+import { formatLogLine } from '../../daemon/daemon-log.js';
+import { DEFAULT_INTERVAL_MS, DEFAULT_SETTLE, startDaemon } from '../../daemon/start-daemon.js';
+import { strList, type Args, type CommandSpec } from '../command.js';
+
+function positiveMs(args: Args, key: string, min: number): number {
+  const v = Number(args[key]);
+  if (!Number.isFinite(v) || v < min) throw new TqError('USAGE', `--${key} must be a number of milliseconds >= ${min}, got ${String(args[key])}`, { field: key });
+  return Math.round(v);
+}
+
+export const daemonCommand: CommandSpec = {
+  command: 'daemon [runs..]',
+  describe: 'watch runs: cascade completed tickets, reap expired claims, serve file-only workers (requests/, *.result.json)',
+  examples: [
+    ['$0 daemon gallia', 'serve one run until Ctrl-C'],
+    ['$0 daemon --json 2>daemon.log', 'serve every run under the root, also runs created later; JSON log lines'],
+    ['$0 daemon --once', 'one full pass over every run, then exit (cron)'],
+  ],
+  builder: (y) =>
+    y
+      .positional('runs', { type: 'string', array: true, describe: 'runs to serve (default: every run under the root)' })
+      .option('poll', { type: 'boolean', default: false, describe: 'poll instead of inotify (network filesystems)' })
+      .option('interval', { type: 'number', default: DEFAULT_INTERVAL_MS, describe: 'ms between full rescans' })
+      .option('force', { type: 'boolean', default: false, describe: 'run even if another daemon holds a run (safe: the work is idempotent)' })
+      .option('once', { type: 'boolean', default: false, describe: 'one full pass, then exit' })
+      .option('settle', { type: 'number', default: DEFAULT_SETTLE.movingMs, describe: 'ms a move in moving/ must stay untouched before it is treated as crashed' })
+      .option('file-settle', { type: 'number', default: DEFAULT_SETTLE.fileMs, describe: 'ms an agent file must stay unparseable before it is answered with an error' }),
+  async run(args, io) {
+    const json = args.json === true;
+    let actions = 0;
+    const settle = positiveMs(args, 'settle', 0);
+    const daemon = await startDaemon({
+      root: args.root,
+      runs: strList(args, 'runs'),
+      poll: args.poll === true,
+      intervalMs: positiveMs(args, 'interval', 10),
+      force: args.force === true,
+      watch: args.once !== true,
+      loop: args.once !== true,
+      settle: { movingMs: settle, fileMs: positiveMs(args, 'file-settle', 0), takenMs: Math.max(10 * settle, 1000), tmpMs: Math.max(60 * settle, 5000) },
+      log: (entry) => {
+        if (entry.run !== '') actions += 1;
+        io.stderr(formatLogLine(entry, json));
+      },
+    });
+    // Why: read now: a stopped daemon has let go of its runs.
+    const runs = daemon.runIds();
+    let signal: string | undefined;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      signal = sig;
+      void daemon.stop();
+    };
+    if (args.once === true) {
+      try {
+        await daemon.pass();
+      } finally {
+        await daemon.stop();
+      }
+    } else {
+      // Why: once, so that a second Ctrl-C during a slow shutdown still kills the process.
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        await daemon.closed;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    }
+    return {
+      data: { runs, actions, once: args.once === true, ...(signal ? { signal } : {}) },
+      text: args.once === true ? `daemon pass done: ${actions} action(s) on ${runs.length} run(s)` : '',
+    };
+  },
+};

@@ -1,0 +1,65 @@
+import { isAbsolute, relative, sep } from 'node:path';
+
+/** What a watcher event says needs a look. Events are only hints; full passes find everything. */
+export type Hint =
+  | { kind: 'runs' }
+  | { kind: 'requests'; run: string }
+  | { kind: 'worker'; run: string; worker: string }
+  | { kind: 'completed'; run: string; stage: string; file?: string }
+  /** completed/ itself changed: a stage directory may have appeared (it needs a watcher). */
+  | { kind: 'stages'; run: string };
+
+/** Map a directory that changed (under the runs root) to the work it may mean. */
+export function classifyHint(root: string, dir: string): Hint | undefined {
+  const rel = relative(root, dir);
+  if (rel.startsWith('..') || isAbsolute(rel)) return undefined;
+  if (rel === '') return { kind: 'runs' };
+  const parts = rel.split(sep);
+  const [run, area, sub] = parts;
+  if (run === undefined) return undefined;
+  // A run directory changed: maybe it just got its run.json (a new run).
+  if (parts.length === 1) return { kind: 'runs' };
+  if (parts.length === 2 && area === 'requests') return { kind: 'requests', run };
+  if (parts.length === 2 && area === 'completed') return { kind: 'stages', run };
+  if (parts.length === 3 && area === 'claimed' && sub) return { kind: 'worker', run, worker: sub };
+  if (parts.length === 3 && area === 'completed' && sub) return { kind: 'completed', run, stage: sub };
+  return undefined;
+}
+
+export function hintKey(h: Hint): string {
+  switch (h.kind) {
+    case 'runs':
+      return 'runs';
+    case 'requests':
+      return `${h.run}\0requests`;
+    case 'worker':
+      return `${h.run}\0worker\0${h.worker}`;
+    case 'stages':
+      return `${h.run}\0stages`;
+    case 'completed':
+      return `${h.run}\0completed\0${h.stage}${h.file !== undefined ? `\0${h.file}` : ''}`;
+  }
+}
+
+/**
+ * Is this one of the directories chokidar watches? Only directories: chokidar would hold a
+ * watcher per file otherwise (20,000 tickets = 20,000 watchers). Inotify on a directory still
+ * reports every file created, changed or renamed in it.
+ *   <root>/<run>/, <run>/requests/, <run>/claimed/, <run>/claimed/<worker>/, <run>/completed/
+ * completed/<stage>/ can be huge, and chokidar re-reads a directory on every change: those are
+ * watched by DirEntryWatchers instead.
+ * `root` is the runs root, whether the watcher watches it or only some run directories in it.
+ */
+export function isWatchedDir(root: string, path: string, isDir: boolean | undefined): boolean {
+  if (isDir === false) return false;
+  const rel = relative(root, path);
+  if (rel === '') return true;
+  if (rel.startsWith('..') || isAbsolute(rel)) return false;
+  const parts = rel.split(sep);
+  if (parts.some((p) => p.startsWith('.'))) return false;
+  if (parts.length === 1) return true;
+  const area = parts[1];
+  if (parts.length === 2) return area === 'requests' || area === 'claimed' || area === 'completed';
+  if (parts.length === 3) return area === 'claimed';
+  return false;
+}

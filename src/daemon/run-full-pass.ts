@@ -1,0 +1,43 @@
+import { errorLogOf, type DaemonRun } from './daemon-run.js';
+import { serveWorkerDirs } from './serve-worker-files.js';
+import { serveRequests } from './serve-requests.js';
+import { cascadeCompleted } from './cascade-completed.js';
+import { cleanTempFiles } from './clean-temp-files.js';
+import { reapRun, startRecovery } from './repair-run.js';
+
+export interface FullPassOptions {
+  /** Most parents cascaded per stage in this pass (the rest is continued as a hint). */
+  cascadeLimit: number;
+  /** Wait for the recovery of moving/ before the rest (one-shot passes, tests). */
+  awaitRecovery: boolean;
+}
+
+/**
+ * Everything the daemon does for one run, from directory listings alone: nothing a watcher
+ * missed is lost. Returns the stages whose cascade backlog was cut short by the limit.
+ */
+export async function runFullPass(run: DaemonRun, opts: FullPassOptions): Promise<string[]> {
+  const recovery = startRecovery(run);
+  if (opts.awaitRecovery) await recovery;
+  // Why this order: agents wait on their results being taken, then on children to claim.
+  await step(run, 'serving worker files', () => serveWorkerDirs(run));
+  const more: string[] = [];
+  for (const stage of Object.keys(run.ctx.config.pipeline.stages)) {
+    await step(run, `cascading ${stage}`, async () => {
+      if ((await cascadeCompleted(run, stage, opts.cascadeLimit)).more) more.push(stage);
+    });
+  }
+  await step(run, 'serving requests', () => serveRequests(run));
+  await step(run, 'reaping', () => reapRun(run));
+  await step(run, 'cleaning .tmp/', () => cleanTempFiles(run));
+  return more;
+}
+
+/** One failing step (a full disk, a permission) must not stop the others. */
+async function step(run: DaemonRun, what: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    run.log({ action: 'error', note: `${what} failed; retried on the next pass`, error: errorLogOf(err) });
+  }
+}

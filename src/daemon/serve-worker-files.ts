@@ -1,0 +1,171 @@
+import { join } from 'node:path';
+import { isTqError } from '../core/errors.js';
+import { stageOfTicketId, validateId } from '../core/ids.js';
+import { submitTicket } from '../core/submit-ticket.js';
+import { heartbeatTicket, releaseTicket } from '../core/worker-moves.js';
+import { registryPath } from '../core/birth-ticket.js';
+import { quarantineFile } from '../core/quarantine.js';
+import { listDir, unlinkIfExists } from '../core/atomic-write.js';
+import { agentErrorOf, unreadableError, type AgentError } from './agent-error.js';
+import { errorFilePath, writeAgentErrorFile } from './answer-agent.js';
+import { restoreStaleTaken, takeUnchanged } from './consume-agent-file.js';
+import { errorLogOf, isRealDir, isRegularFile, isSafeBaseName, nowMs, type DaemonRun } from './daemon-run.js';
+import { parseAgentJson, type AgentValues } from './parse-agent-json.js';
+import { readAgentFile } from './read-agent-file.js';
+import { putBack, originalOfTaken } from './take-file.js';
+
+const AGENT_FILE_RE = /^(.+)\.(result|heartbeat|release)\.json$/;
+
+/** One file an agent wrote into its claimed/<worker>/ directory. */
+interface WorkerFile {
+  dir: string;
+  worker: string;
+  name: string;
+  path: string;
+  rel: string;
+  /** The ticket id part of the name, as written (validated before use). */
+  rawId: string;
+  fingerprint: string;
+}
+
+/** Serve result, heartbeat and release files in every claimed/<worker>/ directory. */
+export async function serveWorkerDirs(run: DaemonRun): Promise<void> {
+  const top = join(run.ctx.paths.dir, 'claimed');
+  if (!(await isRealDir(top))) return;
+  for (const worker of await listDir(run.ctx, top)) await serveWorkerDir(run, worker);
+}
+
+export async function serveWorkerDir(run: DaemonRun, worker: string): Promise<void> {
+  const dir = join(run.ctx.paths.dir, 'claimed', worker);
+  // Why: a link here could point outside the run, and we write error files into this directory.
+  if (!(await isRealDir(dir))) return;
+  const names = await listDir(run.ctx, dir);
+  for (const name of names) {
+    try {
+      await serveWorkerEntry(run, dir, worker, name);
+    } catch (err) {
+      run.log({ action: 'error', worker_id: worker, file: `claimed/${worker}/${name}`, error: errorLogOf(err) });
+    }
+  }
+  run.memory.prune(dir, new Set(names));
+}
+
+async function serveWorkerEntry(run: DaemonRun, dir: string, worker: string, name: string): Promise<void> {
+  const original = originalOfTaken(name);
+  if (original !== undefined) return restoreStaleTaken(run, dir, name, original);
+  const m = AGENT_FILE_RE.exec(name);
+  if (name.startsWith('.') || !m) return;
+  const rawId = m[1] as string;
+  const kind = m[2] as 'result' | 'heartbeat' | 'release';
+  const path = join(dir, name);
+  const rel = `claimed/${worker}/${name}`;
+  if (!isSafeBaseName(rawId, '.error.json')) {
+    const q = await quarantineFile(run.ctx, path, `${rel}: no error file can be named after this file`);
+    if (q) run.log({ action: 'quarantined', worker_id: worker, file: rel, note: `unusable file name; moved to ${q}` });
+    return;
+  }
+  const read = await readAgentFile(path);
+  if (read.kind === 'gone') return run.memory.forget(path);
+  const f: WorkerFile = { dir, worker, name, path, rel, rawId, fingerprint: read.kind === 'text' ? read.fingerprint : '' };
+  if (read.kind !== 'text') {
+    const error = unreadableError(read, rel);
+    await answer(run, f, error);
+    await quarantineFile(run.ctx, path, error.message);
+    return;
+  }
+  if (run.memory.wasAnswered(path, read.fingerprint)) return;
+  const parsed = parseAgentJson(kind, read.text, read.binary, rel);
+  if (!parsed.ok) {
+    if (parsed.unparseable && !run.memory.hasSettled(path, read.fingerprint, nowMs(run), run.settle.fileMs)) return;
+    return answer(run, f, parsed.error);
+  }
+  try {
+    validateId(worker, 'worker id');
+    validateId(rawId, 'ticket id');
+  } catch (err) {
+    return answer(run, f, { ...agentErrorOf(err), message: `${rel}: ${(err as Error).message}`, hint: 'write it as claimed/<your-worker-id>/<ticket-id>.' + kind + '.json, using the ticket_id of a ticket you hold' });
+  }
+  if (kind === 'result') return submitResult(run, f, parsed.value as AgentValues['result']);
+  return moveHeld(run, f, kind, parsed.value as AgentValues['heartbeat'] & AgentValues['release']);
+}
+
+/** Write the error file and remember this version as answered (answered again only once it changes). */
+async function answer(run: DaemonRun, f: WorkerFile, error: AgentError): Promise<void> {
+  await writeAgentErrorFile(run, f.dir, f.rawId, f.rel, error);
+  if (f.fingerprint !== '') run.memory.markAnswered(f.path, f.fingerprint, nowMs(run));
+  run.log({ action: 'refused', worker_id: f.worker, ticket_id: f.rawId, file: f.rel, error: { code: error.code, message: error.message } });
+}
+
+async function submitResult(run: DaemonRun, f: WorkerFile, result: AgentValues['result']): Promise<void> {
+  const ticketId = f.rawId;
+  const held = await isRegularFile(join(f.dir, `${ticketId}.json`));
+  if (!held && !(await isRegularFile(registryPath(run.ctx, stageOfTicketId(ticketId), ticketId)))) {
+    // Why: keep the result: it holds the agent's work, filed under a ticket id that does not exist.
+    return answer(run, f, {
+      code: 'NOT_FOUND',
+      message: `${f.rel}: there is no ticket ${ticketId} in this run`,
+      field: null,
+      hint: `check the ticket id: write your result as claimed/${f.worker}/<ticket-id>.result.json for a ticket in claimed/${f.worker}/`,
+    });
+  }
+  try {
+    const r = await submitTicket(run.ctx, {
+      ticketId,
+      workerId: f.worker,
+      output: result.output_data,
+      ...(result.worker_concerns ? { concerns: result.worker_concerns } : {}),
+      ...(result.usage ? { usage: result.usage } : {}),
+      ...(result.status ? { status: result.status } : {}),
+      ...(result.token !== undefined ? { token: result.token } : {}),
+    });
+    // Why: the ticket has moved on, so this result (in any version) has done its job.
+    await unlinkIfExists(run.ctx, f.path);
+    await unlinkIfExists(run.ctx, errorFilePath(f.dir, ticketId));
+    run.memory.forget(f.path);
+    const kids = r.cascade ? `; children: ${r.cascade.created.length} created, ${r.cascade.deduplicated.length} already existed` : '';
+    run.log({ action: r.repeated ? 'already submitted' : 'submitted', worker_id: f.worker, ticket_id: ticketId, note: `-> ${r.ticket.status}${kids}` });
+  } catch (err) {
+    if (isTqError(err, 'LEASE_LOST')) {
+      // The output is kept in rejected/ by submitTicket; the result file has nothing left to do.
+      await writeAgentErrorFile(run, f.dir, ticketId, f.rel, agentErrorOf(err));
+      await unlinkIfExists(run.ctx, f.path);
+      run.memory.forget(f.path);
+      run.log({ action: 'refused', worker_id: f.worker, ticket_id: ticketId, error: { code: err.code, message: err.message } });
+      return;
+    }
+    // Why: disk trouble is not the agent's fault: log it and try again on the next pass.
+    if (!isTqError(err) || err.code === 'IO_ERROR') throw err;
+    await answer(run, f, agentErrorOf(err));
+  }
+}
+
+async function moveHeld(run: DaemonRun, f: WorkerFile, kind: 'heartbeat' | 'release', value: { lease?: string | number; reason?: string }): Promise<void> {
+  const taken = await takeUnchanged(run, f.dir, f.name, f.fingerprint);
+  if (taken === undefined) return;
+  const opts = { ticketId: f.rawId, workerId: f.worker };
+  let note: string;
+  try {
+    if (kind === 'heartbeat') {
+      const r = await heartbeatTicket(run.ctx, { ...opts, ...(value.lease !== undefined ? { lease: value.lease } : {}) });
+      note = `lease now ends ${r.ticket.claim?.lease_expires_at}`;
+    } else {
+      await releaseTicket(run.ctx, { ...opts, ...(value.reason !== undefined ? { reason: value.reason } : {}) });
+      note = 'back to pending';
+      await unlinkIfExists(run.ctx, errorFilePath(f.dir, f.rawId));
+    }
+  } catch (err) {
+    if (!isTqError(err) || err.code === 'IO_ERROR') {
+      await putBack(run.ctx, taken, f.path);
+      throw err;
+    }
+    // The ticket is not ours any more (or the lease was bad): retrying this file cannot help.
+    await writeAgentErrorFile(run, f.dir, f.rawId, f.rel, agentErrorOf(err));
+    await unlinkIfExists(run.ctx, taken);
+    run.log({ action: 'refused', worker_id: f.worker, ticket_id: f.rawId, file: f.rel, error: { code: err.code, message: err.message } });
+    return;
+  }
+  await unlinkIfExists(run.ctx, taken);
+  run.memory.forget(f.path);
+  run.log({ action: kind === 'heartbeat' ? 'heartbeat' : 'released', worker_id: f.worker, ticket_id: f.rawId, note });
+}
+

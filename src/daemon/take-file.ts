@@ -1,0 +1,40 @@
+import { join } from 'node:path';
+import { errnoCode, ioError } from '../core/errors.js';
+import { nonce } from '../core/ids.js';
+import type { RunCtx } from '../core/run-context.js';
+import { unlinkIfExists } from '../core/atomic-write.js';
+
+/** `.<name>.<nonce>.taken`: a file the daemon took to act on; hidden from agents and fsck. */
+const TAKEN_RE = /^\.(.+)\.([0-9a-f]{12})\.taken$/;
+
+export function originalOfTaken(name: string): string | undefined {
+  return TAKEN_RE.exec(name)?.[1];
+}
+
+/**
+ * Take an agent's file before acting on it, so that of two daemons only one acts, and a file
+ * the agent writes meanwhile is a new file rather than one we are about to delete. Returns the
+ * taken path, or undefined when someone else took it first.
+ */
+export async function takeFile(ctx: RunCtx, dir: string, name: string): Promise<string | undefined> {
+  const taken = join(dir, `.${name}.${nonce()}.taken`);
+  try {
+    // RACE: the fence between daemons: exactly one rename of the agent's file succeeds.
+    await ctx.fs.rename(join(dir, name), taken);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw ioError(err, 'taking', join(dir, name));
+  }
+  return taken;
+}
+
+/** Put a taken file back under its name, unless the agent has written a newer one there. */
+export async function putBack(ctx: RunCtx, taken: string, original: string): Promise<void> {
+  try {
+    // Why: link, not rename: rename would overwrite a newer file the agent wrote meanwhile.
+    await ctx.fs.link(taken, original);
+  } catch (err) {
+    if (errnoCode(err) !== 'EEXIST' && errnoCode(err) !== 'ENOENT') throw ioError(err, 'putting back', original);
+  }
+  await unlinkIfExists(ctx, taken);
+}

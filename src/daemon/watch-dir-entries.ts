@@ -1,0 +1,63 @@
+import { watch, watchFile, unwatchFile, type FSWatcher, type Stats } from 'node:fs';
+
+/**
+ * Watchers for directories that can hold tens of thousands of tickets (completed/<stage>/).
+ * chokidar re-reads and lstat()s a whole directory on every change in it (at 20,000 tickets
+ * that took a full core under a stream of submits); one fs.watch per directory only reports
+ * the names that changed. With polling, the directory's own stat changes are the signal.
+ */
+export class DirEntryWatchers {
+  private readonly watchers = new Map<string, FSWatcher | 'polled'>();
+  private closed = false;
+
+  constructor(
+    private readonly poll: boolean,
+    /** `file` is the entry name when the platform reports it. */
+    private readonly onChange: (dir: string, file: string | undefined) => void,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  /** Start watching `dir` unless already watched (cheap to repeat). True if it is new. */
+  ensure(dir: string): boolean {
+    if (this.closed || this.watchers.has(dir)) return false;
+    if (this.poll) {
+      // Why: only a hint that something changed in the directory; what changed is found by
+      // listing it (mtimes never decide anything).
+      watchFile(dir, { interval: 300, persistent: true }, (curr: Stats, prev: Stats) => {
+        if (curr.mtimeMs !== prev.mtimeMs || curr.ino !== prev.ino) this.onChange(dir, undefined);
+      });
+      this.watchers.set(dir, 'polled');
+      return true;
+    }
+    let w: FSWatcher;
+    try {
+      w = watch(dir, { persistent: true }, (_event, file) => this.onChange(dir, typeof file === 'string' ? file : undefined));
+    } catch (err) {
+      this.onError(err);
+      return false;
+    }
+    w.on('error', (err) => {
+      // The directory went away (or the watch broke): forget it; the next full pass re-adds it.
+      this.forget(dir);
+      this.onError(err);
+    });
+    this.watchers.set(dir, w);
+    return true;
+  }
+
+  private forget(dir: string): void {
+    const w = this.watchers.get(dir);
+    this.watchers.delete(dir);
+    if (w === 'polled') unwatchFile(dir);
+    else w?.close();
+  }
+
+  size(): number {
+    return this.watchers.size;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const dir of [...this.watchers.keys()]) this.forget(dir);
+  }
+}

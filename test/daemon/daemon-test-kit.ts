@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile, unlink, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RunCtx } from '../../src/core/run-context.js';
+import type { Ticket } from '../../src/core/ticket-schema.js';
+import type { fixedClock } from '../../src/core/clock.js';
+import { startDaemon, type Daemon, type DaemonOptions } from '../../src/daemon/start-daemon.js';
+import type { DaemonLogEntry } from '../../src/daemon/daemon-log.js';
+import { ls } from '../helpers/ticket-files.js';
+import { BIN } from '../helpers/build-dist.js';
+
+export interface InProcessDaemon {
+  daemon: Daemon;
+  logs: DaemonLogEntry[];
+  /** Log entries with this action. */
+  actions(action: string): DaemonLogEntry[];
+}
+
+/** A daemon in this process that only works when the test calls pass(), on the test's clock. */
+export async function passDaemon(root: string, clock: ReturnType<typeof fixedClock>, extra: Partial<DaemonOptions> = {}): Promise<InProcessDaemon> {
+  const logs: DaemonLogEntry[] = [];
+  const daemon = await startDaemon({
+    root,
+    watch: false,
+    loop: false,
+    clock,
+    durability: 'none',
+    settle: { fileMs: 1000, movingMs: 0, takenMs: 5000, tmpMs: 60_000 },
+    log: (e) => logs.push(e),
+    ...extra,
+  });
+  return { daemon, logs, actions: (a) => logs.filter((e) => e.action === a) };
+}
+
+/** Complete a pending ticket by hand, as a person would: rename it into completed/, edit its JSON. */
+export async function completeByHand(ctx: RunCtx, stage: string, id: string, output: Record<string, unknown>): Promise<string> {
+  const from = join(ctx.paths.dir, 'pending', stage, `${id}.json`);
+  const dir = join(ctx.paths.dir, 'completed', stage);
+  await mkdir(dir, { recursive: true });
+  const to = join(dir, `${id}.json`);
+  const t = JSON.parse(await readFile(from, 'utf8')) as Ticket;
+  await writeFile(to, `${JSON.stringify({ ...t, status: 'completed', output_data: output, completed_at: t.created_at }, null, 2)}\n`);
+  await unlink(from);
+  return to;
+}
+
+export function workerDir(ctx: RunCtx, worker: string): string {
+  return join(ctx.paths.dir, 'claimed', worker);
+}
+
+export async function readJson(path: string): Promise<Record<string, unknown>> {
+  return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+}
+
+/** The `error` object of claimed/<worker>/<id>.error.json. */
+export async function errorOf(ctx: RunCtx, worker: string, id: string): Promise<{ code: string; message: string; field: string | null; hint: string | null }> {
+  const body = await readJson(join(workerDir(ctx, worker), `${id}.error.json`));
+  return body.error as { code: string; message: string; field: string | null; hint: string | null };
+}
+
+/** Every ticket id in every state directory (with repeats, so duplicates show). */
+export async function allTicketIds(ctx: RunCtx): Promise<string[]> {
+  const ids: string[] = [];
+  for (const state of ['pending', 'completed', 'failed', 'needs_review', 'claimed']) {
+    for (const sub of await ls(join(ctx.paths.dir, state))) {
+      for (const name of await ls(join(ctx.paths.dir, state, sub))) {
+        if (/\.(result|error|heartbeat|release)\.json$/.test(name) || name.startsWith('.')) continue;
+        if (name.endsWith('.json')) ids.push(name.slice(0, -5));
+      }
+    }
+  }
+  return ids;
+}
+
+export interface DaemonProcess {
+  child: ChildProcess;
+  /** stderr so far (one log line per action). */
+  stderr: () => string;
+  /** Parsed JSON log lines so far (with --json). */
+  entries: () => DaemonLogEntry[];
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** `node bin/tq.js --root ROOT daemon ...args` as a real process (durability off). */
+export function spawnDaemon(root: string, args: string[]): DaemonProcess {
+  const child = spawn(process.execPath, [BIN, '--root', root, 'daemon', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TQ_DURABILITY: 'none' } });
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout?.resume();
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    child,
+    stderr: () => err,
+    entries: () =>
+      err
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as DaemonLogEntry),
+    exit,
+  };
+}
