@@ -21,3 +21,5 @@ export { collectConcerns, type ConcernReport, type ConcernRow } from './core/col
 export { fsckRun, type FsckReport, type FsckProblem } from './core/fsck.js';
 export { recoverMoving } from './core/recover-moving.js';
 export { parseDuration, formatDuration } from './core/duration.js';
+export { startDaemon, type Daemon, type DaemonOptions } from './daemon/start-daemon.js';
+export { commitRun } from './core/commit-run.js';

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { systemClock, type Clock } from '../core/clock.js';
 import { cleanId } from '../core/ids.js';
+import { commitRun } from '../core/commit-run.js';
 import type { Durability } from '../core/run-context.js';
 import { cascadingStages } from './cascade-completed.js';
 import { classifyHint, hintKey, type Hint } from './classify-hint.js';
@@ -32,6 +33,8 @@ export interface DaemonOptions {
   clock?: Clock;
   durability?: Durability;
   log?: DaemonLogger;
+  /** Commit every served run into its git repository this often (ms); undefined = never. */
+  commitIntervalMs?: number;
   /** Lock identity (tests). */
   pid?: number;
   hostname?: string;
@@ -98,6 +101,23 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     poke();
   };
 
+  // Why: the daemon is the one git writer of its runs: commits happen between its own moves
+  // (serialised with them), so parallel agents never fight over git's index lock.
+  let lastCommit = clock.now().getTime();
+  const commitRuns = async (force: boolean): Promise<void> => {
+    if (opts.commitIntervalMs === undefined) return;
+    if (!force && clock.now().getTime() - lastCommit < opts.commitIntervalMs) return;
+    lastCommit = clock.now().getTime();
+    for (const run of runs.runs.values()) {
+      try {
+        const r = await commitRun(run.ctx);
+        if (r.committed) emit(run.ctx.runId, { action: 'committed', note: `${r.commit ?? ''} ${r.message.split('\n')[0] ?? ''}` });
+      } catch (err) {
+        emit(run.ctx.runId, { action: 'error', note: 'git commit failed; will retry at the next interval', error: errorLogOf(err) });
+      }
+    }
+  };
+
   const fullPass = async (cascadeLimit: number, awaitRecovery: boolean): Promise<void> => {
     await runs.refresh();
     await passRuns([...runs.runs.values()], cascadeLimit, awaitRecovery);
@@ -144,6 +164,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         if (fullDue) {
           fullDue = false;
           await serial(() => fullPass(CASCADE_CHUNK, false)).finally(firstPassDone);
+          await serial(() => commitRuns(false));
           if (!stopping) {
             timer = setTimeout(() => {
               fullDue = true;
@@ -206,6 +227,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       bigDirs?.close();
       await looping;
       await chain;
+      await commitRuns(true);
       await runs.detachAll();
       emit('', { action: 'stopped' });
       resolveClosed();

@@ -1,4 +1,5 @@
 import { TqError } from '../../core/errors.js';
+import { parseDuration } from '../../core/duration.js';
 import { formatLogLine } from '../../daemon/daemon-log.js';
 import { DEFAULT_INTERVAL_MS, DEFAULT_SETTLE, startDaemon } from '../../daemon/start-daemon.js';
 import { strList, type Args, type CommandSpec } from '../command.js';
@@ -9,6 +10,13 @@ function positiveMs(args: Args, key: string, min: number): number {
   return Math.round(v);
 }
 
+/** `--commit` alone means every 5 minutes; `--commit=30s` sets the interval. */
+function commitOption(args: Args): { commitIntervalMs?: number } {
+  const v = args.commit;
+  if (v === undefined || v === false) return {};
+  return { commitIntervalMs: typeof v === 'string' && v.trim() !== '' ? parseDuration(v, 'commit') : 5 * 60_000 };
+}
+
 export const daemonCommand: CommandSpec = {
   command: 'daemon [runs..]',
   describe: 'watch runs: cascade completed tickets, reap expired claims, serve file-only workers (requests/, *.result.json)',
@@ -16,6 +24,7 @@ export const daemonCommand: CommandSpec = {
     ['$0 daemon gallia', 'serve one run until Ctrl-C'],
     ['$0 daemon --json 2>daemon.log', 'serve every run under the root, also runs created later; JSON log lines'],
     ['$0 daemon --once', 'one full pass over every run, then exit (cron)'],
+    ['$0 daemon gallia --commit=10m', 'also commit the run into its git repository every 10 minutes'],
   ],
   builder: (y) =>
     y
@@ -25,6 +34,7 @@ export const daemonCommand: CommandSpec = {
       .option('force', { type: 'boolean', default: false, describe: 'run even if another daemon holds a run (safe: the work is idempotent)' })
       .option('once', { type: 'boolean', default: false, describe: 'one full pass, then exit' })
       .option('settle', { type: 'number', default: DEFAULT_SETTLE.movingMs, describe: 'ms a move in moving/ must stay untouched before it is treated as crashed' })
+      .option('commit', { type: 'string', describe: 'commit each run into its git repository every interval (default 5m; --commit=30s)' })
       .option('file-settle', { type: 'number', default: DEFAULT_SETTLE.fileMs, describe: 'ms an agent file must stay unparseable before it is answered with an error' }),
   async run(args, io) {
     const json = args.json === true;
@@ -36,6 +46,7 @@ export const daemonCommand: CommandSpec = {
       poll: args.poll === true,
       intervalMs: positiveMs(args, 'interval', 10),
       force: args.force === true,
+      ...commitOption(args),
       watch: args.once !== true,
       loop: args.once !== true,
       settle: { movingMs: settle, fileMs: positiveMs(args, 'file-settle', 0), takenMs: Math.max(10 * settle, 1000), tmpMs: Math.max(60 * settle, 5000) },
