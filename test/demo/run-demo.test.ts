@@ -1,0 +1,43 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDistBuilt } from '../helpers/build-dist.js';
+import { runBin } from '../helpers/run-bin.js';
+import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
+
+let root: string;
+beforeAll(async () => {
+  await ensureDistBuilt();
+  root = await makeTempDir('tq-demo-');
+});
+afterAll(async () => {
+  await removeDir(root);
+});
+
+describe('tq demo --fast (the README main command, small corpus)', () => {
+  it('runs the whole pipeline with a daemon, CLI and file-only agents, and recovers the dead agent\'s ticket', async () => {
+    const r = await runBin(root, ['demo', '--fast']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = r.stdout;
+    // The summary line, exactly as the README shows it.
+    expect(out).toMatch(/^done in [\d.]+s: parse 12\/12, translate 12\/12, curate 3\/3$/m);
+    expect(out).toMatch(/^reaper recovered parse-\S+ from doomed-agent \(it died holding the claim\)$/m);
+    expect(out).toMatch(/^concerns: \d+ error, \d+ review, \d+ info$/m);
+    expect(out).toMatch(/^fsck: ok$/m);
+    expect(out).toMatch(/workers: 2 using the tq CLI, 2 using only read\/write\/list of files/);
+    const runId = /run (gallia-demo-\S+):/.exec(out)?.[1];
+    expect(runId).toBeDefined();
+    const curated = await readdir(join(root, String(runId), 'completed', 'curate'));
+    expect(curated.sort()).toEqual(expect.arrayContaining([expect.stringMatching(/^curate-k-barrage-/), expect.stringMatching(/^curate-k-hexagone-/), expect.stringMatching(/^curate-k-la_legion-/)]));
+  }, 120_000);
+
+  it('--json gives the same figures as one JSON object', async () => {
+    const r = await runBin(root, ['demo', '--fast', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const data = JSON.parse(r.stdout.trim()) as { summary: string; done: boolean; fsck_ok: boolean; reaped: unknown[]; stages: Record<string, { completed: number; total: number }> };
+    expect(data.summary).toBe('parse 12/12, translate 12/12, curate 3/3');
+    expect(data.done).toBe(true);
+    expect(data.fsck_ok).toBe(true);
+    expect(data.reaped).toHaveLength(1);
+  }, 120_000);
+});
