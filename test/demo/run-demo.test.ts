@@ -17,7 +17,7 @@ afterAll(async () => {
 describe('tq demo --fast (the README main command, small corpus)', () => {
   it('runs the whole pipeline with a daemon, CLI and file-only agents, and recovers the dead agent\'s ticket', async () => {
     const r = await runBin(root, ['demo', '--fast']);
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     const out = r.stdout;
     // The summary line, exactly as the README shows it.
     expect(out).toMatch(/^done in [\d.]+s: parse 12\/12, translate 12\/12, curate 3\/3$/m);
@@ -33,7 +33,7 @@ describe('tq demo --fast (the README main command, small corpus)', () => {
 
   it('--json gives the same figures as one JSON object', async () => {
     const r = await runBin(root, ['demo', '--fast', '--json']);
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     const data = JSON.parse(r.stdout.trim()) as { summary: string; done: boolean; fsck_ok: boolean; reaped: unknown[]; stages: Record<string, { completed: number; total: number }> };
     expect(data.summary).toBe('parse 12/12, translate 12/12, curate 3/3');
     expect(data.done).toBe(true);

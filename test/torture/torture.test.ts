@@ -54,7 +54,7 @@ describe('torture', () => {
       const sum = (k: string): number => counters.reduce((a, c) => a + (c[k] ?? 0), 0);
       const v = await checkInvariants(ctx, SIZE.raceTickets);
       const total = (await fsckRun(ctx, { settleMs: 0 })).tickets;
-      report('races', { round, tickets: total, processes: SIZE.raceProcs + 3, claims: sum('claimed'), submits: sum('submitted'), releases: sum('released'), abandoned: sum('abandoned'), late_submits_refused: sum('lease_lost'), violations: v.fsck_problems + v.wrong_counts + v.multiple_submits, seconds: Math.round((Date.now() - started) / 1000) });
+      report('races', { round, tickets: total, processes: SIZE.raceProcs + 3, claims: sum('claimed'), submits: sum('submitted'), repeated_submits: sum('repeated'), releases: sum('released'), abandoned: sum('abandoned'), late_submits_refused: sum('lease_lost'), violations: v.fsck_problems + v.wrong_counts + v.multiple_submits, seconds: Math.round((Date.now() - started) / 1000) });
       expect(v.details).toEqual([]);
       // Every successful submit completed exactly one ticket; nothing was completed twice.
       expect(sum('submitted')).toBe(total);
