@@ -5,7 +5,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Why: race and crash tests spawn real processes; forks isolate them best.
     pool: 'forks',
-    testTimeout: 60_000,
+    testTimeout: 180_000,
     hookTimeout: 60_000,
     // Why: the machines have 2 cores; multi-process tests are more honest without neighbours.
     fileParallelism: true,

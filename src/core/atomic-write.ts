@@ -9,8 +9,8 @@ export async function tmpPath(ctx: RunCtx, hint: string): Promise<string> {
   return join(ctx.paths.tmp, `${basename(hint)}.${process.pid}.${nonce()}.tmp`);
 }
 
-/** Write a complete file in .tmp/ and rename it into place (replacing what is there). */
-export async function writeFileAtomic(ctx: RunCtx, path: string, data: string): Promise<void> {
+/** Write `data` completely to a new temp file, and make sure `path`'s directory exists. */
+async function writeTempFor(ctx: RunCtx, path: string, data: string): Promise<string> {
   const tmp = await tmpPath(ctx, path);
   try {
     await intoDir(ctx, ctx.paths.tmp, () => ctx.fs.writeFileExclusive(tmp, data, ctx.durable));
@@ -18,6 +18,12 @@ export async function writeFileAtomic(ctx: RunCtx, path: string, data: string): 
     throw ioError(err, 'writing', tmp);
   }
   await ensureParent(ctx, path);
+  return tmp;
+}
+
+/** Write a complete file in .tmp/ and rename it into place (replacing what is there). */
+export async function writeFileAtomic(ctx: RunCtx, path: string, data: string): Promise<void> {
+  const tmp = await writeTempFor(ctx, path, data);
   try {
     // Why: rename is the publish step; readers see the old file or the whole new one.
     await intoDir(ctx, dirname(path), () => ctx.fs.rename(tmp, path));
@@ -33,13 +39,7 @@ export async function writeFileAtomic(ctx: RunCtx, path: string, data: string): 
  * EEXIST where rename would silently replace). Returns false when the path already existed.
  */
 export async function createFileExclusive(ctx: RunCtx, path: string, data: string): Promise<boolean> {
-  const tmp = await tmpPath(ctx, path);
-  try {
-    await intoDir(ctx, ctx.paths.tmp, () => ctx.fs.writeFileExclusive(tmp, data, ctx.durable));
-  } catch (err) {
-    throw ioError(err, 'writing', tmp);
-  }
-  await ensureParent(ctx, path);
+  const tmp = await writeTempFor(ctx, path, data);
   try {
     await intoDir(ctx, dirname(path), () => ctx.fs.link(tmp, path));
     await syncDirIfDurable(ctx, dirname(path));

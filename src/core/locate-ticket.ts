@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { TqError, errnoCode, ioError } from './errors.js';
+import { TqError } from './errors.js';
 import { cleanId, stageOfTicketId } from './ids.js';
-import { claimedDir, stateDir, type RunCtx } from './run-context.js';
+import { claimedDir, pathExists, stateDir, type RunCtx } from './run-context.js';
 import { ALL_STATES, TicketState } from './states.js';
 import { listDir } from './atomic-write.js';
 
@@ -13,17 +13,6 @@ export interface TicketLocation {
   workerId?: string;
 }
 
-async function exists(ctx: RunCtx, path: string): Promise<boolean> {
-  try {
-    await ctx.fs.lstat(path);
-    return true;
-  } catch (err) {
-    const code = errnoCode(err);
-    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
-    throw ioError(err, 'checking', path);
-  }
-}
-
 /** Every place a ticket id currently has a file (normally exactly one). Reads no bodies. */
 export async function locateAll(ctx: RunCtx, ticketId: string): Promise<TicketLocation[]> {
   const stage = stageOfTicketId(ticketId);
@@ -33,11 +22,11 @@ export async function locateAll(ctx: RunCtx, ticketId: string): Promise<TicketLo
     if (state === TicketState.claimed) {
       for (const worker of await listDir(ctx, join(ctx.paths.dir, 'claimed'))) {
         const path = join(claimedDir(ctx, worker), file);
-        if (await exists(ctx, path)) found.push({ ticketId, state, path, workerId: worker });
+        if (await pathExists(ctx, path)) found.push({ ticketId, state, path, workerId: worker });
       }
     } else {
       const path = join(stateDir(ctx, state, stage), file);
-      if (await exists(ctx, path)) found.push({ ticketId, state, path });
+      if (await pathExists(ctx, path)) found.push({ ticketId, state, path });
     }
   }
   return found;

@@ -141,14 +141,15 @@ export async function intoDir<T>(ctx: RunCtx, dir: string, op: () => Promise<T>)
   try {
     return await op();
   } catch (err) {
-    if (errnoCode(err) !== 'ENOENT' || (await dirExists(ctx, dir))) throw err;
+    if (errnoCode(err) !== 'ENOENT' || (await pathExists(ctx, dir))) throw err;
     ctx.madeDirs.delete(dir);
     await ensureDir(ctx, dir);
     return op();
   }
 }
 
-async function dirExists(ctx: RunCtx, dir: string): Promise<boolean> {
+/** Does anything exist at `path` (not following a symlink)? */
+export async function pathExists(ctx: RunCtx, dir: string): Promise<boolean> {
   try {
     await ctx.fs.lstat(dir);
     return true;
