@@ -51,7 +51,7 @@ const AGENT_FILE_RE = /\.(result|error|heartbeat|release)\.json$/;
  */
 export async function fsckRun(ctx: RunCtx, opts: { repair?: boolean; settleMs?: number } = {}): Promise<FsckReport> {
   const repair = opts.repair ?? false;
-  const settleMs = opts.settleMs ?? 500;
+  const settleMs = opts.settleMs ?? 2000;
   const problems: FsckProblem[] = [];
   const recovered = repair ? await recoverMoving(ctx, settleMs) : [];
   if (!repair) {

@@ -4,7 +4,7 @@ import { nonce } from './ids.js';
 import { ensureDir, ensureParent, intoDir, pathForTicket, type RunCtx } from './run-context.js';
 import { parseTicket, serializeTicket } from './serialize-ticket.js';
 import type { Ticket } from './ticket-schema.js';
-import { syncDirIfDurable, unlinkIfExists } from './atomic-write.js';
+import { readIfExists, syncDirIfDurable, unlinkIfExists } from './atomic-write.js';
 
 export type MoveOutcome =
   | { moved: true; ticket: Ticket; path: string; previous: Ticket }
@@ -41,7 +41,7 @@ export function movingNames(ctx: RunCtx, ticketId: string, n: string): { next: s
  * A crash after 3 leaves next+prev (recovery finishes the move); after 5 leaves prev alone
  * (recovery removes it). Before 3, nothing changed.
  */
-export async function moveTicket(ctx: RunCtx, source: string, opts: MoveOptions): Promise<MoveOutcome> {
+export async function moveTicket(ctx: RunCtx, source: string, opts: MoveOptions, retries = 3): Promise<MoveOutcome> {
   let text: string;
   let ino: number;
   try {
@@ -55,10 +55,12 @@ export async function moveTicket(ctx: RunCtx, source: string, opts: MoveOptions)
   const next = opts.build(current);
   const target = pathForTicket(ctx, next);
   const names = movingNames(ctx, current.ticket_id, nonce());
+  const nextText = serializeTicket(next);
+  const done: MoveOutcome = { moved: true, ticket: next, path: target, previous: current };
 
   await ensureDir(ctx, ctx.paths.moving);
   try {
-    await intoDir(ctx, ctx.paths.moving, () => ctx.fs.writeFileExclusive(names.next, serializeTicket(next), ctx.durable));
+    await intoDir(ctx, ctx.paths.moving, () => ctx.fs.writeFileExclusive(names.next, nextText, ctx.durable));
   } catch (err) {
     throw ioError(err, 'writing', names.next);
   }
@@ -74,6 +76,9 @@ export async function moveTicket(ctx: RunCtx, source: string, opts: MoveOptions)
   try {
     takenIno = (await ctx.fs.lstat(names.prev)).ino;
   } catch (err) {
+    // RACE: only recovery removes a .prev: it saw next+prev (we were stalled past its settle
+    // time) and finished our move for us.
+    if (errnoCode(err) === 'ENOENT' && (await holds(ctx, target, nextText))) return done;
     throw ioError(err, 'checking', names.prev);
   }
   if (takenIno !== ino) {
@@ -90,6 +95,17 @@ export async function moveTicket(ctx: RunCtx, source: string, opts: MoveOptions)
     // Why: the commit point. From here the ticket is in its new state.
     await intoDir(ctx, dirname(target), () => ctx.fs.rename(names.next, target));
   } catch (err) {
+    if (errnoCode(err) === 'ENOENT') {
+      // RACE: .next vanished under a mover stalled past recovery's settle time. Either recovery
+      // finished our move (the target holds our version) or it dropped our draft before our
+      // fence: then we hold only .prev: put it back untouched and start over.
+      if (await holds(ctx, target, nextText)) return done;
+      if (retries > 0) {
+        // Why: whether we put it back or a recoverer already did, the ticket is at `source` again.
+        await putBack(ctx, names.prev, source);
+        return moveTicket(ctx, source, opts, retries - 1);
+      }
+    }
     // Not committed: the ticket is safe in moving/ as next+prev; recovery will finish the move.
     throw ioError(err, 'moving into place', target);
   }
@@ -98,5 +114,21 @@ export async function moveTicket(ctx: RunCtx, source: string, opts: MoveOptions)
     await syncDirIfDurable(ctx, ctx.paths.moving);
   }
   await unlinkIfExists(ctx, names.prev).catch(() => undefined);
-  return { moved: true, ticket: next, path: target, previous: current };
+  return done;
+}
+
+/** Does `path` hold exactly `text` (our version of the ticket)? */
+async function holds(ctx: RunCtx, path: string, text: string): Promise<boolean> {
+  return (await readIfExists(ctx, path)) === text;
+}
+
+/** Rename what we took back to where it was; false if it is gone (recovery restored it). */
+async function putBack(ctx: RunCtx, prev: string, source: string): Promise<boolean> {
+  try {
+    await ctx.fs.rename(prev, source);
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false;
+    throw ioError(err, 'restoring', source);
+  }
 }

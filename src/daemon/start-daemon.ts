@@ -53,7 +53,7 @@ export interface Daemon {
 }
 
 export const DEFAULT_INTERVAL_MS = 2000;
-export const DEFAULT_SETTLE: DaemonSettle = { fileMs: 3000, movingMs: 1000, takenMs: 10_000, tmpMs: 60_000 };
+export const DEFAULT_SETTLE: DaemonSettle = { fileMs: 3000, movingMs: 5000, takenMs: 10_000, tmpMs: 60_000 };
 
 /**
  * Start a daemon: lock the runs (DAEMON_RUNNING if another daemon holds one, unless force),

@@ -50,7 +50,11 @@ describe('torture', () => {
       await Promise.all([...workers, reaper].map(exited));
       for (const d of daemons) d.kill('SIGTERM');
       await Promise.all(daemons.map(exited));
-      const counters = workers.map((w) => JSON.parse(w.out.join('').trim().split('\n').pop() ?? '{}') as Record<string, number>);
+      const counters = workers.map((w) => {
+        const last = w.out.join('').trim().split('\n').pop() ?? '';
+        if (!last.startsWith('{')) throw new Error(`a worker died (exit ${w.exitCode}):\n${w.out.join('').slice(-3000)}`);
+        return JSON.parse(last) as Record<string, number>;
+      });
       const sum = (k: string): number => counters.reduce((a, c) => a + (c[k] ?? 0), 0);
       const v = await checkInvariants(ctx, SIZE.raceTickets);
       const total = (await fsckRun(ctx, { settleMs: 0 })).tickets;
@@ -151,7 +155,8 @@ describe('torture', () => {
     const daemon = startDaemon(repo, runId);
     let commits = 0;
     // Commit mid-flight, retrying when git trips over a file that moved under it.
-    for (let tries = 0; commits < 3 && tries < 50; tries += 1) {
+    const commitDeadline = Date.now() + TIMEOUT / 2;
+    while (commits < 3 && Date.now() < commitDeadline) {
       const s = await (await import('../../src/core/list-tickets.js')).runStatus(ctx);
       if (s.totals.completed < (commits + 1) * (SIZE.gitTickets / 4)) {
         await new Promise((r) => setTimeout(r, 100));

@@ -53,7 +53,7 @@ export const fsckCommand: CommandSpec = {
   command: 'fsck <run>',
   describe: 'check every invariant; --repair mends what a crash or a git merge can leave',
   examples: [['$0 fsck gallia --repair', 'finish interrupted moves, restore lost tickets, cascade what was missed']],
-  builder: (y) => y.positional('run', { type: 'string' }).option('repair', { type: 'boolean', default: false }).option('settle', { type: 'number', default: 500, describe: 'ms to wait before touching in-flight files' }),
+  builder: (y) => y.positional('run', { type: 'string' }).option('repair', { type: 'boolean', default: false }).option('settle', { type: 'number', default: 2000, describe: 'ms a file in moving/ or .tmp/ must stay unchanged before repair treats it as left by a crash' }),
   async run(args) {
     const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
     const r = await fsckRun(ctx, { repair: args.repair === true, settleMs: Number(args.settle ?? 500) });
