@@ -1,6 +1,7 @@
 import { basename, join } from 'node:path';
 import { TqError, errnoCode, ioError, isTqError } from './errors.js';
 import { quarantineFile } from './quarantine.js';
+import { awaitOrRecoverMove, isInFlight } from './locate-ticket.js';
 import { cleanId } from './ids.js';
 import { leaseMsOf, requestedLeaseMs, stageConfig } from './pipeline.js';
 import { claimedDir, ensureDir, intoDir, stateDir, type RunCtx } from './run-context.js';
@@ -106,14 +107,30 @@ export function claimedVersion(ticket: Ticket, workerId: string, now: Date, leas
   };
 }
 
+/**
+ * Read the ticket we just renamed into claimed/<worker>/. A reaper may be adopting it (a
+ * fenced move, so the file is briefly in moving/): wait for that move instead of failing.
+ * Undefined if it is gone for good.
+ */
+async function readJustClaimed(ctx: RunCtx, path: string): Promise<string | undefined> {
+  const ticketId = ticketIdOfFileName(basename(path)) ?? '';
+  const started = Date.now();
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    try {
+      return await ctx.fs.readFile(path);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw ioError(err, 'reading claimed ticket', path);
+      if (!(await isInFlight(ctx, ticketId))) return undefined;
+      await awaitOrRecoverMove(ctx, ticketId, Date.now() - started);
+    }
+  }
+  return undefined;
+}
+
 /** Write the claim into the ticket; a file that is not a valid ticket of this stage is quarantined. */
 async function stampClaim(ctx: RunCtx, path: string, stage: string, workerId: string, leaseMs: number): Promise<Ticket | undefined> {
-  let text: string;
-  try {
-    text = await ctx.fs.readFile(path);
-  } catch (err) {
-    throw ioError(err, 'reading claimed ticket', path);
-  }
+  const text = await readJustClaimed(ctx, path);
+  if (text === undefined) return undefined;
   let ticket: Ticket;
   try {
     ticket = parseTicket(text, path);
@@ -126,6 +143,8 @@ async function stampClaim(ctx: RunCtx, path: string, stage: string, workerId: st
     await quarantineFile(ctx, path, err.message);
     return undefined;
   }
+  // RACE: a reaper may have adopted the claim before we stamped it (same token): keep its stamp.
+  if (ticket.claim?.worker_id === workerId && ticket.status === 'claimed') return ticket;
   const stamped = claimedVersion(ticket, workerId, ctx.clock.now(), leaseMs);
   const tmp = await tmpPath(ctx, path);
   try {
