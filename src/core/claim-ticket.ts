@@ -1,14 +1,14 @@
 import { basename, join } from 'node:path';
 import { TqError, errnoCode, ioError, isTqError } from './errors.js';
 import { quarantineFile } from './quarantine.js';
+import { moveTicket } from './move-ticket.js';
 import { awaitOrRecoverMove, isInFlight } from './locate-ticket.js';
 import { cleanId } from './ids.js';
 import { leaseMsOf, requestedLeaseMs, stageConfig } from './pipeline.js';
 import { claimedDir, ensureDir, intoDir, stateDir, type RunCtx } from './run-context.js';
 import { ticketIdOfFileName } from './run-paths.js';
-import { parseTicket, serializeTicket, withHistory } from './serialize-ticket.js';
+import { parseTicket, withHistory } from './serialize-ticket.js';
 import type { Ticket } from './ticket-schema.js';
-import { tmpPath, syncDirIfDurable } from './atomic-write.js';
 
 export interface ClaimOptions {
   stage: string;
@@ -145,17 +145,17 @@ async function stampClaim(ctx: RunCtx, path: string, stage: string, workerId: st
   }
   // RACE: a reaper may have adopted the claim before we stamped it (same token): keep its stamp.
   if (ticket.claim?.worker_id === workerId && ticket.status === 'claimed') return ticket;
-  const stamped = claimedVersion(ticket, workerId, ctx.clock.now(), leaseMs);
-  const tmp = await tmpPath(ctx, path);
-  try {
-    await intoDir(ctx, ctx.paths.tmp, () => ctx.fs.writeFileExclusive(tmp, serializeTicket(stamped), ctx.durable));
-    // RACE: replacing in place is safe here: nobody moves an unstamped claim (the reaper only
-    // adopts it, through the fenced move), and the ticket is not yet known to anyone else.
-    await ctx.fs.rename(tmp, path);
-  } catch (err) {
-    await ctx.fs.unlink(tmp).catch(() => undefined);
-    throw ioError(err, 'stamping claim', path);
-  }
-  await syncDirIfDurable(ctx, join(path, '..'));
-  return stamped;
+  // RACE: the stamp is a fenced move like every other rewrite. A plain rename over the file
+  // could recreate it while a reaper adopting the unstamped claim holds it in moving/; the
+  // reaper's commit would then resurrect a second copy once we have moved ours on.
+  const outcome = await moveTicket(ctx, path, {
+    build: (t) => (t.claim?.worker_id === workerId && t.status === 'claimed' ? t : claimedVersion(t, workerId, ctx.clock.now(), leaseMs)),
+  });
+  if (outcome.moved) return outcome.ticket;
+  // Someone adopted it between our read and our fence: read their stamp.
+  const again = await readJustClaimed(ctx, path);
+  if (again === undefined) return undefined;
+  const adopted = parseTicket(again, path);
+  if (adopted.claim?.worker_id === workerId && adopted.status === 'claimed') return adopted;
+  throw new TqError('IO_ERROR', `${path}: the claim could not be stamped (the ticket kept changing); run \`tq fsck\``, { file: path });
 }
