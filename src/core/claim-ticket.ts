@@ -148,14 +148,17 @@ async function stampClaim(ctx: RunCtx, path: string, stage: string, workerId: st
   // RACE: the stamp is a fenced move like every other rewrite. A plain rename over the file
   // could recreate it while a reaper adopting the unstamped claim holds it in moving/; the
   // reaper's commit would then resurrect a second copy once we have moved ours on.
-  const outcome = await moveTicket(ctx, path, {
-    build: (t) => (t.claim?.worker_id === workerId && t.status === 'claimed' ? t : claimedVersion(t, workerId, ctx.clock.now(), leaseMs)),
-  });
-  if (outcome.moved) return outcome.ticket;
-  // Someone adopted it between our read and our fence: read their stamp.
-  const again = await readJustClaimed(ctx, path);
-  if (again === undefined) return undefined;
-  const adopted = parseTicket(again, path);
-  if (adopted.claim?.worker_id === workerId && adopted.status === 'claimed') return adopted;
+  for (let attempt = 0; attempt < 20; attempt += 1) {
+    const outcome = await moveTicket(ctx, path, {
+      build: (t) => (t.claim?.worker_id === workerId && t.status === 'claimed' ? t : claimedVersion(t, workerId, ctx.clock.now(), leaseMs)),
+    });
+    if (outcome.moved) return outcome.ticket;
+    // Someone (a reaper adopting it, or undoing a stalled adoption) moved it between our read
+    // and our fence: look again, and keep their stamp if they made one.
+    const again = await readJustClaimed(ctx, path);
+    if (again === undefined) return undefined;
+    const now = parseTicket(again, path);
+    if (now.claim?.worker_id === workerId && now.status === 'claimed') return now;
+  }
   throw new TqError('IO_ERROR', `${path}: the claim could not be stamped (the ticket kept changing); run \`tq fsck\``, { file: path });
 }

@@ -29,21 +29,33 @@ export function leaseTrustLimitMs(ctx: RunCtx, stage: string): number {
  * leases implausibly far in the future are clamped. Every move is fenced on the claim token,
  * so a worker that heartbeats or submits at the same moment wins or loses cleanly.
  */
-export async function reapExpired(ctx: RunCtx): Promise<ReapAction[]> {
+export interface ReapOptions {
+  /**
+   * Leave a claim without a lease record alone while its file is younger than this (wall
+   * clock, ctime): its claimer is most likely stamping it right now. Only a grace period, never
+   * a judgement of state: after it, the claim is adopted whatever the file times say.
+   */
+  unstampedGraceMs?: number;
+}
+
+/** What the daemon and `tq reap` give a claimer to stamp its claim before adopting it. */
+export const UNSTAMPED_GRACE_MS = 5000;
+
+export async function reapExpired(ctx: RunCtx, opts: ReapOptions = {}): Promise<ReapAction[]> {
   const actions: ReapAction[] = [];
   for (const worker of await listDir(ctx, join(ctx.paths.dir, 'claimed'))) {
     const dir = claimedDir(ctx, worker);
     for (const name of await listDir(ctx, dir)) {
       const ticketId = ticketIdOfFileName(name);
       if (ticketId === undefined) continue;
-      const action = await reapOne(ctx, join(dir, name), worker, ticketId);
+      const action = await reapOne(ctx, join(dir, name), worker, ticketId, opts);
       if (action) actions.push(action);
     }
   }
   return actions;
 }
 
-async function reapOne(ctx: RunCtx, path: string, worker: string, ticketId: string): Promise<ReapAction | undefined> {
+async function reapOne(ctx: RunCtx, path: string, worker: string, ticketId: string, opts: ReapOptions): Promise<ReapAction | undefined> {
   let ticket: Ticket;
   try {
     ticket = await readTicketAt(ctx, path);
@@ -62,6 +74,7 @@ async function reapOne(ctx: RunCtx, path: string, worker: string, ticketId: stri
   const at = now.toISOString();
   const stage = ticket.worker_type;
   if (!ticket.claim || ticket.claim.worker_id !== worker) {
+    if (opts.unstampedGraceMs && (await youngerThan(ctx, path, opts.unstampedGraceMs))) return undefined;
     // A claimer died between its rename and its stamp (or the file was moved by hand).
     const outcome = await moveTicket(ctx, path, {
       build: (t) => claimedVersion(t, worker, now, leaseMsOf(ctx.config.pipeline, stage), 'adopted unstamped claim'),
@@ -100,4 +113,12 @@ async function reapOne(ctx: RunCtx, path: string, worker: string, ticketId: stri
   });
   if (!outcome.moved) return undefined;
   return { ticket_id: ticketId, worker_id: worker, action: toFailed ? 'failed' : 'requeued', note };
+}
+
+async function youngerThan(ctx: RunCtx, path: string, ms: number): Promise<boolean> {
+  try {
+    return Date.now() - (await ctx.fs.lstat(path)).ctimeMs < ms;
+  } catch {
+    return false;
+  }
 }

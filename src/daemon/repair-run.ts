@@ -1,5 +1,5 @@
 import { recoverMoving } from '../core/recover-moving.js';
-import { reapExpired } from '../core/reap-claims.js';
+import { UNSTAMPED_GRACE_MS, reapExpired } from '../core/reap-claims.js';
 import { errorLogOf, type DaemonRun } from './daemon-run.js';
 
 /**
@@ -25,7 +25,7 @@ export function startRecovery(run: DaemonRun): Promise<void> {
 
 /** Return expired claims (the reaper); log what it did. */
 export async function reapRun(run: DaemonRun): Promise<void> {
-  for (const a of await reapExpired(run.ctx)) {
+  for (const a of await reapExpired(run.ctx, { unstampedGraceMs: UNSTAMPED_GRACE_MS })) {
     run.log({ action: `reaped: ${a.action}`, ticket_id: a.ticket_id, worker_id: a.worker_id, note: a.note });
   }
 }

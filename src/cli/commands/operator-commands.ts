@@ -1,5 +1,5 @@
 import { approveTicket, requeueTicket } from '../../core/review-moves.js';
-import { reapExpired } from '../../core/reap-claims.js';
+import { UNSTAMPED_GRACE_MS, reapExpired } from '../../core/reap-claims.js';
 import { fsckRun } from '../../core/fsck.js';
 import { openRunFromArgs, table } from '../common.js';
 import { optStr, str, strList, type CommandSpec } from '../command.js';
@@ -41,7 +41,7 @@ export const reapCommand: CommandSpec = {
   builder: (y) => y.positional('run', { type: 'string' }),
   async run(args) {
     const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
-    const actions = await reapExpired(ctx);
+    const actions = await reapExpired(ctx, { unstampedGraceMs: UNSTAMPED_GRACE_MS });
     return {
       data: { run_id: ctx.runId, actions },
       text: actions.length === 0 ? 'no expired claims' : table(actions.map((a) => [a.action, a.ticket_id, a.worker_id, a.note])),
