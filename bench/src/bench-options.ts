@@ -1,0 +1,56 @@
+/** Sizes for a full run and for a --quick smoke run (tiny: the machine is shared). */
+export interface BenchOptions {
+  quick: boolean;
+  /** Figures to run ("1".."6"); all when empty. */
+  only: Set<string>;
+  lifecycleTickets: number;
+  lifecycleRounds: number;
+  /** In-process claim+submit loops per ticketq process (and per raw-floor process). */
+  tqConcurrency: number;
+  cliRounds: number;
+  listingSizes: number[];
+  listingRounds: number;
+  claimBacklogs: [number, number];
+  claimSamples: number;
+  claimers: number;
+  cascadeSamples: number;
+  footprintTickets: number;
+  footprintLoadSeconds: number;
+  footprintLoadRate: number;
+}
+
+export function parseBenchOptions(argv: string[]): BenchOptions {
+  const quick = argv.includes('--quick');
+  const value = (name: string): string | undefined => {
+    const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+    if (i < 0) return undefined;
+    const a = argv[i] as string;
+    return a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[i + 1];
+  };
+  const only = new Set((value('only') ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  const num = (name: string, full: number, small: number): number => {
+    const v = value(name);
+    return v !== undefined && Number.isFinite(Number(v)) ? Number(v) : quick ? small : full;
+  };
+  return {
+    quick,
+    only,
+    lifecycleTickets: num('tickets', 20_000, 1_000),
+    lifecycleRounds: num('rounds', 3, 2),
+    tqConcurrency: num('concurrency', 16, 16),
+    cliRounds: num('cli-rounds', 25, 5),
+    listingSizes: quick ? [2_000, 10_000] : [10_000, 100_000, 1_000_000],
+    listingRounds: num('listing-rounds', 3, 2),
+    claimBacklogs: quick ? [1_000, 20_000] : [1_000, 1_000_000],
+    claimSamples: num('claim-samples', 400, 100),
+    claimers: 16,
+    cascadeSamples: num('cascade-samples', 100, 15),
+    footprintTickets: num('footprint-tickets', 100_000, 5_000),
+    footprintLoadSeconds: num('load-seconds', 15, 3),
+    footprintLoadRate: num('load-rate', 100, 50),
+  };
+}
+
+export function wants(opts: BenchOptions, figure: string): boolean {
+  return opts.only.size === 0 || opts.only.has(figure);
+}

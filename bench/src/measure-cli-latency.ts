@@ -1,0 +1,105 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BenchOptions } from './bench-options.js';
+import { buildCliBundle } from './build-cli-bundle.js';
+import { ratioRow, skippedRow, type Figure, type Row } from './report.js';
+import { checkOk, timeNode } from './spawn-timed.js';
+import { median } from './stats.js';
+import { makeTempDir, removeDir } from './temp-dir.js';
+import { OUTPUT, PAYLOAD } from './payload.js';
+import { addTickets, createRun, itemsOf, REPO_ROOT, TQ_BIN } from './ticketq.js';
+
+const TARGET = { text: '≤ 1.5× node -e 0', on: 'ratio', op: '<=', bound: 1.5 } as const;
+
+/**
+ * Figure 2: wall time of one `tq` command, start to exit, ÷ `node -e 0`. Also what loading
+ * costs: spawning a process that only imports a module tells how much of `tq claim` is
+ * module loading and how much is work.
+ */
+export async function measureCliLatency(opts: BenchOptions, log: (l: string) => void): Promise<Figure> {
+  const root = await makeTempDir('cli');
+  try {
+    // Default durability ('full'): what a user gets.
+    const ctx = await createRun(root, 'cli', { pipeline: { stages: { work: {} }, cascade: [] } });
+    await addTickets(ctx, 'work', itemsOf(Array.from({ length: 2 * opts.cliRounds + 4 }, () => ({ ...PAYLOAD }))));
+    const outFile = join(root, 'output.json');
+    await writeFile(outFile, JSON.stringify(OUTPUT));
+    const tq = (args: string[]): string[] => [TQ_BIN, '--root', root, ...args];
+    const bundle = await buildCliBundle();
+    const tqb = (args: string[]): string[] => ['bin' in bundle ? bundle.bin : TQ_BIN, '--root', root, ...args];
+    const importOnly = (spec: string): string[] => ['--input-type=module', '-e', `await import(${JSON.stringify(spec)})`];
+    const t: Record<string, number[]> = { node: [], claim: [], submit: [], status: [], zod: [], yargs: [], chokidar: [], main: [], index: [], bclaim: [], bsubmit: [], bstatus: [] };
+    const push = (k: string, ms: number): void => {
+      t[k]?.push(ms);
+    };
+    // One warm-up of each so the page cache holds every module file.
+    for (let r = -1; r < opts.cliRounds; r += 1) {
+      const node = checkOk(timeNode(['-e', '0']), 'node -e 0');
+      const claim = checkOk(timeNode(tq(['claim', 'cli', '--type', 'work', '--worker', 'w1', '--json'])), 'tq claim');
+      const claimed = JSON.parse(claim.result.stdout) as { ticket: { ticket_id: string; claim: { token: string } } };
+      const submit = checkOk(timeNode(tq(['submit', 'cli', claimed.ticket.ticket_id, '--worker', 'w1', '--output', outFile, '--token', claimed.ticket.claim.token])), 'tq submit');
+      const status = checkOk(timeNode(tq(['status', 'cli'])), 'tq status');
+      const zod = checkOk(timeNode(importOnly('zod'), { cwd: REPO_ROOT }), 'import zod');
+      const yargs = checkOk(timeNode(importOnly('yargs'), { cwd: REPO_ROOT }), 'import yargs');
+      const chokidar = checkOk(timeNode(importOnly('chokidar'), { cwd: REPO_ROOT }), 'import chokidar');
+      const main = checkOk(timeNode(importOnly(join(REPO_ROOT, 'dist', 'cli', 'main.js'))), 'import dist/cli/main.js');
+      const index = checkOk(timeNode(importOnly(join(REPO_ROOT, 'dist', 'index.js'))), 'import dist/index.js');
+      let b: [number, number, number] | undefined;
+      if ('bin' in bundle) {
+        const bclaim = checkOk(timeNode(tqb(['claim', 'cli', '--type', 'work', '--worker', 'w2', '--json'])), 'bundled tq claim');
+        const bc = JSON.parse(bclaim.result.stdout) as { ticket: { ticket_id: string; claim: { token: string } } };
+        const bsubmit = checkOk(timeNode(tqb(['submit', 'cli', bc.ticket.ticket_id, '--worker', 'w2', '--output', outFile, '--token', bc.ticket.claim.token])), 'bundled tq submit');
+        const bstatus = checkOk(timeNode(tqb(['status', 'cli'])), 'bundled tq status');
+        b = [bclaim.ms, bsubmit.ms, bstatus.ms];
+      }
+      if (r < 0) continue;
+      if (b) {
+        push('bclaim', b[0]);
+        push('bsubmit', b[1]);
+        push('bstatus', b[2]);
+      }
+      push('node', node.ms);
+      push('claim', claim.ms);
+      push('submit', submit.ms);
+      push('status', status.ms);
+      push('zod', zod.ms);
+      push('yargs', yargs.ms);
+      push('chokidar', chokidar.ms);
+      push('main', main.ms);
+      push('index', index.ms);
+    }
+    const m = (k: string): number => median(t[k] ?? []);
+    log(`  cli medians (ms): ${Object.keys(t).map((k) => `${k} ${Math.round(m(k))}`).join(', ')}`);
+    const node = m('node');
+    const rows: Row[] = [
+      ratioRow('tq claim', m('claim'), 'ms', 'node -e 0', node, TARGET),
+      ratioRow('tq submit', m('submit'), 'ms', 'node -e 0', node, TARGET),
+      ratioRow('tq status', m('status'), 'ms', 'node -e 0', node, TARGET),
+      ...('bin' in bundle
+        ? [
+            ratioRow('tq claim, esbuild bundle (experiment)', m('bclaim'), 'ms', 'node -e 0', node, TARGET),
+            ratioRow('tq submit, esbuild bundle (experiment)', m('bsubmit'), 'ms', 'node -e 0', node, TARGET),
+            ratioRow('tq status, esbuild bundle (experiment)', m('bstatus'), 'ms', 'node -e 0', node, TARGET),
+          ]
+        : [skippedRow('tq claim, esbuild bundle (experiment)', bundle.problem)]),
+      ratioRow('node + import zod only', m('zod'), 'ms', 'node -e 0', node),
+      ratioRow('node + import yargs only', m('yargs'), 'ms', 'node -e 0', node),
+      ratioRow('node + import chokidar only', m('chokidar'), 'ms', 'node -e 0', node),
+      ratioRow('node + import dist/index.js (library, no yargs)', m('index'), 'ms', 'node -e 0', node),
+      ratioRow('node + import dist/cli/main.js (whole CLI, no command)', m('main'), 'ms', 'node -e 0', node),
+    ];
+    const load = m('main') - node;
+    const work = m('claim') - m('main');
+    return {
+      id: '2',
+      title: '2. CLI latency',
+      description: `Wall time of one command, spawn to exit, median of ${opts.cliRounds} rounds (commands interleaved), ÷ \`node -e 0\` spawned the same way. The run uses the default durability ('full'). The "import only" rows spawn a process that just imports a module: they split \`tq claim\` into start-up, module loading and work.`,
+      rows,
+      notes: [
+        `\`tq claim\` = node start-up ${Math.round(node)} ms + module loading ${Math.round(load)} ms (${Math.round((load / m('claim')) * 100)}%) + parsing and the claim itself ${Math.round(work)} ms.`,
+      ],
+    };
+  } finally {
+    await removeDir(root);
+  }
+}

@@ -1,0 +1,52 @@
+import * as fs from 'node:fs';
+import type { Fs } from '../../dist/index.js';
+
+/**
+ * An experiment for the report (not used by ticketq itself): the same Fs interface with
+ * synchronous calls. Each async fs call costs a thread-pool round trip (futex + eventfd +
+ * epoll wake-up); for small local files that hand-off costs more than the syscall itself.
+ * Passed to openRun({ fs }) to measure what that would change.
+ */
+export const syncFs: Fs = {
+  readFile: async (path) => fs.readFileSync(path, 'utf8'),
+  async readFileWithIno(path) {
+    const fd = fs.openSync(path, 'r');
+    try {
+      const st = fs.fstatSync(fd);
+      return { text: fs.readFileSync(fd, 'utf8'), ino: st.ino };
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
+  async writeFileExclusive(path, data, sync) {
+    const fd = fs.openSync(path, 'wx');
+    let ok = false;
+    try {
+      fs.writeFileSync(fd, data, 'utf8');
+      if (sync) fs.fsyncSync(fd);
+      ok = true;
+    } finally {
+      fs.closeSync(fd);
+      if (!ok) fs.rmSync(path, { force: true });
+    }
+  },
+  rename: async (from, to) => fs.renameSync(from, to),
+  link: async (existing, newPath) => fs.linkSync(existing, newPath),
+  unlink: async (path) => fs.unlinkSync(path),
+  mkdir: async (path) => {
+    fs.mkdirSync(path, { recursive: true });
+  },
+  readdir: async (path) => fs.readdirSync(path),
+  opendir: async (path) => fs.opendirSync(path, { bufferSize: 64 }),
+  lstat: async (path) => fs.lstatSync(path),
+  stat: async (path) => fs.statSync(path),
+  rmdir: async (path) => fs.rmdirSync(path),
+  async syncDir(path) {
+    const fd = fs.openSync(path, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
+};
