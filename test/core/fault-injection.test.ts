@@ -105,7 +105,7 @@ describe('injected I/O faults at every mutating step of every operation', () => 
     it(`${scenario.name}: each fault is a clear IO_ERROR and leaves a state fsck accepts`, async () => {
       let cases = 0;
       for (const errno of ERRNOS) {
-        for (let failAt = 1; failAt < 60; failAt += 1) {
+        for (let failAt = 1; failAt < 400; failAt += 1) {
           const runId = `r-${errno.toLowerCase()}-${failAt}`;
           const { ctx } = await makeRun(root, runId);
           const s = await scenario.setup(ctx);
@@ -139,6 +139,7 @@ describe('injected I/O faults at every mutating step of every operation', () => 
           for (const [id, n] of await ticketCensus(real)) expect(n, `${id} copies`).toBe(1);
         }
       }
+      console.log(`FAULTS ${JSON.stringify({ operation: scenario.name, injected: cases })}`);
       expect(cases).toBeGreaterThan(ERRNOS.length);
     });
   }
