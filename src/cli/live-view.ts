@@ -1,6 +1,5 @@
 import { Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createLogUpdate } from 'log-update';
 import { createRunWatcher, type RunSnapshot } from '../core/run-watcher.js';
 import type { RunCtx } from '../core/run-context.js';
 import { SCHEMA_VERSION } from '../core/ticket-schema.js';
@@ -37,7 +36,8 @@ export async function runLiveView(ctx: RunCtx, io: CliIo, opts: LiveViewOptions)
   const stop = new AbortController();
   const onSigint = (): void => stop.abort();
   process.once('SIGINT', onSigint);
-  const draw = io.isTTY && !opts.json ? createLogUpdate(terminalStream(io)) : undefined;
+  // Why: loaded on use, so that every other command starts without it.
+  const draw = io.isTTY && !opts.json ? (await import('log-update')).createLogUpdate(terminalStream(io)) : undefined;
   const paint = painter(colorWanted(io.env, io.isTTY));
   let last: RunSnapshot | undefined;
   try {

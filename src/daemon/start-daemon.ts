@@ -13,6 +13,7 @@ import { RunSet } from './daemon-runs.js';
 import { runFullPass } from './run-full-pass.js';
 import { CASCADE_CHUNK, serveHint } from './serve-hint.js';
 import { watchRuns, type RunWatcher } from './watch-runs.js';
+import { DEFAULT_INTERVAL_MS, DEFAULT_SETTLE } from './daemon-defaults.js';
 
 export interface DaemonOptions {
   /** The runs root. */
@@ -52,8 +53,7 @@ export interface Daemon {
   readonly closed: Promise<void>;
 }
 
-export const DEFAULT_INTERVAL_MS = 2000;
-export const DEFAULT_SETTLE: DaemonSettle = { fileMs: 3000, movingMs: 5000, takenMs: 10_000, tmpMs: 60_000 };
+export { DEFAULT_INTERVAL_MS, DEFAULT_SETTLE } from './daemon-defaults.js';
 
 /**
  * Start a daemon: lock the runs (DAEMON_RUNNING if another daemon holds one, unless force),

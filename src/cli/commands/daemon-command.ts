@@ -1,7 +1,7 @@
 import { TqError } from '../../core/errors.js';
 import { parseDuration } from '../../core/duration.js';
 import { formatLogLine } from '../../daemon/daemon-log.js';
-import { DEFAULT_INTERVAL_MS, DEFAULT_SETTLE, startDaemon } from '../../daemon/start-daemon.js';
+import { DEFAULT_INTERVAL_MS, DEFAULT_SETTLE } from '../../daemon/daemon-defaults.js';
 import { strList, type Args, type CommandSpec } from '../command.js';
 
 function positiveMs(args: Args, key: string, min: number): number {
@@ -40,6 +40,8 @@ export const daemonCommand: CommandSpec = {
     const json = args.json === true;
     let actions = 0;
     const settle = positiveMs(args, 'settle', 0);
+    // Why: loaded here, not at start-up: chokidar is only needed by the daemon.
+    const { startDaemon } = await import('../../daemon/start-daemon.js');
     const daemon = await startDaemon({
       root: args.root,
       runs: strList(args, 'runs'),
