@@ -23,7 +23,7 @@ export interface ClaimResult {
 }
 
 /** How many directory entries one claim looks at before giving up on a contended batch. */
-const CANDIDATE_BATCH = 64;
+const CANDIDATE_BATCH = 256;
 
 /**
  * Claim one pending ticket of a stage: one rename(2) from pending/<stage>/ into
@@ -41,24 +41,41 @@ export async function claimTicket(ctx: RunCtx, opts: ClaimOptions): Promise<Clai
   // Why: rename's ENOENT must mean "someone else won", so the target directory must exist first.
   await ensureDir(ctx, to);
 
-  for (let round = 0; round < 1000; round += 1) {
-    const batch = await readCandidates(ctx, from);
-    if (batch.length === 0) return null;
-    for (const name of batch) {
-      const source = join(from, name);
-      const target = join(to, name);
-      try {
-        // RACE: exactly one claimer's rename succeeds; the others get ENOENT and move on.
-        await intoDir(ctx, to, () => ctx.fs.rename(source, target));
-      } catch (err) {
-        if (errnoCode(err) === 'ENOENT') continue;
-        throw ioError(err, 'claiming', source);
-      }
-      const stamped = await stampClaim(ctx, target, stage, workerId, leaseMs);
-      if (stamped) return { ticket: stamped, path: target };
+  for (let tries = 0; tries < 1_000_000; tries += 1) {
+    const name = await nextCandidate(ctx, from);
+    if (name === undefined) return null;
+    const source = join(from, name);
+    const target = join(to, name);
+    try {
+      // RACE: exactly one claimer's rename succeeds; the others get ENOENT and move on.
+      await intoDir(ctx, to, () => ctx.fs.rename(source, target));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') continue;
+      throw ioError(err, 'claiming', source);
     }
+    const stamped = await stampClaim(ctx, target, stage, workerId, leaseMs);
+    if (stamped) return { ticket: stamped, path: target };
   }
   return null;
+}
+
+/**
+ * Names recently read from each pending directory, per run context: a hint shared by the claim
+ * loops of one process, so that they try different tickets instead of all fighting over the
+ * first few names of the directory. The directory stays the truth: a stale name just fails its
+ * rename with ENOENT.
+ */
+const candidateCache = new WeakMap<RunCtx, Map<string, string[]>>();
+
+async function nextCandidate(ctx: RunCtx, dir: string): Promise<string | undefined> {
+  let byDir = candidateCache.get(ctx);
+  if (!byDir) candidateCache.set(ctx, (byDir = new Map()));
+  let names = byDir.get(dir);
+  if (!names || names.length === 0) {
+    names = await readCandidates(ctx, dir);
+    byDir.set(dir, names);
+  }
+  return names.shift();
 }
 
 /** Read up to CANDIDATE_BATCH ticket names from the front of a directory, shuffled. */
