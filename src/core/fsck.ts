@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { isTqError } from './errors.js';
+import { errnoCode, isTqError } from './errors.js';
 import { ticketIdOfFileName } from './run-paths.js';
 import { ALL_STATES, TicketState } from './states.js';
 import { stateDir, type RunCtx } from './run-context.js';
@@ -12,6 +12,7 @@ import { recoverMoving, settledListing, type RecoveryAction } from './recover-mo
 import { reapExpired, leaseTrustLimitMs } from './reap-claims.js';
 import { createFileExclusive, listDir, readIfExists, unlinkIfExists, writeFileAtomic } from './atomic-write.js';
 import { stageOfTicketId } from './ids.js';
+import { isInFlight, locateAll } from './locate-ticket.js';
 import type { Ticket } from './ticket-schema.js';
 
 export interface FsckProblem {
@@ -60,7 +61,9 @@ export async function fsckRun(ctx: RunCtx, opts: { repair?: boolean; settleMs?: 
     }
   }
   const found: Found[] = [];
+  const unacceptable = new Set<string>();
   const quarantine = async (p: FsckProblem): Promise<void> => {
+    unacceptable.add(p.file);
     if (repair) {
       const q = await quarantineFile(ctx, p.file, p.message);
       p.repaired = q ? `moved to ${q}` : 'already gone';
@@ -106,6 +109,8 @@ export async function fsckRun(ctx: RunCtx, opts: { repair?: boolean; settleMs?: 
         try {
           ticket = parseTicket(await ctx.fs.readFile(path), path);
         } catch (err) {
+          // RACE: moved on since we listed it; the census of its new place counts it.
+          if (errnoCode(err) === 'ENOENT') continue;
           if (!isTqError(err, 'CORRUPT_TICKET')) throw err;
           await quarantine({ kind: 'corrupt', file: path, ticket_id: id, message: err.message });
           continue;
@@ -124,36 +129,51 @@ export async function fsckRun(ctx: RunCtx, opts: { repair?: boolean; settleMs?: 
     }
   }
 
-  // Each id in exactly one state.
+  // Each id in exactly one state. RACE: the listings are taken one after another, so a ticket
+  // moving meanwhile can show up twice (or not at all, below): suspects are checked again,
+  // path by path, after the settle time, and only what is still wrong is reported or repaired.
   const byId = new Map<string, Found[]>();
   for (const f of found) byId.set(f.id, [...(byId.get(f.id) ?? []), f]);
-  for (const [id, copies] of byId) {
-    if (copies.length < 2) continue;
-    copies.sort((a, b) => PRECEDENCE[b.state] - PRECEDENCE[a.state]);
-    const keep = copies[0] as Found;
-    for (const extra of copies.slice(1)) {
-      await quarantine({ kind: 'duplicate', file: extra.path, ticket_id: id, message: `${id} is in ${extra.state}/ and also in ${keep.state}/ (${keep.path}); the ${keep.state} copy is kept` });
-    }
-    byId.set(id, [keep]);
-  }
-
-  // Every ticket ever created still exists; every ticket has a birth record.
   const registered = new Set<string>();
+  const unlisted: { id: string; reg: string }[] = [];
   for (const stage of await listDir(ctx, ctx.paths.registry)) {
     for (const name of await listDir(ctx, join(ctx.paths.registry, stage))) {
       const id = ticketIdOfFileName(name);
       if (id === undefined) continue;
       registered.add(id);
-      if (byId.has(id)) continue;
-      const reg = join(ctx.paths.registry, stage, name);
-      const p: FsckProblem = { kind: 'lost', file: reg, ticket_id: id, message: `${id} was created (${reg}) but is in no state directory` };
-      if (repair) {
-        const restored = await restoreFromRegistry(ctx, reg);
-        if (restored !== undefined) p.repaired = restored;
-        else p.message += ` and its birth record ${reg} is not a valid ticket: fix it by hand`;
-      }
-      problems.push(p);
+      if (!byId.has(id)) unlisted.push({ id, reg: join(ctx.paths.registry, stage, name) });
     }
+  }
+  const doubled = [...byId].filter(([, copies]) => copies.length > 1).map(([id]) => id);
+  if ((doubled.length > 0 || unlisted.length > 0) && settleMs > 0) await new Promise((r) => setTimeout(r, settleMs));
+  for (const id of doubled) {
+    const copies = await locateAll(ctx, id);
+    if (copies.length < 2) {
+      const still = (byId.get(id) ?? []).filter((f) => copies.some((c) => c.path === f.path));
+      byId.set(id, still.length > 0 ? still : (byId.get(id) ?? []).slice(0, 1));
+      continue;
+    }
+    copies.sort((a, b) => PRECEDENCE[b.state] - PRECEDENCE[a.state]);
+    const keep = copies[0] as (typeof copies)[number];
+    for (const extra of copies.slice(1)) {
+      await quarantine({ kind: 'duplicate', file: extra.path, ticket_id: id, message: `${id} is in ${extra.state}/ and also in ${keep.state}/ (${keep.path}); the ${keep.state} copy is kept` });
+    }
+    byId.set(id, (byId.get(id) ?? []).filter((f) => f.path === keep.path).slice(0, 1));
+  }
+
+  // Every ticket ever created still exists; every ticket has a birth record.
+  for (const { id, reg } of unlisted) {
+    // A copy fsck itself found unacceptable (corrupt, misnamed...) does not count as the ticket.
+    if ((await locateAll(ctx, id)).some((l) => !unacceptable.has(l.path))) continue;
+    // Without --repair, interrupted moves were not finished: report those tickets as lost too.
+    if (repair && (await isInFlight(ctx, id))) continue;
+    const p: FsckProblem = { kind: 'lost', file: reg, ticket_id: id, message: `${id} was created (${reg}) but is in no state directory` };
+    if (repair) {
+      const restored = await restoreFromRegistry(ctx, reg);
+      if (restored !== undefined) p.repaired = restored;
+      else p.message += ` and its birth record ${reg} is not a valid ticket: fix it by hand`;
+    }
+    problems.push(p);
   }
   for (const [id, [f]] of byId) {
     if (!f || registered.has(id)) continue;

@@ -70,7 +70,15 @@ export async function isRunDone(ctx: RunCtx, tickets: number): Promise<boolean> 
 }
 
 export async function waitRunDone(ctx: RunCtx, tickets: number, timeoutMs: number): Promise<void> {
-  await waitFor(() => isRunDone(ctx, tickets), timeoutMs, `run ${ctx.runId} to finish`);
+  try {
+    await waitFor(() => isRunDone(ctx, tickets), timeoutMs, `run ${ctx.runId} to finish`);
+  } catch (err) {
+    // Say where it stuck: counts, moves in flight, cascade markers.
+    const s = await runStatus(ctx);
+    const moving = await listDir(ctx, ctx.paths.moving);
+    const markers = (await listDir(ctx, ctx.paths.cascadeDone)).length;
+    throw new Error(`${(err as Error).message}\n${JSON.stringify({ counts: s.counts, workers: s.workers, in_flight: s.in_flight, markers, moving: moving.slice(0, 10), quarantined: s.quarantined })}`);
+  }
 }
 
 export interface Violations {

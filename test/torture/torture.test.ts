@@ -99,9 +99,14 @@ describe('torture', () => {
         kills.fsck += 1;
       }
     }
+    // Restart and continue: one more `fsck --repair` once the killing stops, as an operator
+    // would after a crash. What it had to mend is reported.
+    await exited(fsck);
+    const mended = await fsckRun(ctx, { repair: true, settleMs: 5000 });
+    report('crashes-final-repair', { problems: mended.problems.length, kinds: [...new Set(mended.problems.map((p) => p.kind))].join(','), details: mended.problems.map((p) => p.message).join(' | ') });
     await waitRunDone(ctx, SIZE.crashTickets, TIMEOUT);
     await touch(stop);
-    await Promise.all([...workers, fsck].map(exited));
+    await Promise.all(workers.map(exited));
     daemon.kill('SIGTERM');
     await exited(daemon);
     // After the dust settles: what --repair cannot mend would show up here.
