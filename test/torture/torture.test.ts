@@ -166,7 +166,8 @@ describe('torture', () => {
     // over a file that moved under it.
     for (let k = 1; k <= 3; k += 1) {
       await waitFor(async () => (await runStatus(ctx)).totals.completed >= (k * SIZE.gitTickets) / 4, TIMEOUT / 2, `${k}/4 of the run done`);
-      for (let tries = 0; tries < 20 && commits < k; tries += 1) {
+      // Why a deadline and not a count: on a busy run git aborts whenever a file vanishes under it.
+      for (const until = Date.now() + TIMEOUT / 8; commits < k && Date.now() < until; ) {
         try {
           // Why --ignore-errors: files vanish under git while workers move them; it adds what it
           // can (as a user's commit of a busy run would) and the clone has to cope.
@@ -179,7 +180,8 @@ describe('torture', () => {
           commits += 1;
         } catch (err) {
           // a file vanished between git's listing and its read: try again
-          lastGitError = String((err as { stderr?: Buffer }).stderr ?? err);
+          const e = err as { stderr?: Buffer; stdout?: Buffer };
+          lastGitError = `${String(e.stderr ?? '')}${String(e.stdout ?? '')}` || String(err);
         }
       }
     }
