@@ -11,7 +11,7 @@ import { EXAMPLE_PIPELINE_FILE } from '../helpers/make-run.js';
 import { runTq } from '../helpers/capture-io.js';
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
 import { ls } from '../helpers/ticket-files.js';
-import { countCalls, KINDS, requireStrace, runTraced, spread, wasKilled, type SyscallKind } from '../helpers/strace-crash.js';
+import { countCalls, KINDS, prepareCrashSuite, runTraced, spread, wasKilled, type SyscallKind } from '../helpers/strace-crash.js';
 
 /**
  * Crash a real `tq create --input` of 50 items with SIGKILL at a spread of its renames, links,
@@ -24,21 +24,17 @@ const PER_KIND = 6;
 
 let base: string;
 let input: string;
-let savedDurability: string | undefined;
+let restoreEnv: () => void = () => undefined;
 
 beforeAll(async () => {
-  requireStrace();
-  await ensureDistBuilt();
-  savedDurability = process.env.TQ_DURABILITY;
-  process.env.TQ_DURABILITY = 'none';
+  restoreEnv = await prepareCrashSuite(ensureDistBuilt);
   base = await makeTempDir('tq-crash-create-');
   input = join(base, 'items.jsonl');
   await writeFile(input, `${Array.from({ length: ITEMS }, (_, n) => JSON.stringify({ n, id: `0x${n.toString(16)}`, text: `line ${n}` })).join('\n')}\n`);
 });
 
 afterAll(async () => {
-  if (savedDurability === undefined) delete process.env.TQ_DURABILITY;
-  else process.env.TQ_DURABILITY = savedDurability;
+  restoreEnv();
   await removeDir(base);
 });
 

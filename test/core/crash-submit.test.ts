@@ -17,7 +17,7 @@ import { examplePipeline } from '../helpers/make-run.js';
 import { runTq } from '../helpers/capture-io.js';
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
 import { ls } from '../helpers/ticket-files.js';
-import { countCalls, KINDS, requireStrace, runTraced, wasKilled, type SyscallKind } from '../helpers/strace-crash.js';
+import { countCalls, KINDS, prepareCrashSuite, runTraced, wasKilled, type SyscallKind } from '../helpers/strace-crash.js';
 
 /**
  * Crash a real `tq submit` (a translate ticket whose output fans out into keyed curate
@@ -35,13 +35,10 @@ let template: string;
 let t1: string;
 let t2: string;
 let token: string;
-let savedDurability: string | undefined;
+let restoreEnv: () => void = () => undefined;
 
 beforeAll(async () => {
-  requireStrace();
-  await ensureDistBuilt();
-  savedDurability = process.env.TQ_DURABILITY;
-  process.env.TQ_DURABILITY = 'none';
+  restoreEnv = await prepareCrashSuite(ensureDistBuilt);
   base = await makeTempDir('tq-crash-submit-');
   template = join(base, 'template');
   // Real clock: the recovery below runs the reaper, and the lease must still be live then.
@@ -60,8 +57,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (savedDurability === undefined) delete process.env.TQ_DURABILITY;
-  else process.env.TQ_DURABILITY = savedDurability;
+  restoreEnv();
   await removeDir(base);
 });
 

@@ -128,3 +128,18 @@ export function spread(list: number[], max: number): number[] {
   for (let i = 0; i < max; i += 1) picked.add(list[Math.round((i * (list.length - 1)) / (max - 1))] as number);
   return [...picked];
 }
+
+/**
+ * For a crash suite: check strace is there, build dist/, and run the in-process CLI without
+ * fsync (TQ_DURABILITY=none) until `restore` is called. Returns `restore`.
+ */
+export async function prepareCrashSuite(ensureBuilt: () => Promise<void>): Promise<() => void> {
+  requireStrace();
+  await ensureBuilt();
+  const saved = process.env.TQ_DURABILITY;
+  process.env.TQ_DURABILITY = 'none';
+  return () => {
+    if (saved === undefined) delete process.env.TQ_DURABILITY;
+    else process.env.TQ_DURABILITY = saved;
+  };
+}
