@@ -129,12 +129,12 @@ export function claimedVersion(ticket: Ticket, workerId: string, now: Date, leas
  * fenced move, so the file is briefly in moving/): wait for that move instead of failing.
  * Undefined if it is gone for good.
  */
-async function readJustClaimed(ctx: RunCtx, path: string): Promise<string | undefined> {
+async function readJustClaimed(ctx: RunCtx, path: string): Promise<{ text: string; ino: number } | undefined> {
   const ticketId = ticketIdOfFileName(basename(path)) ?? '';
   const started = Date.now();
   for (let attempt = 0; attempt < 200; attempt += 1) {
     try {
-      return await ctx.fs.readFile(path);
+      return await ctx.fs.readFileWithIno(path);
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw ioError(err, 'reading claimed ticket', path);
       if (!(await isInFlight(ctx, ticketId))) return undefined;
@@ -146,11 +146,11 @@ async function readJustClaimed(ctx: RunCtx, path: string): Promise<string | unde
 
 /** Write the claim into the ticket; a file that is not a valid ticket of this stage is quarantined. */
 async function stampClaim(ctx: RunCtx, path: string, stage: string, workerId: string, leaseMs: number): Promise<Ticket | undefined> {
-  const text = await readJustClaimed(ctx, path);
-  if (text === undefined) return undefined;
+  let read = await readJustClaimed(ctx, path);
+  if (read === undefined) return undefined;
   let ticket: Ticket;
   try {
-    ticket = parseTicket(text, path);
+    ticket = parseTicket(read.text, path);
     const expectedId = ticketIdOfFileName(basename(path));
     if (ticket.ticket_id !== expectedId) throw new TqError('CORRUPT_TICKET', `${path}: field ticket_id is "${ticket.ticket_id}" but the file is named ${basename(path)}`, { file: path, field: 'ticket_id' });
     if (ticket.worker_type !== stage) throw new TqError('CORRUPT_TICKET', `${path}: field worker_type is "${ticket.worker_type}" but the file was in pending/${stage}/`, { file: path, field: 'worker_type' });
@@ -167,15 +167,17 @@ async function stampClaim(ctx: RunCtx, path: string, stage: string, workerId: st
   // reaper's commit would then resurrect a second copy once we have moved ours on.
   for (let attempt = 0; attempt < 20; attempt += 1) {
     const outcome = await moveTicket(ctx, path, {
+      // Why: the version we just read and checked; the fence re-checks its inode.
+      ...(read ? { known: { ...read, ticket } } : {}),
       build: (t) => (t.claim?.worker_id === workerId && t.status === 'claimed' ? t : claimedVersion(t, workerId, ctx.clock.now(), leaseMs)),
     });
     if (outcome.moved) return outcome.ticket;
     // Someone (a reaper adopting it, or undoing a stalled adoption) moved it between our read
     // and our fence: look again, and keep their stamp if they made one.
-    const again = await readJustClaimed(ctx, path);
-    if (again === undefined) return undefined;
-    const now = parseTicket(again, path);
-    if (now.claim?.worker_id === workerId && now.status === 'claimed') return now;
+    read = await readJustClaimed(ctx, path);
+    if (read === undefined) return undefined;
+    ticket = parseTicket(read.text, path);
+    if (ticket.claim?.worker_id === workerId && ticket.status === 'claimed') return ticket;
   }
   throw new TqError('IO_ERROR', `${path}: the claim could not be stamped (the ticket kept changing); run \`tq fsck\``, { file: path });
 }

@@ -158,7 +158,16 @@ export function childTicketId(parts: ChildIdParts): string {
   return id;
 }
 
-/** A random token for temp and in-flight file names. */
+/** Random per process, so two processes' nonces never collide. */
+const NONCE_PREFIX = randomBytes(6).toString('hex');
+let nonceCounter = 0;
+
+/**
+ * A unique token for temp and in-flight file names: a per-process random prefix and a counter
+ * (hex, so recovery's name patterns still match). Why not fresh random bytes per call: a
+ * synchronous randomBytes costs ~20 µs, several times per ticket on the hot path.
+ */
 export function nonce(): string {
-  return randomBytes(6).toString('hex');
+  nonceCounter += 1;
+  return `${NONCE_PREFIX}${nonceCounter.toString(16).padStart(4, '0')}`;
 }

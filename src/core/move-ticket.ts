@@ -18,6 +18,11 @@ export interface MoveOptions {
   build: (current: Ticket) => Ticket;
   /** Only move if the source still holds this claim token (fencing). */
   expectToken?: string;
+  /**
+   * The source's content and inode as the caller just read them (saves a second read). Safe:
+   * the fence still checks that the inode it takes is this one.
+   */
+  known?: { text: string; ino: number; ticket?: Ticket };
 }
 
 export function movingNames(ctx: RunCtx, ticketId: string, n: string): { next: string; prev: string } {
@@ -44,13 +49,16 @@ export function movingNames(ctx: RunCtx, ticketId: string, n: string): { next: s
 export async function moveTicket(ctx: RunCtx, source: string, opts: MoveOptions, retries = 3): Promise<MoveOutcome> {
   let text: string;
   let ino: number;
-  try {
-    ({ text, ino } = await ctx.fs.readFileWithIno(source));
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return { moved: false, reason: 'gone' };
-    throw ioError(err, 'reading', source);
+  if (opts.known) ({ text, ino } = opts.known);
+  else {
+    try {
+      ({ text, ino } = await ctx.fs.readFileWithIno(source));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return { moved: false, reason: 'gone' };
+      throw ioError(err, 'reading', source);
+    }
   }
-  const current = parseTicket(text, source);
+  const current = opts.known?.ticket ?? parseTicket(text, source);
   if (opts.expectToken !== undefined && current.claim?.token !== opts.expectToken) return { moved: false, reason: 'changed' };
   const next = opts.build(current);
   const target = pathForTicket(ctx, next);
@@ -103,7 +111,7 @@ export async function moveTicket(ctx: RunCtx, source: string, opts: MoveOptions,
       if (retries > 0) {
         // Why: whether we put it back or a recoverer already did, the ticket is at `source` again.
         await putBack(ctx, names.prev, source);
-        return moveTicket(ctx, source, opts, retries - 1);
+        return moveTicket(ctx, source, { ...opts, known: undefined }, retries - 1);
       }
     }
     // Not committed: the ticket is safe in moving/ as next+prev; recovery will finish the move.

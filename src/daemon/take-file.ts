@@ -5,7 +5,7 @@ import type { RunCtx } from '../core/run-context.js';
 import { unlinkIfExists } from '../core/atomic-write.js';
 
 /** `.<name>.<nonce>.taken`: a file the daemon took to act on; hidden from agents and fsck. */
-const TAKEN_RE = /^\.(.+)\.([0-9a-f]{12})\.taken$/;
+const TAKEN_RE = /^\.(.+)\.([0-9a-f]{12,})\.taken$/;
 
 export function originalOfTaken(name: string): string | undefined {
   return TAKEN_RE.exec(name)?.[1];

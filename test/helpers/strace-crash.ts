@@ -26,9 +26,10 @@ export function requireStrace(): void {
 }
 
 /**
- * The environment of every traced run. UV_THREADPOOL_SIZE=1 puts every fs syscall on one
- * libuv thread, so strace's per-thread `when=N` counter means "the Nth such call" of the
- * operation; io_uring would bypass the syscalls strace sees.
+ * The environment of every traced run. Metadata calls run on the main thread; UV_THREADPOOL_SIZE=1
+ * puts every asynchronous one (file creation and data) on one libuv thread, so strace's
+ * per-thread `when=N` counter means "the Nth such call" of the operation; io_uring would bypass
+ * the syscalls strace sees.
  */
 export const TRACE_ENV: NodeJS.ProcessEnv = { UV_USE_IO_URING: '0', UV_THREADPOOL_SIZE: '1', TQ_DURABILITY: 'none' };
 
@@ -42,7 +43,7 @@ export interface TracedCall {
 
 export interface TracedRun {
   result: BinResult;
-  /** Traced calls of the thread that does the file operations (when a trace file was asked for). */
+  /** Traced calls, per kind those of the thread that makes them (when a trace file was asked for). */
   calls: TracedCall[];
 }
 
@@ -88,25 +89,36 @@ export async function runTraced(root: string, args: string[], opts: { kill?: { k
   }
 }
 
-/** Traced calls of the thread that does the file operations (not the main thread). */
+/**
+ * The traced calls strace's per-thread `when=N` counters see, per kind. Metadata calls (rename,
+ * link, unlink) are made synchronously on the main thread, file data is written on the libuv
+ * thread: for each kind, the calls of the one thread that makes that kind. A kind made on two
+ * threads would make "the Nth call" ambiguous, so that fails loudly.
+ */
 async function fsThreadCalls(traceFile: string): Promise<TracedCall[]> {
   const lines = (await readFile(traceFile, 'utf8')).split('\n');
   await rm(traceFile, { force: true });
   const perTid = new Map<string, TracedCall[]>();
-  let fsTid: string | undefined;
+  let writerTid: string | undefined;
   for (const line of lines) {
     const entry = /^(\d+)\s+(rename|link|unlink|write)\((.*)$/.exec(line);
     if (!entry) continue;
     const tid = entry[1] as string;
     const calls = perTid.get(tid) ?? [];
     const data = entry[2] !== 'write' || !/^\d+, "\\1\\0\\0\\0\\0\\0\\0\\0", 8/.test(entry[3] as string);
-    // The file-operation thread is the one that renames, links, unlinks or writes file data
-    // (the main thread writes only stdout, stderr and wake-ups).
-    if (entry[2] !== 'write' || (data && !/^(1|2), /.test(entry[3] as string))) fsTid ??= tid;
+    // The file-writing thread writes file data (the main thread writes only stdout and stderr).
+    if (entry[2] === 'write' && data && !/^(1|2), /.test(entry[3] as string)) writerTid ??= tid;
     calls.push({ kind: entry[2] as SyscallKind, data });
     perTid.set(tid, calls);
   }
-  return fsTid !== undefined ? (perTid.get(fsTid) ?? []) : [];
+  const out: TracedCall[] = [];
+  for (const kind of ['rename', 'link', 'unlink'] as const) {
+    const threads = [...perTid].filter(([, calls]) => calls.some((c) => c.kind === kind));
+    if (threads.length > 1) throw new Error(`${kind} calls were made on ${threads.length} threads (${threads.map(([t]) => t).join(', ')}): the Nth call is ambiguous`);
+    for (const [, calls] of threads) out.push(...calls.filter((c) => c.kind === kind));
+  }
+  if (writerTid !== undefined) out.push(...(perTid.get(writerTid) ?? []).filter((c) => c.kind === 'write'));
+  return out;
 }
 
 /** Count the calls of each kind a traced run made on its file-operation thread. */
