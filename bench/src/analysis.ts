@@ -19,7 +19,7 @@ function num(r: Row | undefined, digits = 0): string {
  * a counting Fs). Counts are exact and machine-independent; times come from this run's report.
  */
 export function renderAnalysis(report: Report): string {
-  const syncFs = find(report, '1', 'ticketq, 1 process, synchronous Fs');
+  const syncFs = find(report, '1', 'ticketq, 1 process, all-synchronous Fs');
   const bundleClaim = find(report, '2', 'tq claim, esbuild bundle');
   const claim = find(report, '2', 'tq claim');
   const main = find(report, '2', 'node + import dist/cli/main.js');

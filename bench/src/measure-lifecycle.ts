@@ -23,7 +23,7 @@ interface System {
 const SYSTEMS: System[] = [
   { key: 'tq1', label: 'ticketq, 1 process', kind: 'ticketq', procs: 1, durability: 'none' },
   { key: 'tq2', label: 'ticketq, 2 processes', kind: 'ticketq', procs: 2, durability: 'none' },
-  { key: 'tqsync', label: 'ticketq, 1 process, synchronous Fs (experiment)', kind: 'ticketq-sync', procs: 1, durability: 'none' },
+  { key: 'tqsync', label: 'ticketq, 1 process, all-synchronous Fs (experiment)', kind: 'ticketq-sync', procs: 1, durability: 'none' },
   { key: 'tqfull', label: "ticketq, 1 process, durability 'full' (fsync)", kind: 'ticketq', procs: 1, durability: 'full' },
   { key: 'raw1', label: 'raw floor, 1 process', kind: 'raw', procs: 1, durability: 'none' },
   { key: 'raw2', label: 'raw floor, 2 processes', kind: 'raw', procs: 2, durability: 'none' },
@@ -131,7 +131,7 @@ export async function measureLifecycle(opts: BenchOptions, env: LifecycleEnv): P
   add('tq1', 'raw1', 'raw floor, 1 process', { text: '≥ 0.7× raw floor', on: 'ratio', op: '>=', bound: 0.7 });
   add('tq2', 'raw2', 'raw floor, 2 processes', { text: '≥ 0.7× raw floor', on: 'ratio', op: '>=', bound: 0.7 });
   add('tq2', 'bullmq', 'BullMQ + Redis', { text: '≥ 1× BullMQ', on: 'ratio', op: '>=', bound: 1 });
-  add('tqsync', 'tq1', 'ticketq, 1 process (async Fs)');
+  add('tqsync', 'tq1', 'ticketq, 1 process (default Fs)');
   add('tqfull', 'rawfsync', 'raw floor + fsync, 1 process');
   add('tqfull', 'tq1', "ticketq, durability 'none'");
   add('bullmq', 'plainjob', 'plainjob');

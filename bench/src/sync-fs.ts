@@ -2,10 +2,10 @@ import * as fs from 'node:fs';
 import type { Fs } from '../../dist/index.js';
 
 /**
- * An experiment for the report (not used by ticketq itself): the same Fs interface with
- * synchronous calls. Each async fs call costs a thread-pool round trip (futex + eventfd +
- * epoll wake-up); for small local files that hand-off costs more than the syscall itself.
- * Passed to openRun({ fs }) to measure what that would change.
+ * An experiment for the report (not used by ticketq itself): the Fs interface with every call
+ * synchronous, file creation included. ticketq's own nodeFs already does metadata calls and
+ * small reads synchronously and leaves creation, listing and fsync to the thread pool, where
+ * the kernel's inode allocation can run on another core. This row measures the alternative.
  */
 export const syncFs: Fs = {
   readFile: async (path) => fs.readFileSync(path, 'utf8'),
