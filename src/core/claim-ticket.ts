@@ -1,3 +1,4 @@
+import type { Dir } from 'node:fs';
 import { basename, join } from 'node:path';
 import { TqError, errnoCode, ioError, isTqError } from './errors.js';
 import { quarantineFile } from './quarantine.js';
@@ -60,48 +61,95 @@ export async function claimTicket(ctx: RunCtx, opts: ClaimOptions): Promise<Clai
 }
 
 /**
- * Names recently read from each pending directory, per run context: a hint shared by the claim
- * loops of one process, so that they try different tickets instead of all fighting over the
- * first few names of the directory. The directory stays the truth: a stale name just fails its
- * rename with ENOENT.
+ * Per run context and pending directory: names recently read (a hint shared by the claim loops
+ * of one process, so that they try different tickets instead of all fighting over the first few
+ * names) and the open directory stream they came from. The directory stays the truth: a stale
+ * name just fails its rename with ENOENT.
+ * Why keep the stream open: the next batch continues where the last one stopped instead of
+ * reading the directory from its start again. Once the front of a big directory has been
+ * claimed, re-reading from the start means scanning every emptied block first (measured 5.5×
+ * the claim cost on a drained 1,000,000-entry directory). At the end of the stream it is closed
+ * and the next batch starts over, which picks up tickets that arrived behind the cursor.
  */
-const candidateCache = new WeakMap<RunCtx, Map<string, string[]>>();
-
-async function nextCandidate(ctx: RunCtx, dir: string): Promise<string | undefined> {
-  let byDir = candidateCache.get(ctx);
-  if (!byDir) candidateCache.set(ctx, (byDir = new Map()));
-  let names = byDir.get(dir);
-  if (!names || names.length === 0) {
-    names = await readCandidates(ctx, dir);
-    byDir.set(dir, names);
-  }
-  return names.shift();
+interface Cursor {
+  names: string[];
+  dir?: Dir;
+  /** Closes an unused stream (an open Dir that gets garbage-collected makes Node print a warning). */
+  idle?: ReturnType<typeof setTimeout>;
+  /** The read of the next batch, shared by the loops that run out of names meanwhile. */
+  refill?: Promise<void>;
 }
 
-/** Read up to CANDIDATE_BATCH ticket names from the front of a directory, shuffled. */
-async function readCandidates(ctx: RunCtx, dir: string): Promise<string[]> {
-  let handle;
-  try {
-    handle = await ctx.fs.opendir(dir);
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return [];
-    throw ioError(err, 'listing', dir);
+/** An open directory stream nobody has read from for this long is closed. */
+const STREAM_IDLE_MS = 2000;
+
+const cursors = new WeakMap<RunCtx, Map<string, Cursor>>();
+
+async function nextCandidate(ctx: RunCtx, dir: string): Promise<string | undefined> {
+  let byDir = cursors.get(ctx);
+  if (!byDir) cursors.set(ctx, (byDir = new Map()));
+  let cursor = byDir.get(dir);
+  if (!cursor) byDir.set(dir, (cursor = { names: [] }));
+  // Why at most two refills: one may continue an old stream that has just ended; the second
+  // starts from the top. Empty after both means the directory has nothing to claim.
+  for (let refills = 0; cursor.names.length === 0 && refills < 2; refills += 1) {
+    const c = cursor;
+    c.refill ??= readCandidates(ctx, dir, c).finally(() => {
+      c.refill = undefined;
+    });
+    await c.refill;
   }
+  return cursor.names.shift();
+}
+
+/** Read up to CANDIDATE_BATCH ticket names from the directory stream (opened if needed), shuffled. */
+async function readCandidates(ctx: RunCtx, dir: string, cursor: Cursor): Promise<void> {
+  if (!cursor.dir) {
+    try {
+      cursor.dir = await ctx.fs.opendir(dir);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return;
+      throw ioError(err, 'listing', dir);
+    }
+  }
+  const handle = cursor.dir;
   const names: string[] = [];
+  let ended = false;
   try {
-    for (let entry = await handle.read(); entry !== null && names.length < CANDIDATE_BATCH; entry = await handle.read()) {
+    while (names.length < CANDIDATE_BATCH) {
+      const entry = await handle.read();
+      if (entry === null) {
+        ended = true;
+        break;
+      }
       // Why: only regular files are tickets; a symlink or a directory is left for fsck to report.
       if (ticketIdOfFileName(entry.name) !== undefined && (entry.isFile() || (!entry.isSymbolicLink() && !entry.isDirectory()))) names.push(entry.name);
     }
+  } catch (err) {
+    ended = true;
+    throw ioError(err, 'listing', dir);
   } finally {
-    await handle.close().catch(() => undefined);
+    if (cursor.idle !== undefined) clearTimeout(cursor.idle);
+    cursor.idle = undefined;
+    if (ended) {
+      cursor.dir = undefined;
+      await handle.close().catch(() => undefined);
+    } else {
+      cursor.idle = setTimeout(() => {
+        cursor.idle = undefined;
+        if (cursor.dir !== handle || cursor.refill) return;
+        cursor.dir = undefined;
+        handle.close().catch(() => undefined);
+      }, STREAM_IDLE_MS);
+      cursor.idle.unref();
+    }
   }
   // Why: concurrent claimers see the same first entries; shuffling spreads them out.
   for (let i = names.length - 1; i > 0; i -= 1) {
     const j = Math.floor(Math.random() * (i + 1));
     [names[i], names[j]] = [names[j] as string, names[i] as string];
   }
-  return names;
+  cursor.names.push(...names);
 }
 
 /** The claim record every claim (and every adoption of an unstamped claim) writes. */

@@ -100,4 +100,31 @@ describe('claimTicket', () => {
     expect(await claimTicket(run.ctx, { stage: 'parse', workerId: 'w1' })).toBeNull();
     expect((await ls(run.ctx.paths.quarantine)).some((n) => n.startsWith(`${a}.json~`))).toBe(true);
   });
+
+  it('continues one directory stream across batches of candidates, and starts over at its end', async () => {
+    await addItems(run.ctx, 'parse', parseItems(300));
+    let opened = 0;
+    const fs: Fs = {
+      ...nodeFs,
+      async opendir(path) {
+        opened += 1;
+        return nodeFs.opendir(path);
+      },
+    };
+    const ctx = { ...run.ctx, fs };
+    const claimed = new Set<string>();
+    for (let i = 0; i < 300; i += 1) {
+      const r = await claimTicket(ctx, { stage: 'parse', workerId: 'w1' });
+      if (r) claimed.add(r.ticket.ticket_id);
+    }
+    expect(claimed.size).toBe(300);
+    // 300 names are more than one batch (256): the second batch came from the same stream.
+    expect(opened).toBe(1);
+    expect(await claimTicket(ctx, { stage: 'parse', workerId: 'w1' })).toBeNull();
+    // Tickets that arrive after the stream ended are found by a fresh one.
+    const later = await addItems(run.ctx, 'parse', parseItems(3));
+    const again = await claimTicket(ctx, { stage: 'parse', workerId: 'w1' });
+    expect(later).toContain(again?.ticket.ticket_id);
+    await expectFsckOk(run.ctx);
+  });
 });
