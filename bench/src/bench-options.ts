@@ -19,7 +19,26 @@ export interface BenchOptions {
   footprintLoadRate: number;
 }
 
+const VALUE_OPTIONS = ['only', 'tickets', 'rounds', 'concurrency', 'cli-rounds', 'listing-rounds', 'claim-samples', 'cascade-samples', 'footprint-tickets', 'load-seconds', 'load-rate'];
+
+export const BENCH_USAGE = `usage: npm run bench [-- --quick] [--only 1,2,...] [--${VALUE_OPTIONS.slice(1).join(' N] [--')} N]
+  --quick   a small smoke run (a few minutes); without it, the full run (~45 min)
+  --only    figures to run (1 lifecycle, 2 CLI, 3 listing, 4 claim cost, 5 cascade, 6 daemon footprint)`;
+
+/** Thrown for --help or an unknown option: a typo must not start a 45-minute run. */
+export class BenchUsage extends Error {}
+
 export function parseBenchOptions(argv: string[]): BenchOptions {
+  for (let i = 0; i < argv.length; i += 1) {
+    const a = argv[i] as string;
+    const name = a.replace(/^--/, '').replace(/=.*$/, '');
+    if (a === '--quick') continue;
+    if (a.startsWith('--') && VALUE_OPTIONS.includes(name)) {
+      if (!a.includes('=')) i += 1;
+      continue;
+    }
+    throw new BenchUsage(a === '--help' || a === '-h' ? BENCH_USAGE : `unknown option ${a}\n${BENCH_USAGE}`);
+  }
   const quick = argv.includes('--quick');
   const value = (name: string): string | undefined => {
     const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));

@@ -6,7 +6,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadavg, tmpdir } from 'node:os';
-import { parseBenchOptions, wants } from './bench-options.js';
+import { BenchUsage, parseBenchOptions, wants } from './bench-options.js';
 import { measureLifecycle } from './measure-lifecycle.js';
 import { measureCliLatency } from './measure-cli-latency.js';
 import { measureListing } from './measure-listing.js';
@@ -33,7 +33,15 @@ async function main(): Promise<void> {
     log('rendered docs/benchmarks.md from bench/results.json');
     return;
   }
-  const opts = parseBenchOptions(argv);
+  let opts;
+  try {
+    opts = parseBenchOptions(argv);
+  } catch (err) {
+    if (!(err instanceof BenchUsage)) throw err;
+    log(err.message);
+    process.exitCode = argv.includes('--help') || argv.includes('-h') ? 0 : 2;
+    return;
+  }
   const report = newReport(opts.quick ? 'quick' : 'full', `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`);
   const started = performance.now();
   const figures: { id: string; run: () => Promise<Figure> }[] = [];
