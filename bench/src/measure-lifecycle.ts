@@ -10,7 +10,7 @@ import { makeTempDir, removeDir } from './temp-dir.js';
 import { createRun } from './ticketq.js';
 import { PAYLOAD_BYTES } from './payload.js';
 
-type Kind = 'ticketq' | 'ticketq-sync' | 'raw' | 'raw-fsync' | 'bullmq' | 'plainjob';
+type Kind = 'ticketq' | 'ticketq-sync' | 'raw' | 'raw-fsync' | 'protocol' | 'bullmq' | 'plainjob';
 
 interface System {
   key: string;
@@ -26,6 +26,7 @@ const SYSTEMS: System[] = [
   { key: 'tqsync', label: 'ticketq, 1 process, all-synchronous Fs (experiment)', kind: 'ticketq-sync', procs: 1, durability: 'none' },
   { key: 'tqfull', label: "ticketq, 1 process, durability 'full' (fsync)", kind: 'ticketq', procs: 1, durability: 'full' },
   { key: 'raw1', label: 'raw floor, 1 process', kind: 'raw', procs: 1, durability: 'none' },
+  { key: 'proto1', label: "protocol floor, 1 process (ticketq's file operations, no code)", kind: 'protocol', procs: 1, durability: 'none' },
   { key: 'raw2', label: 'raw floor, 2 processes', kind: 'raw', procs: 2, durability: 'none' },
   { key: 'rawfsync', label: 'raw floor + fsync, 1 process', kind: 'raw-fsync', procs: 1, durability: 'full' },
   { key: 'bullmq', label: 'BullMQ + Redis, concurrency 16', kind: 'bullmq', procs: 1, durability: 'none' },
@@ -51,7 +52,7 @@ async function runOnce(sys: System, n: number, opts: BenchOptions, env: Lifecycl
   const children: Child[] = [];
   try {
     const shares = Array.from({ length: sys.procs }, (_, i) => Math.floor(n / sys.procs) + (i < n % sys.procs ? 1 : 0));
-    if (sys.kind === 'ticketq' || sys.kind === 'ticketq-sync' || sys.kind === 'raw' || sys.kind === 'raw-fsync') {
+    if (sys.kind === 'ticketq' || sys.kind === 'ticketq-sync' || sys.kind === 'raw' || sys.kind === 'raw-fsync' || sys.kind === 'protocol') {
       await createRun(dir, 'bench', { pipeline: { stages: { work: {} }, cascade: [] }, durability: sys.durability });
       for (let p = 0; p < sys.procs; p += 1) {
         const c = await startChild('lifecycle-worker');
@@ -131,11 +132,12 @@ export async function measureLifecycle(opts: BenchOptions, env: LifecycleEnv): P
   add('tq1', 'raw1', 'raw floor, 1 process', { text: '≥ 0.7× raw floor', on: 'ratio', op: '>=', bound: 0.7 });
   add('tq2', 'raw2', 'raw floor, 2 processes', { text: '≥ 0.7× raw floor', on: 'ratio', op: '>=', bound: 0.7 });
   add('tq2', 'bullmq', 'BullMQ + Redis', { text: '≥ 1× BullMQ', on: 'ratio', op: '>=', bound: 1 });
+  add('tq1', 'proto1', 'protocol floor, 1 process');
   add('tqsync', 'tq1', 'ticketq, 1 process (default Fs)');
   add('tqfull', 'rawfsync', 'raw floor + fsync, 1 process');
   add('tqfull', 'tq1', "ticketq, durability 'none'");
   add('bullmq', 'plainjob', 'plainjob');
-  for (const key of ['raw1', 'raw2', 'rawfsync', 'plainjob']) {
+  for (const key of ['raw1', 'raw2', 'rawfsync', 'proto1', 'plainjob']) {
     const sys = SYSTEMS.find((s) => s.key === key) as System;
     const problem = why(key);
     rows.push(problem ? skippedRow(sys.label, problem) : { label: sys.label, value: ops(key), unit: 'tickets/s' });
@@ -151,7 +153,9 @@ export async function measureLifecycle(opts: BenchOptions, env: LifecycleEnv): P
       `create → claim → submit of ${n.toLocaleString('en-US')} tickets whose input is the same ${PAYLOAD_BYTES}-byte JSON object; tickets per second over the whole ` +
       `lifecycle (all created, then all claimed and submitted), median of ${opts.lifecycleRounds} rounds. ticketq uses the library API with durability ` +
       `'none' unless stated, ${opts.tqConcurrency} claim/submit loops per process; the raw floor does the same directory moves with bare fs calls ` +
-      '(write into pending/, rename into claimed/, rename into completed/), no queue logic, same processes and concurrency. Peers use their bulk-add ' +
+      "(write into pending/, rename into claimed/, rename into completed/) through ticketq's Fs layer (synchronous renames, file creation on the thread pool), " +
+      'no queue logic, same processes and concurrency. The protocol floor makes exactly the file operations of ticketq\'s protocol (4 file creations, 6 renames, ' +
+      '1 link, 3 unlinks, 2 reads, 2 lstats per ticket: see bench/src/lifecycle-worker.ts) with none of its code. Every system runs in a sibling directory of one parent. Peers use their bulk-add ' +
       'fast path (BullMQ addBulk in chunks of 1,000; plainjob addMany).',
     rows,
     notes: [

@@ -1,5 +1,5 @@
 import type { Dir } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { TqError, errnoCode, ioError, isTqError } from './errors.js';
 import { quarantineFile } from './quarantine.js';
 import { moveTicket } from './move-ticket.js';
@@ -45,8 +45,8 @@ export async function claimTicket(ctx: RunCtx, opts: ClaimOptions): Promise<Clai
   for (let tries = 0; tries < 1_000_000; tries += 1) {
     const name = await nextCandidate(ctx, from);
     if (name === undefined) return null;
-    const source = join(from, name);
-    const target = join(to, name);
+    const source = `${from}/${name}`;
+    const target = `${to}/${name}`;
     try {
       // RACE: exactly one claimer's rename succeeds; the others get ENOENT and move on.
       await intoDir(ctx, to, () => ctx.fs.rename(source, target));

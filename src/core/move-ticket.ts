@@ -1,4 +1,4 @@
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { errnoCode, ioError } from './errors.js';
 import { nonce } from './ids.js';
 import { ensureDir, ensureParent, intoDir, pathForTicket, type RunCtx } from './run-context.js';
@@ -27,8 +27,8 @@ export interface MoveOptions {
 
 export function movingNames(ctx: RunCtx, ticketId: string, n: string): { next: string; prev: string } {
   return {
-    next: join(ctx.paths.moving, `${ticketId}~${n}.next.json`),
-    prev: join(ctx.paths.moving, `${ticketId}~${n}.prev.json`),
+    next: `${ctx.paths.moving}/${ticketId}~${n}.next.json`,
+    prev: `${ctx.paths.moving}/${ticketId}~${n}.prev.json`,
   };
 }
 
@@ -118,7 +118,7 @@ export async function moveTicket(ctx: RunCtx, source: string, opts: MoveOptions,
     throw ioError(err, 'moving into place', target);
   }
   if (ctx.durable) {
-    await syncDirIfDurable(ctx, join(target, '..'));
+    await syncDirIfDurable(ctx, dirname(target));
     await syncDirIfDurable(ctx, ctx.paths.moving);
   }
   await unlinkIfExists(ctx, names.prev).catch(() => undefined);

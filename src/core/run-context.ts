@@ -1,4 +1,4 @@
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import { TqError, errnoCode, ioError } from './errors.js';
 import { nodeFs, type Fs } from './fs-layer.js';
@@ -99,20 +99,22 @@ export function parseRunConfig(text: string, file: string): RunConfig {
 }
 
 export function stateDir(ctx: RunCtx, state: Exclude<TicketState, 'claimed'>, stage: string): string {
-  return join(ctx.paths.dir, state, stage);
+  // Why template strings, not path.join, on these hot paths: the parts are ids without
+  // separators, and join's normalising showed up at ~5% of a claim + submit profile.
+  return `${ctx.paths.dir}/${state}/${stage}`;
 }
 
 export function claimedDir(ctx: RunCtx, workerId: string): string {
-  return join(ctx.paths.dir, TicketState.claimed, workerId);
+  return `${ctx.paths.dir}/${TicketState.claimed}/${workerId}`;
 }
 
 /** Where a ticket with this status (and claim) belongs. */
 export function pathForTicket(ctx: RunCtx, t: { ticket_id: string; worker_type: string; status: TicketState; claim: { worker_id: string } | null }): string {
   if (t.status === TicketState.claimed) {
     if (!t.claim) throw new TqError('CORRUPT_TICKET', `${t.ticket_id}: status claimed without a claim`, { field: 'claim' });
-    return join(claimedDir(ctx, t.claim.worker_id), `${t.ticket_id}.json`);
+    return `${claimedDir(ctx, t.claim.worker_id)}/${t.ticket_id}.json`;
   }
-  return join(stateDir(ctx, t.status, t.worker_type), `${t.ticket_id}.json`);
+  return `${stateDir(ctx, t.status, t.worker_type)}/${t.ticket_id}.json`;
 }
 
 /** mkdir -p, once per process per directory: state directories are created lazily (git drops empty ones). */
