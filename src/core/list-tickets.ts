@@ -21,7 +21,7 @@ export interface ListFilter {
 /** The tickets of one state directory, as its listing gave them (no ticket body is read). */
 export interface TicketDirListing {
   state: TicketState;
-  /** The stage of every ticket here; undefined under claimed/<worker>/, which mixes stages (see `stageOfTicketId`). */
+  /** The stage of every ticket here. Under claimed/<worker>/, which mixes stages, only when the filter named one; else undefined (see `stageOfTicketId`). */
   stage: string | undefined;
   worker_id: string | undefined;
   dir: string;
