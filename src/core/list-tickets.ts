@@ -76,22 +76,18 @@ function checkFilter(filter: ListFilter): { state: TicketState | undefined; stag
 export async function listTicketDirs(ctx: RunCtx, filter: ListFilter = {}): Promise<TicketDirListing[]> {
   const { state, stage } = checkFilter(filter);
   const stages = stage !== undefined ? [stage] : Object.keys(ctx.config.pipeline.stages);
-  const wanted: { state: TicketState; stage: string | undefined; worker_id: string | undefined; dir: string }[] = [];
-  for (const s of state !== undefined ? [state] : ALL_STATES) {
-    if (s === TicketState.claimed) {
-      for (const worker of (await listDir(ctx, join(ctx.paths.dir, TicketState.claimed))).sort(byCodeUnit)) {
-        wanted.push({ state: s, stage, worker_id: worker, dir: claimedDir(ctx, worker) });
-      }
-    } else {
-      for (const st of stages) wanted.push({ state: s, stage: st, worker_id: undefined, dir: stateDir(ctx, s, st) });
-    }
-  }
-  const listings = await Promise.all(wanted.map((w) => listDir(ctx, w.dir)));
-  return wanted.map((w, i) => {
-    let names = ticketNames(listings[i] as string[]);
-    if (w.state === TicketState.claimed && stage !== undefined) names = names.filter((n) => stageOfTicketId(n.slice(0, -5)) === stage);
-    return { ...w, names: names.sort(byCodeUnit) };
+  const listing = async (s: TicketState, st: string | undefined, worker_id: string | undefined, dir: string): Promise<TicketDirListing> => {
+    let names = ticketNames(await listDir(ctx, dir));
+    if (worker_id !== undefined && st !== undefined) names = names.filter((n) => stageOfTicketId(n.slice(0, -5)) === st);
+    return { state: s, stage: st, worker_id, dir, names: names.sort(byCodeUnit) };
+  };
+  // Every listing starts at once (claimed/<worker>/ as soon as claimed/ is listed); the order is fixed afterwards.
+  const groups = (state !== undefined ? [state] : ALL_STATES).map(async (s): Promise<TicketDirListing[]> => {
+    if (s !== TicketState.claimed) return Promise.all(stages.map((st) => listing(s, st, undefined, stateDir(ctx, s, st))));
+    const workers = (await listDir(ctx, join(ctx.paths.dir, TicketState.claimed))).sort(byCodeUnit);
+    return Promise.all(workers.map((w) => listing(s, stage, w, claimedDir(ctx, w))));
   });
+  return (await Promise.all(groups)).flat();
 }
 
 /** List tickets from directory listings alone (no ticket body is read), in `listTicketDirs` order. */
