@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import { cleanId, stageOfTicketId } from './ids.js';
-import { ticketIdOfFileName } from './run-paths.js';
 import { claimedDir, stateDir, type RunCtx } from './run-context.js';
 import { ALL_STATES, TicketState, isTicketState } from './states.js';
 import { TqError } from './errors.js';
@@ -19,34 +18,99 @@ export interface ListFilter {
   stage?: string;
 }
 
-/** List tickets from directory listings alone (no ticket body is read). */
-export async function listTickets(ctx: RunCtx, filter: ListFilter = {}): Promise<TicketEntry[]> {
+/** The tickets of one state directory, as its listing gave them (no ticket body is read). */
+export interface TicketDirListing {
+  state: TicketState;
+  /** The stage of every ticket here. Under claimed/<worker>/, which mixes stages, only when the filter named one; else undefined (see `stageOfTicketId`). */
+  stage: string | undefined;
+  worker_id: string | undefined;
+  dir: string;
+  /** Ticket file names (`<ticket-id>.json`), sorted by code unit; the ids are the names without `.json`. */
+  names: string[];
+}
+
+const NOT_TICKET_SUFFIX = /\.(result|error|heartbeat|release|reply|request)\.json$/;
+
+/**
+ * Same answer as `ticketIdOfFileName(name) !== undefined`, without making the id string: the
+ * regex runs only for the rare names with a second dot. Why: runs on every name of a listing.
+ */
+export function isTicketFileName(name: string): boolean {
+  if (!name.endsWith('.json') || name.charCodeAt(0) === 46 /* . */) return false;
+  const dot = name.indexOf('.');
+  return dot === name.length - 5 || !NOT_TICKET_SUFFIX.test(name);
+}
+
+/** The ticket file names of a listing; the same array when every name is one (the usual case). */
+function ticketNames(names: string[]): string[] {
+  for (let i = 0; i < names.length; i += 1) {
+    if (!isTicketFileName(names[i] as string)) return names.filter(isTicketFileName);
+  }
+  return names;
+}
+
+function countTicketNames(names: string[]): number {
+  let n = 0;
+  for (let i = 0; i < names.length; i += 1) if (isTicketFileName(names[i] as string)) n += 1;
+  return n;
+}
+
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function checkFilter(filter: ListFilter): { state: TicketState | undefined; stage: string | undefined } {
   const state = filter.state?.trim();
   if (state !== undefined && !isTicketState(state)) {
     throw new TqError('USAGE', `--state "${state}" is not a state`, { field: 'state', hint: `states are: ${ALL_STATES.join(', ')}` });
   }
   const stage = filter.stage !== undefined ? cleanId(filter.stage, 'stage') : undefined;
+  return { state, stage };
+}
+
+/**
+ * Every state directory the filter selects, in listing order: states in `ALL_STATES` order; in
+ * each, stages in pipeline order (claimed/: workers sorted by name); in each directory, names
+ * sorted. One readdir per directory, all issued at once; nothing per ticket but a name check.
+ */
+export async function listTicketDirs(ctx: RunCtx, filter: ListFilter = {}): Promise<TicketDirListing[]> {
+  const { state, stage } = checkFilter(filter);
   const stages = stage !== undefined ? [stage] : Object.keys(ctx.config.pipeline.stages);
-  const out: TicketEntry[] = [];
-  for (const s of state !== undefined ? [state] : ALL_STATES) {
-    if (s === TicketState.claimed) {
-      for (const worker of (await listDir(ctx, join(ctx.paths.dir, 'claimed'))).sort()) {
-        const dir = claimedDir(ctx, worker);
-        for (const name of (await listDir(ctx, dir)).sort()) {
-          const id = ticketIdOfFileName(name);
-          if (id === undefined) continue;
-          const st = stageOfTicketId(id);
-          if (stage !== undefined && st !== stage) continue;
-          out.push({ ticket_id: id, state: s, stage: st, path: join(dir, name), worker_id: worker });
-        }
+  const listing = async (s: TicketState, st: string | undefined, worker_id: string | undefined, dir: string): Promise<TicketDirListing> => {
+    let names = ticketNames(await listDir(ctx, dir));
+    if (worker_id !== undefined && st !== undefined) names = names.filter((n) => stageOfTicketId(n.slice(0, -5)) === st);
+    return { state: s, stage: st, worker_id, dir, names: names.sort(byCodeUnit) };
+  };
+  // Every listing starts at once (claimed/<worker>/ as soon as claimed/ is listed); the order is fixed afterwards.
+  const groups = (state !== undefined ? [state] : ALL_STATES).map(async (s): Promise<TicketDirListing[]> => {
+    if (s !== TicketState.claimed) return Promise.all(stages.map((st) => listing(s, st, undefined, stateDir(ctx, s, st))));
+    const workers = (await listDir(ctx, join(ctx.paths.dir, TicketState.claimed))).sort(byCodeUnit);
+    return Promise.all(workers.map((w) => listing(s, stage, w, claimedDir(ctx, w))));
+  });
+  return (await Promise.all(groups)).flat();
+}
+
+/** List tickets from directory listings alone (no ticket body is read), in `listTicketDirs` order. */
+export async function listTickets(ctx: RunCtx, filter: ListFilter = {}): Promise<TicketEntry[]> {
+  const dirs = await listTicketDirs(ctx, filter);
+  let total = 0;
+  for (const d of dirs) total += d.names.length;
+  const out: TicketEntry[] = new Array<TicketEntry>(total);
+  let k = 0;
+  for (const d of dirs) {
+    const prefix = `${d.dir}/`;
+    const names = d.names;
+    if (d.worker_id === undefined) {
+      const stage = d.stage as string;
+      for (let i = 0; i < names.length; i += 1) {
+        const name = names[i] as string;
+        out[k++] = { ticket_id: name.slice(0, -5), state: d.state, stage, path: prefix + name };
       }
-      continue;
-    }
-    for (const st of stages) {
-      const dir = stateDir(ctx, s, st);
-      for (const name of (await listDir(ctx, dir)).sort()) {
-        const id = ticketIdOfFileName(name);
-        if (id !== undefined) out.push({ ticket_id: id, state: s, stage: st, path: join(dir, name) });
+    } else {
+      for (let i = 0; i < names.length; i += 1) {
+        const name = names[i] as string;
+        const id = name.slice(0, -5);
+        out[k++] = { ticket_id: id, state: d.state, stage: stageOfTicketId(id), path: prefix + name, worker_id: d.worker_id };
       }
     }
   }
@@ -72,13 +136,15 @@ function zeroCounts(): StateCounts {
 }
 
 /**
- * Counts per stage and state, from directory listings alone. The listings are taken one after
- * another, so a ticket moving meanwhile can be counted in two states or none; `withRegistry`
- * adds the per-stage totals from registry/, which a move never changes.
+ * Counts per stage and state, from directory listings alone: names are counted, never read or
+ * sorted. The listings are issued together but are not one snapshot, so a ticket moving
+ * meanwhile can be counted in two states or none; `withRegistry` adds the per-stage totals from
+ * registry/, which a move never changes.
  */
 export async function runStatus(ctx: RunCtx, opts: { withRegistry?: boolean } = {}): Promise<RunStatus> {
+  const stages = Object.keys(ctx.config.pipeline.stages);
   const counts: Record<string, StateCounts> = {};
-  for (const stage of Object.keys(ctx.config.pipeline.stages)) counts[stage] = zeroCounts();
+  for (const stage of stages) counts[stage] = zeroCounts();
   const totals = { ...zeroCounts(), all: 0 };
   const workers: Record<string, number> = {};
   const bump = (stage: string, state: TicketState, n: number): void => {
@@ -87,37 +153,40 @@ export async function runStatus(ctx: RunCtx, opts: { withRegistry?: boolean } = 
     totals[state] += n;
     totals.all += n;
   };
-  for (const state of ALL_STATES) {
-    if (state === TicketState.claimed) continue;
-    for (const stage of Object.keys(counts)) {
-      bump(stage, state, (await listDir(ctx, stateDir(ctx, state, stage))).filter((n) => ticketIdOfFileName(n) !== undefined).length);
-    }
-  }
-  for (const worker of await listDir(ctx, join(ctx.paths.dir, 'claimed'))) {
-    for (const name of await listDir(ctx, claimedDir(ctx, worker))) {
-      const id = ticketIdOfFileName(name);
-      if (id === undefined) continue;
-      bump(stageOfTicketId(id), 'claimed', 1);
+  const unclaimed = ALL_STATES.filter((s): s is Exclude<TicketState, 'claimed'> => s !== TicketState.claimed);
+  const cells = unclaimed.flatMap((state) => stages.map((stage) => ({ state, stage })));
+  const countOf = async (dir: string): Promise<number> => countTicketNames(await listDir(ctx, dir));
+  const [cellCounts, claimed, moving, rejected, quarantine, registered] = await Promise.all([
+    Promise.all(cells.map((c) => countOf(stateDir(ctx, c.state, c.stage)))),
+    listDir(ctx, join(ctx.paths.dir, TicketState.claimed)).then((ws) => Promise.all(ws.map(async (w) => ({ worker: w, names: await listDir(ctx, claimedDir(ctx, w)) })))),
+    listDir(ctx, ctx.paths.moving),
+    listDir(ctx, ctx.paths.rejected),
+    listDir(ctx, ctx.paths.quarantine),
+    opts.withRegistry ? countRegistered(ctx, stages) : undefined,
+  ]);
+  cells.forEach((c, i) => bump(c.stage, c.state, cellCounts[i] as number));
+  for (const { worker, names } of claimed) {
+    for (const name of names) {
+      if (!isTicketFileName(name)) continue;
+      bump(stageOfTicketId(name.slice(0, -5)), TicketState.claimed, 1);
       workers[worker] = (workers[worker] ?? 0) + 1;
     }
   }
-  const moving = await listDir(ctx, ctx.paths.moving);
   return {
     run_id: ctx.runId,
     counts,
     totals,
     workers,
     in_flight: moving.filter((n) => n.endsWith('.prev.json') || n.endsWith('.new.json')).length,
-    rejected_outputs: (await listDir(ctx, ctx.paths.rejected)).filter((n) => n.endsWith('.json')).length,
-    quarantined: (await listDir(ctx, ctx.paths.quarantine)).filter((n) => !n.endsWith('.why.json')).length,
-    ...(opts.withRegistry ? { registered: await countRegistered(ctx, Object.keys(counts)) } : {}),
+    rejected_outputs: rejected.filter((n) => n.endsWith('.json')).length,
+    quarantined: quarantine.filter((n) => !n.endsWith('.why.json')).length,
+    ...(registered !== undefined ? { registered } : {}),
   };
 }
 
 async function countRegistered(ctx: RunCtx, stages: string[]): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const stage of stages) out[stage] = (await listDir(ctx, join(ctx.paths.registry, stage))).filter((n) => n.endsWith('.json')).length;
-  return out;
+  const n = await Promise.all(stages.map(async (stage) => (await listDir(ctx, join(ctx.paths.registry, stage))).filter((f) => f.endsWith('.json')).length));
+  return Object.fromEntries(stages.map((stage, i) => [stage, n[i] as number]));
 }
 
 /** Runs under a root: directories holding a run.json. */

@@ -1,9 +1,10 @@
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { claimTicket } from '../../src/core/claim-ticket.js';
 import { submitTicket } from '../../src/core/submit-ticket.js';
-import { listRuns, listTickets, runStatus } from '../../src/core/list-tickets.js';
+import { isTicketFileName, listRuns, listTicketDirs, listTickets, runStatus } from '../../src/core/list-tickets.js';
+import { ticketIdOfFileName } from '../../src/core/run-paths.js';
 import { nodeFs, type Fs } from '../../src/core/fs-layer.js';
 import { isTqError } from '../../src/core/errors.js';
 import type { RunCtx } from '../../src/core/run-context.js';
@@ -56,6 +57,41 @@ describe('listTickets and runStatus', () => {
   it('refuses bad filters', async () => {
     await expect(listTickets(ctx, { state: 'done' })).rejects.toSatisfy((e) => isTqError(e, 'USAGE'));
     await expect(listTickets(ctx, { stage: '../x' })).rejects.toSatisfy((e) => isTqError(e, 'INVALID_ID'));
+  });
+
+  it('isTicketFileName agrees with ticketIdOfFileName', () => {
+    const names = ['parse-1.json', 'a.b.json', '.hidden.json', 'x.result.json', 'x.error.json', 'x.heartbeat.json', 'x.release.json', 'x.reply.json', 'x.request.json',
+      'x.results.json', 'result.json', 'x.json.tmp', 'x.tmp', 'x', '.json', 'a.b.c.result.json', 'x.prev.json', 'x.resultjson', 'x-y.json'];
+    for (const n of names) expect([n, isTicketFileName(n)]).toEqual([n, ticketIdOfFileName(n) !== undefined]);
+  });
+
+  it('lists in a fixed order (state, stage in pipeline order or worker, then name) and skips non-ticket files', async () => {
+    await addItems(ctx, 'parse', parseItems(6));
+    const b = await claimTicket(ctx, { stage: 'parse', workerId: 'w2' });
+    const a = await claimTicket(ctx, { stage: 'parse', workerId: 'w1' });
+    await submitTicket(ctx, { ticketId: a?.ticket.ticket_id as string, workerId: 'w1', output: { x: 1 } });
+    await writeFile(join(ctx.paths.dir, 'claimed', 'w2', `${b?.ticket.ticket_id}.result.json`), '{}');
+    await writeFile(join(ctx.paths.dir, 'pending', 'parse', '.scratch.json'), '{}');
+    await writeFile(join(ctx.paths.dir, 'pending', 'parse', 'notes.txt'), '');
+    const all = await listTickets(ctx);
+    expect(all.map((t) => `${t.state} ${t.stage}`)).toEqual([...Array(4).fill('pending parse'), 'pending translate', 'claimed parse', 'completed parse']);
+    const pendingParse = all.filter((t) => t.state === 'pending' && t.stage === 'parse').map((t) => t.ticket_id);
+    expect(pendingParse).toEqual([...pendingParse].sort());
+    for (const t of all) expect(t.path).toBe(t.worker_id ? join(ctx.paths.dir, 'claimed', t.worker_id, `${t.ticket_id}.json`) : join(ctx.paths.dir, t.state, t.stage, `${t.ticket_id}.json`));
+    expect(all.find((t) => t.state === 'claimed')).toEqual({ ticket_id: b?.ticket.ticket_id, state: 'claimed', stage: 'parse', worker_id: 'w2', path: expect.any(String) });
+
+    const dirs = await listTicketDirs(ctx);
+    expect(dirs.map((d) => [d.state, d.stage, d.worker_id, d.names.length])).toEqual([
+      ['pending', 'parse', undefined, 4], ['pending', 'translate', undefined, 1], ['pending', 'curate', undefined, 0],
+      ['claimed', undefined, 'w1', 0], ['claimed', undefined, 'w2', 1],
+      ['completed', 'parse', undefined, 1], ['completed', 'translate', undefined, 0], ['completed', 'curate', undefined, 0],
+      ['failed', 'parse', undefined, 0], ['failed', 'translate', undefined, 0], ['failed', 'curate', undefined, 0],
+      ['needs_review', 'parse', undefined, 0], ['needs_review', 'translate', undefined, 0], ['needs_review', 'curate', undefined, 0],
+    ]);
+    expect((await listTicketDirs(ctx, { state: 'claimed', stage: 'translate' })).map((d) => d.names)).toEqual([[], []]);
+    const s = await runStatus(ctx);
+    expect(s.counts.parse).toEqual({ pending: 4, claimed: 1, completed: 1, failed: 0, needs_review: 0 });
+    expect(s.workers).toEqual({ w2: 1 });
   });
 
   it('listRuns finds directories holding a run.json', async () => {

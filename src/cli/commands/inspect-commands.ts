@@ -1,4 +1,5 @@
-import { runStatus, listTickets } from '../../core/list-tickets.js';
+import { runStatus, listTickets, listTicketDirs } from '../../core/list-tickets.js';
+import { writeTicketTable } from './list-output.js';
 import { showTicket } from '../../core/show-ticket.js';
 import { collectConcerns } from '../../core/collect-concerns.js';
 import { cleanId } from '../../core/ids.js';
@@ -40,13 +41,18 @@ export const listCommand: CommandSpec = {
   describe: 'list tickets (ids, states, workers) from directory listings',
   examples: [['$0 list gallia --state claimed --type translate', 'who holds which translate ticket']],
   builder: (y) => y.positional('run', { type: 'string' }).option('state', { type: 'string' }).option('type', { type: 'string', describe: 'stage' }),
-  async run(args) {
+  async run(args, io) {
     const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
     const state = optStr(args, 'state');
     const stage = optStr(args, 'type');
-    const tickets = await listTickets(ctx, { ...(state ? { state } : {}), ...(stage ? { stage } : {}) });
-    const text = tickets.length === 0 ? 'no tickets match' : table(tickets.map((t) => [t.state, t.stage, t.ticket_id, t.worker_id ?? '']));
-    return { data: { run_id: ctx.runId, count: tickets.length, tickets }, text };
+    const filter = { ...(state ? { state } : {}), ...(stage ? { stage } : {}) };
+    if (args.json === true) {
+      const tickets = await listTickets(ctx, filter);
+      return { data: { run_id: ctx.runId, count: tickets.length, tickets }, text: '' };
+    }
+    // Text goes out as it is made, a chunk of lines per write, rather than as one string.
+    const count = writeTicketTable(await listTicketDirs(ctx, filter), io.stdout);
+    return { data: { run_id: ctx.runId, count }, text: count === 0 ? 'no tickets match' : '' };
   },
 };
 
