@@ -55,6 +55,14 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   return mainWithYargs(argv, io, rootDefault, loaded);
 }
 
+/**
+ * Import every command module and yargs now. For tests that must see no module loading once
+ * the command starts (the strace crash tests count syscalls from that point).
+ */
+export async function preloadCommands(): Promise<void> {
+  await Promise.all([...COMMANDS.map((c) => c.load()), import('yargs')]);
+}
+
 async function mainWithYargs(argv: string[], io: CliIo, rootDefault: string, loaded: Map<string, CommandSpec>): Promise<number> {
   const { default: yargs } = await import('yargs');
   let output: CommandOutput | undefined;
