@@ -13,12 +13,26 @@ import { fileURLToPath } from 'node:url';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const OUT_DIR = join(ROOT, 'dist', 'bundle');
 
-export async function buildBundle() {
-  await rm(OUT_DIR, { recursive: true, force: true });
-  await mkdir(OUT_DIR, { recursive: true });
+/**
+ * zod re-exports its ~40 message locales as `z.locales`; tq uses only the English messages
+ * (set by default), so the bundle keeps just `en`: a quarter of a megabyte less to parse on
+ * every run.
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) => (/[\\/]zod[\\/]/.test(args.importer) ? { path: join(dirname(args.importer), '..', 'locales', 'index.js'), namespace: 'zod-locales' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(join(dirname(args.path), 'en.js'))};`, loader: 'js', resolveDir: dirname(args.path) }));
+  },
+};
+
+export async function buildBundle(outDir = OUT_DIR) {
+  await rm(outDir, { recursive: true, force: true });
+  await mkdir(outDir, { recursive: true });
   const result = await build({
     entryPoints: { tq: join(ROOT, 'src', 'cli', 'main.ts') },
-    outdir: OUT_DIR,
+    outdir: outDir,
+    plugins: [zodEnglishOnly],
     bundle: true,
     splitting: true,
     format: 'esm',
@@ -35,10 +49,10 @@ export async function buildBundle() {
     metafile: true,
     logLevel: 'warning',
   });
-  await writeFile(join(OUT_DIR, 'meta.json'), JSON.stringify(result.metafile));
+  await writeFile(join(outDir, 'meta.json'), JSON.stringify(result.metafile));
   return result;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  await buildBundle();
+  await buildBundle(process.argv[2]);
 }
