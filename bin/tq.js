@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Thin shim: all behaviour lives in dist/ (built by `npm install` / `npm run build`);
-// load-cli.js picks the bundle or the plain tsc output.
+// load-cli.js loads the bundle (or the plain tsc output).
 import { loadCli } from './load-cli.js';
 
 loadCli()
