@@ -14,7 +14,11 @@ export function processIo(): CliIo {
   return {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
-    stdin: process.stdin,
+    // A getter: touching process.stdin loads the tty, net and stream machinery, which only the
+    // commands that read stdin need.
+    get stdin() {
+      return process.stdin;
+    },
     env: process.env,
     isTTY: Boolean(process.stdout.isTTY),
   };

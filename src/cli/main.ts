@@ -1,40 +1,70 @@
-import yargs, { type Argv } from 'yargs';
+import type { Argv } from 'yargs';
 import { TqError, isTqError } from '../core/errors.js';
 import { SCHEMA_VERSION } from '../core/ticket-schema.js';
 import { defaultRoot } from '../core/run-context.js';
 import { processIo, type CliIo, type CommandOutput } from './io.js';
 import type { Args, CommandSpec } from './command.js';
-import { addCommand, createCommand, runsCommand } from './commands/run-commands.js';
-import { concernsCommand, listCommand, showCommand, statusCommand } from './commands/inspect-commands.js';
-import { claimCommand, heartbeatCommand, releaseCommand, submitCommand } from './commands/worker-commands.js';
-import { approveCommand, fsckCommand, reapCommand, requeueCommand } from './commands/operator-commands.js';
-import { extraCommands } from './commands/extra-commands.js';
+import { COMMANDS, findCommand } from './command-table.js';
+import { fastParse, globalOptions, recordShape } from './fast-args.js';
 
-export const COMMANDS: CommandSpec[] = [
-  createCommand,
-  addCommand,
-  runsCommand,
-  statusCommand,
-  listCommand,
-  showCommand,
-  claimCommand,
-  heartbeatCommand,
-  submitCommand,
-  releaseCommand,
-  approveCommand,
-  requeueCommand,
-  concernsCommand,
-  reapCommand,
-  fsckCommand,
-  ...extraCommands,
-];
+export { COMMANDS };
 
 /**
  * The whole CLI as a function: parse argv, run one command, print, return the exit code.
  * Never calls process.exit, so tests can call it in-process.
+ *
+ * Only the invoked command's module is imported. A plain command line is parsed without
+ * yargs (see fast-args.ts); everything else (help, usage errors, completions) goes to yargs,
+ * which is imported only then.
  */
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   argv = joinDashValues(argv);
+  const rootDefault = io.env.TQ_ROOT && io.env.TQ_ROOT.trim() !== '' ? io.env.TQ_ROOT : defaultRoot();
+  const name = commandName(argv);
+  const entry = name === undefined ? undefined : findCommand(name);
+  let spec: CommandSpec | undefined;
+  try {
+    spec = entry ? await entry.load() : undefined;
+  } catch (err) {
+    return reportError(err, argv.includes('--json'), io);
+  }
+  const shape = spec && !argv.includes('--get-yargs-completions') ? recordShape(spec) : undefined;
+  const fast = shape ? fastParse(argv, shape, globalOptions(rootDefault)) : undefined;
+  if (spec && fast) {
+    let output: CommandOutput;
+    try {
+      output = await spec.run(fast, io);
+    } catch (err) {
+      return reportError(err, fast.json, io);
+    }
+    return printOutput(output, fast.json, io);
+  }
+  // The line is unusual (or help, or an error): yargs parses it. When the command could not be
+  // told apart from the options (or is unknown), every command module is loaded so yargs can
+  // match, complete or suggest any of them.
+  const loaded = new Map<string, CommandSpec>();
+  if (spec && entry) loaded.set(entry.command, spec);
+  if (argv.includes('--get-yargs-completions') || (!spec && name !== '')) {
+    try {
+      const specs = await Promise.all(COMMANDS.map((c) => c.load()));
+      COMMANDS.forEach((c, i) => loaded.set(c.command, specs[i] as CommandSpec));
+    } catch (err) {
+      return reportError(err, argv.includes('--json'), io);
+    }
+  }
+  return mainWithYargs(argv, io, rootDefault, loaded);
+}
+
+/**
+ * Import every command module and yargs now. For tests that must see no module loading once
+ * the command starts (the strace crash tests count syscalls from that point).
+ */
+export async function preloadCommands(): Promise<void> {
+  await Promise.all([...COMMANDS.map((c) => c.load()), import('yargs')]);
+}
+
+async function mainWithYargs(argv: string[], io: CliIo, rootDefault: string, loaded: Map<string, CommandSpec>): Promise<number> {
+  const { default: yargs } = await import('yargs');
   let output: CommandOutput | undefined;
   let wantsJson = argv.includes('--json');
   let usageError: string | undefined;
@@ -42,7 +72,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   const parser: Argv = yargs(argv)
     .scriptName('tq')
     .usage('tq <command> [options]\n\nA filesystem-native work queue for agent pipelines. Every command takes --root and --json.')
-    .option('root', { type: 'string', default: io.env.TQ_ROOT && io.env.TQ_ROOT.trim() !== '' ? io.env.TQ_ROOT : defaultRoot(), describe: 'directory holding runs (env TQ_ROOT)', global: true })
+    .option('root', { type: 'string', default: rootDefault, describe: 'directory holding runs (env TQ_ROOT)', global: true })
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON object on stdout', global: true })
     .strict()
     .demandCommand(1, 'name a command (tq --help lists them)')
@@ -55,17 +85,21 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       usageError = msg;
     })
     .help();
-  for (const spec of COMMANDS) {
+  for (const entry of COMMANDS) {
+    const spec = loaded.get(entry.command);
     parser.command(
-      spec.command,
-      spec.describe,
+      entry.command,
+      entry.describe,
       (y) => {
+        // Why: yargs runs only the matched command's builder, and main() loaded that command.
+        if (!spec) throw new Error(`internal: command module for "${entry.command}" was not loaded`);
         let built = spec.builder(y);
         for (const [cmd, text] of spec.examples) built = built.example(cmd, text);
         return built;
       },
       async (args) => {
         wantsJson = args.json === true;
+        if (!spec) throw new Error(`internal: command module for "${entry.command}" was not loaded`);
         output = await spec.run(args as unknown as Args, io);
       },
     );
@@ -82,9 +116,29 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     if (helpText) io.stdout(helpText.endsWith('\n') ? helpText : `${helpText}\n`);
     return 0;
   }
+  return printOutput(output, wantsJson, io);
+}
+
+function printOutput(output: CommandOutput, wantsJson: boolean, io: CliIo): number {
   if (wantsJson) io.stdout(`${JSON.stringify({ schema_version: SCHEMA_VERSION, ...output.data })}\n`);
   else if (output.text !== '') io.stdout(`${output.text}\n`);
   return output.exitCode ?? 0;
+}
+
+/**
+ * The command a line names: its first word, skipping the global options before it. Undefined
+ * when an option yargs might read a value for comes first (then yargs gets every command).
+ */
+function commandName(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] as string;
+    if (arg === '--root') i += 1;
+    else if (arg.startsWith('--root=') || arg === '--json') continue;
+    else if (arg === '--help' || arg === '--version') return findCommand(argv[i + 1] ?? '') ? undefined : '';
+    else if (!arg.startsWith('-')) return arg;
+    else return undefined;
+  }
+  return '';
 }
 
 /**

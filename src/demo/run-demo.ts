@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRun } from '../core/create-run.js';
 import { addTickets, itemsOf } from '../core/add-tickets.js';
@@ -13,10 +14,20 @@ import type { RunCtx } from '../core/run-context.js';
 import type { JsonObject } from '../core/ticket-schema.js';
 import { makeWalks } from './corpus.js';
 
-const HERE = fileURLToPath(new URL('.', import.meta.url));
-const TQ = join(HERE, '..', '..', 'bin', 'tq.js');
-const WORKER = join(HERE, 'demo-worker.js');
-const PIPELINE = join(HERE, '..', '..', 'examples', 'gallia', 'pipeline.json');
+/**
+ * The package directory: the nearest one up from this file that holds bin/tq.js. Why not a
+ * fixed '../..': this code also runs from the CLI bundle (dist/bundle/chunks/).
+ */
+function packageDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'bin', 'tq.js')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
+const PKG = packageDir();
+const TQ = join(PKG, 'bin', 'tq.js');
+const WORKER = join(PKG, 'dist', 'demo', 'demo-worker.js');
+const PIPELINE = join(PKG, 'examples', 'gallia', 'pipeline.json');
 
 export interface DemoOptions {
   root: string;

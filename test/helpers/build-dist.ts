@@ -8,6 +8,8 @@ import { waitFor } from './wait-for.js';
 
 export const BIN = join(REPO_ROOT, 'bin', 'tq.js');
 export const DIST_INDEX = join(REPO_ROOT, 'dist', 'index.js');
+/** The esbuild bundle bin/tq.js runs (bin/load-cli.js falls back to dist/cli when it is older). */
+export const DIST_BUNDLE = join(REPO_ROOT, 'dist', 'bundle', 'tq.cjs');
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -20,14 +22,15 @@ function newestMtime(dir: string): number {
 }
 
 function distIsFresh(): boolean {
-  const files = [DIST_INDEX, join(REPO_ROOT, 'dist', 'cli', 'main.js')];
+  const files = [DIST_INDEX, join(REPO_ROOT, 'dist', 'cli', 'main.js'), DIST_BUNDLE];
   if (!files.every((f) => existsSync(f))) return false;
   const built = Math.min(...files.map((f) => statSync(f).mtimeMs));
   return built >= newestMtime(join(REPO_ROOT, 'src'));
 }
 
 /**
- * Build dist/ with `npx tsc -p .` only when it is missing or older than src/ (cheap when fresh).
+ * Build dist/ as `npm run build` does (tsc, then the esbuild bundle) only when it is missing or
+ * older than src/ (cheap when fresh).
  * A lock directory keeps test files that run in parallel from building at the same time.
  */
 export async function ensureDistBuilt(): Promise<void> {
@@ -60,6 +63,8 @@ export async function ensureDistBuilt(): Promise<void> {
       // core and CLI files these tests need are checked below.
       if (!existsSync(DIST_INDEX)) throw err;
     }
+    // After tsc, so the bundle is the newer of the two and bin/tq.js runs it.
+    execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build-bundle.mjs')], { cwd: REPO_ROOT, stdio: 'pipe' });
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }

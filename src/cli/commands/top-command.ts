@@ -4,7 +4,6 @@ import { parseDuration } from '../../core/duration.js';
 import { openRunFromArgs } from '../common.js';
 import { optStr, str, type Args, type CommandSpec } from '../command.js';
 import type { CliIo, CommandOutput } from '../io.js';
-import { runLiveView } from '../live-view.js';
 
 /** The options `tq top` and `tq status --watch` share. */
 export function withLiveOptions(y: Argv): Argv {
@@ -22,6 +21,8 @@ export async function runLiveCommand(args: Args, io: CliIo): Promise<CommandOutp
     throw new TqError('USAGE', `--count ${String(rawCount)} is not a positive whole number`, { field: 'count' });
   }
   const count = args.once === true ? 1 : (rawCount as number | undefined);
+  // Why lazily: `tq status` imports this module for its --watch options, not for the live view.
+  const { runLiveView } = await import('../live-view.js');
   const snapshot = await runLiveView(ctx, io, {
     intervalMs: parseDuration(optStr(args, 'interval') ?? '2s', 'interval'),
     windowMs: parseDuration(optStr(args, 'window') ?? '10m', 'window'),
