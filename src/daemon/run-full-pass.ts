@@ -10,11 +10,20 @@ export interface FullPassOptions {
   cascadeLimit: number;
   /** Wait for the recovery of moving/ before the rest (one-shot passes, tests). */
   awaitRecovery: boolean;
+  /**
+   * false = a light pass: completed/<stage>/ directories that have a live watcher are not
+   * listed (their events name each new parent), and the reaper reads only claims it has not
+   * seen or whose lease has ended. Everything else is the same as in a full pass.
+   */
+  full: boolean;
+  /** Does completed/<stage>/ have a watcher that reports every new file? */
+  watched?: (stage: string) => boolean;
 }
 
 /**
  * Everything the daemon does for one run, from directory listings alone: nothing a watcher
- * missed is lost. Returns the stages whose cascade backlog was cut short by the limit.
+ * missed is lost (by a full pass; a light pass relies on the watchers of the big directories).
+ * Returns the stages whose cascade backlog was cut short by the limit.
  */
 export async function runFullPass(run: DaemonRun, opts: FullPassOptions): Promise<string[]> {
   const recovery = startRecovery(run);
@@ -23,12 +32,13 @@ export async function runFullPass(run: DaemonRun, opts: FullPassOptions): Promis
   await step(run, 'serving worker files', () => serveWorkerDirs(run));
   const more: string[] = [];
   for (const stage of Object.keys(run.ctx.config.pipeline.stages)) {
+    if (!opts.full && opts.watched?.(stage)) continue;
     await step(run, `cascading ${stage}`, async () => {
-      if ((await cascadeCompleted(run, stage, opts.cascadeLimit)).more) more.push(stage);
+      if ((await run.locks.with(`completed\0${stage}`, () => cascadeCompleted(run, stage, opts.cascadeLimit))).more) more.push(stage);
     });
   }
-  await step(run, 'serving requests', () => serveRequests(run));
-  await step(run, 'reaping', () => reapRun(run));
+  await step(run, 'serving requests', () => run.locks.with('requests', () => serveRequests(run)));
+  await step(run, 'reaping', () => reapRun(run, opts.full));
   await step(run, 'cleaning .tmp/', () => cleanTempFiles(run));
   return more;
 }

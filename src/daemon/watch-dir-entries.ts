@@ -1,7 +1,8 @@
 import { watch, watchFile, unwatchFile, type FSWatcher, type Stats } from 'node:fs';
 
 /**
- * Watchers for directories that can hold tens of thousands of tickets (completed/<stage>/).
+ * Watchers for directories that can hold tens of thousands of tickets (completed/<stage>/,
+ * claimed/<worker>/).
  * chokidar re-reads and lstat()s a whole directory on every change in it (at 20,000 tickets
  * that took a full core under a stream of submits); one fs.watch per directory only reports
  * the names that changed. With polling, the directory's own stat changes are the signal.
@@ -50,6 +51,11 @@ export class DirEntryWatchers {
     this.watchers.delete(dir);
     if (w === 'polled') unwatchFile(dir);
     else w?.close();
+  }
+
+  /** Is `dir` watched (so that a change in it makes an event)? */
+  has(dir: string): boolean {
+    return this.watchers.has(dir);
   }
 
   size(): number {
