@@ -4,8 +4,8 @@ import { isAbsolute, relative, sep } from 'node:path';
 export type Hint =
   | { kind: 'runs' }
   | { kind: 'requests'; run: string }
-  /** With `ticket`: only that ticket's agent files (a watcher event named one); else the whole directory. */
-  | { kind: 'worker'; run: string; worker: string; ticket?: string }
+  /** With `file`: only that agent file (a watcher event named it); else the whole directory. */
+  | { kind: 'worker'; run: string; worker: string; file?: string }
   /** claimed/ itself changed: a worker directory may have appeared (it needs a watcher). */
   | { kind: 'workers'; run: string }
   | { kind: 'completed'; run: string; stage: string; file?: string }
@@ -37,7 +37,7 @@ export function hintKey(h: Hint): string {
     case 'requests':
       return `${h.run}\0requests`;
     case 'worker':
-      return `${h.run}\0worker\0${h.worker}${h.ticket !== undefined ? `\0${h.ticket}` : ''}`;
+      return `${h.run}\0worker\0${h.worker}${h.file !== undefined ? `\0${h.file}` : ''}`;
     case 'workers':
       return `${h.run}\0workers`;
     case 'stages':

@@ -1,3 +1,4 @@
+import { stateDir } from '../core/run-context.js';
 import { errorLogOf, type DaemonRun } from './daemon-run.js';
 import { serveWorkerDirs } from './serve-worker-files.js';
 import { serveRequests } from './serve-requests.js';
@@ -11,13 +12,14 @@ export interface FullPassOptions {
   /** Wait for the recovery of moving/ before the rest (one-shot passes, tests). */
   awaitRecovery: boolean;
   /**
-   * false = a light pass: completed/<stage>/ directories that have a live watcher are not
-   * listed (their events name each new parent), and the reaper reads only claims it has not
-   * seen or whose lease has ended. Everything else is the same as in a full pass.
+   * false = a light pass: directories with a live watcher (completed/<stage>/, claimed/<worker>/)
+   * are not listed, since their events name each new file (a worker directory still is while
+   * one of its files waits for its settle time); the reaper reads only claims it has not seen or
+   * whose lease has ended. Everything else is the same as in a full pass.
    */
   full: boolean;
-  /** Does completed/<stage>/ have a watcher that reports every new file? */
-  watched?: (stage: string) => boolean;
+  /** Does this directory have a watcher that reports every file created in it by name? */
+  watched?: (dir: string) => boolean;
 }
 
 /**
@@ -29,10 +31,11 @@ export async function runFullPass(run: DaemonRun, opts: FullPassOptions): Promis
   const recovery = startRecovery(run);
   if (opts.awaitRecovery) await recovery;
   // Why this order: agents wait on their results being taken, then on children to claim.
-  await step(run, 'serving worker files', () => serveWorkerDirs(run));
+  const light = (dir: string): boolean => !opts.full && (opts.watched?.(dir) ?? false);
+  await step(run, 'serving worker files', () => serveWorkerDirs(run, (dir) => light(dir) && !run.memory.hasDir(dir)));
   const more: string[] = [];
   for (const stage of Object.keys(run.ctx.config.pipeline.stages)) {
-    if (!opts.full && opts.watched?.(stage)) continue;
+    if (light(stateDir(run.ctx, 'completed', stage))) continue;
     await step(run, `cascading ${stage}`, async () => {
       if ((await run.locks.with(`completed\0${stage}`, () => cascadeCompleted(run, stage, opts.cascadeLimit))).more) more.push(stage);
     });

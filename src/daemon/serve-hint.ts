@@ -2,7 +2,7 @@ import { cascadeCompleted, cascadeNamed } from './cascade-completed.js';
 import type { Hint } from './classify-hint.js';
 import { errorLogOf, type DaemonRun } from './daemon-run.js';
 import { serveRequests } from './serve-requests.js';
-import { serveWorkerDir, serveWorkerTicket } from './serve-worker-files.js';
+import { serveWorkerDir, serveWorkerFile } from './serve-worker-files.js';
 
 /** Parents cascaded per stage before the loop looks at agents' files again. */
 export const CASCADE_CHUNK = 200;
@@ -25,7 +25,7 @@ export async function serveHint(run: DaemonRun, h: RunHint, ensureWatches: (run:
         await run.locks.with('requests', () => serveRequests(run));
         return [];
       case 'worker':
-        if (h.ticket !== undefined) await serveWorkerTicket(run, h.worker, h.ticket);
+        if (h.file !== undefined) await serveWorkerFile(run, h.worker, h.file);
         else await serveWorkerDir(run, h.worker);
         return [];
       case 'completed':

@@ -33,11 +33,14 @@ interface WorkerFile {
 /** Agent files of different tickets in one worker directory handled side by side. */
 const PER_DIR_CONCURRENCY = 8;
 
-/** Serve result, heartbeat and release files in every claimed/<worker>/ directory. */
-export async function serveWorkerDirs(run: DaemonRun): Promise<void> {
+/** Serve result, heartbeat and release files in every claimed/<worker>/ directory (but those `skip` says). */
+export async function serveWorkerDirs(run: DaemonRun, skip?: (dir: string) => boolean): Promise<void> {
   const top = join(run.ctx.paths.dir, 'claimed');
   if (!(await isRealDir(top))) return;
-  for (const worker of await listDir(run.ctx, top)) await serveWorkerDir(run, worker);
+  for (const worker of await listDir(run.ctx, top)) {
+    if (skip?.(join(top, worker))) continue;
+    await serveWorkerDir(run, worker);
+  }
 }
 
 /** The ticket id an agent file is about (its lock key), or undefined for any other entry. */
@@ -78,17 +81,17 @@ export async function serveWorkerDir(run: DaemonRun, worker: string): Promise<vo
 }
 
 /**
- * Serve the agent files of one ticket in claimed/<worker>/ (a watcher event named one of them).
- * Does not list the directory: a worker directory also holds every ticket the worker claimed.
+ * Serve one agent file in claimed/<worker>/ (a watcher event named it). Does not list the
+ * directory: a worker directory also holds every ticket the worker claimed.
  */
-export async function serveWorkerTicket(run: DaemonRun, worker: string, rawId: string): Promise<void> {
+export async function serveWorkerFile(run: DaemonRun, worker: string, name: string): Promise<void> {
+  const rawId = agentFileTicket(name);
+  if (rawId === undefined) return;
   // Why: a name no error file can be derived from is quarantined by the directory pass.
   if (!isSafeBaseName(rawId, '.error.json')) return serveWorkerDir(run, worker);
   const dir = join(run.ctx.paths.dir, 'claimed', worker);
   if (!(await isRealDir(dir))) return;
-  await run.locks.with(workerLockKey(worker, rawId), async () => {
-    for (const kind of ['heartbeat', 'result', 'release']) await serveOne(run, dir, worker, `${rawId}.${kind}.json`);
-  });
+  await run.locks.with(workerLockKey(worker, rawId), () => serveOne(run, dir, worker, name));
 }
 
 async function serveOne(run: DaemonRun, dir: string, worker: string, name: string): Promise<void> {

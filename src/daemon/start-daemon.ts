@@ -16,7 +16,6 @@ import { watchRuns, type RunWatcher } from './watch-runs.js';
 import { DEFAULT_FULL_EVERY, DEFAULT_INTERVAL_MS, DEFAULT_SETTLE } from './daemon-defaults.js';
 import { agentFileTicket } from './serve-worker-files.js';
 import { listDir } from '../core/atomic-write.js';
-import { stateDir } from '../core/run-context.js';
 
 /** Hints served at the same time (each is one directory, ticket or parent). */
 const MAX_HINTS = 8;
@@ -173,7 +172,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       // Why before the pass: files arriving after the watcher starts make events, files that
       // arrived before are found by the pass's scan.
       await ensureWatches(run);
-      const watched = (stage: string): boolean => bigDirs !== undefined && !(opts.poll ?? false) && bigDirs.has(stateDir(run.ctx, 'completed', stage));
+      // Why not with --poll: a polled directory says that it changed, not which file.
+      const watched = (dir: string): boolean => bigDirs !== undefined && !(opts.poll ?? false) && bigDirs.has(dir);
       const more = await runFullPass(run, { cascadeLimit, awaitRecovery, full, watched });
       for (const stage of more) addHint({ kind: 'completed', run: run.ctx.runId, stage });
     }
@@ -251,8 +251,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
           if (file === undefined) return addHint(h);
           // Only agents' files mean work; the ticket files and error files the daemon moves
           // and writes there make events too.
-          const ticket = agentFileTicket(file);
-          if (ticket !== undefined) addHint({ ...h, ticket });
+          if (agentFileTicket(file) !== undefined) addHint({ ...h, file });
         }
       },
       (err) => emit('', { action: 'watch error', note: 'the periodic rescan still finds everything', error: errorLogOf(err) }),
