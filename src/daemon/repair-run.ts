@@ -30,11 +30,10 @@ export function startRecovery(run: DaemonRun): Promise<void> {
 
 /**
  * Return expired claims (the reaper); log what it did. What reapExpired does, with a memory:
- * a claim whose lease was read and found good is read again only once that lease has ended
- * (`full` reads every claim again). A claim is only ever replaced by a rename (a claim, a
- * heartbeat, a hand edit through an editor), which a light pass sees as a new or re-appeared
- * name only when the name changes; an in-place change of a claim's lease under the same name
- * is therefore picked up by the next full pass (see start-daemon.ts for their period).
+ * a claim whose lease was read and found good is read again only once that lease has ended, or
+ * once a watcher event named its file (the daemon deletes its entry then); `full` reads every
+ * claim again. So a claim replaced under the same name by one with an earlier lease, whose
+ * event was lost, is reaped by the next full pass at the latest (see docs/protocol.md).
  */
 export async function reapRun(run: DaemonRun, full: boolean): Promise<void> {
   const ctx = run.ctx;

@@ -251,7 +251,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
           if (file === undefined) return addHint(h);
           // Only agents' files mean work; the ticket files and error files the daemon moves
           // and writes there make events too.
-          if (agentFileTicket(file) !== undefined) addHint({ ...h, file });
+          if (agentFileTicket(file) !== undefined) return addHint({ ...h, file });
+          // A claim file changed (claimed, stamped, heartbeat, edited): the reaper reads it again.
+          runs.runs.get(h.run)?.claimDue.delete(`${h.worker}/${file}`);
         }
       },
       (err) => emit('', { action: 'watch error', note: 'the periodic rescan still finds everything', error: errorLogOf(err) }),
