@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { systemClock, type Clock } from '../core/clock.js';
 import { cleanId } from '../core/ids.js';
@@ -186,13 +186,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     if (!bigDirs) return [];
     const added: Hint[] = [];
     const runId = run.ctx.runId;
-    for (const { stage, dir } of cascadingStages(run)) if ((await isRealDir(dir)) && bigDirs.ensure(dir)) added.push({ kind: 'completed', run: runId, stage });
+    for (const { stage, dir } of cascadingStages(run)) {
+      const ino = await realDirIno(dir);
+      if (ino !== undefined && bigDirs.ensure(dir, ino)) added.push({ kind: 'completed', run: runId, stage });
+    }
     const claimed = join(run.ctx.paths.dir, 'claimed');
     if (await isRealDir(claimed)) {
       for (const worker of await listDir(run.ctx, claimed)) {
         const dir = join(claimed, worker);
-        if (bigDirs.has(dir) || !(await isRealDir(dir))) continue;
-        if (bigDirs.ensure(dir)) added.push({ kind: 'worker', run: runId, worker });
+        const ino = await realDirIno(dir);
+        if (ino !== undefined && bigDirs.ensure(dir, ino)) added.push({ kind: 'worker', run: runId, worker });
       }
     }
     return added;
@@ -308,6 +311,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     ready: () => ready,
     closed,
   };
+}
+
+/** The inode of a real directory (not a link to one), or undefined. */
+async function realDirIno(path: string): Promise<number | undefined> {
+  try {
+    const st = await lstat(path);
+    return st.isDirectory() ? st.ino : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The root may itself be a symlink (unlike anything inside a run): stat, not lstat. */
