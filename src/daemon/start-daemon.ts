@@ -66,7 +66,8 @@ export { DEFAULT_FULL_EVERY, DEFAULT_INTERVAL_MS, DEFAULT_SETTLE } from './daemo
 
 /**
  * Start a daemon: lock the runs (DAEMON_RUNNING if another daemon holds one, unless force),
- * then (with `loop`) work on watcher hints and rescan everything every interval.
+ * then (with `loop`) work on watcher hints and rescan every interval (light rescans, and a full one
+ * every `fullEvery`; see docs/protocol.md, "How the daemon finds work").
  */
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const root = resolve(opts.root);
