@@ -161,7 +161,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   };
   const quiesceHints = async (): Promise<void> => {
     quiet = true;
-    while (active.size > 0) await Promise.all([...active.values()]);
+    // Why not the 'runs' hint: it waits for the serial chain, which the commit holds; its pass
+    // cannot run before the commit is done anyway.
+    const others = (): Promise<void>[] => [...active].filter(([key]) => key !== 'runs').map(([, task]) => task);
+    for (let tasks = others(); tasks.length > 0; tasks = others()) await Promise.all(tasks);
   };
 
   const fullPass = async (cascadeLimit: number, awaitRecovery: boolean, full: boolean): Promise<void> => {
