@@ -55,7 +55,8 @@ export async function reapExpired(ctx: RunCtx, opts: ReapOptions = {}): Promise<
   return actions;
 }
 
-async function reapOne(ctx: RunCtx, path: string, worker: string, ticketId: string, opts: ReapOptions): Promise<ReapAction | undefined> {
+/** Reap one claimed file (what reapExpired does for each): the daemon's reaper calls it for claims it knows are due. */
+export async function reapOne(ctx: RunCtx, path: string, worker: string, ticketId: string, opts: ReapOptions): Promise<ReapAction | undefined> {
   let ticket: Ticket;
   try {
     ticket = await readTicketAt(ctx, path);

@@ -49,7 +49,11 @@ export class AgentFileMemory {
   }
 
   forget(path: string): void {
-    this.dirs.get(dirname(path))?.delete(basename(path));
+    const dir = dirname(path);
+    const names = this.dirs.get(dir);
+    if (!names) return;
+    names.delete(basename(path));
+    if (names.size === 0) this.dirs.delete(dir);
   }
 
   /** Drop what is remembered about files of `dir` that are no longer there. */
@@ -58,6 +62,11 @@ export class AgentFileMemory {
     if (!names) return;
     for (const name of names.keys()) if (!present.has(name)) names.delete(name);
     if (names.size === 0) this.dirs.delete(dir);
+  }
+
+  /** Is anything remembered about files of `dir` (say, one still settling)? */
+  hasDir(dir: string): boolean {
+    return this.dirs.has(dir);
   }
 
   /** How many files are remembered (for tests and the RSS measurement). */

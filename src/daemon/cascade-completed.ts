@@ -40,7 +40,7 @@ export async function cascadeCompleted(run: DaemonRun, stage: string, limit = In
     if (handled >= limit) return { handled, more: true };
     handled += 1;
     try {
-      await cascadeOne(run, stage, join(dir, name), id);
+      await cascadeLocked(run, stage, dir, name, id);
     } catch (err) {
       run.log({ action: 'error', ticket_id: id, note: 'cascade failed; retried on the next pass', error: errorLogOf(err) });
     }
@@ -53,12 +53,28 @@ export async function cascadeCompleted(run: DaemonRun, stage: string, limit = In
 export async function cascadeNamed(run: DaemonRun, stage: string, name: string): Promise<void> {
   const id = ticketIdOfFileName(name);
   if (id === undefined || rulesFrom(run.ctx.config.pipeline, stage).length === 0) return;
-  if (await isRegularFile(join(run.ctx.paths.cascadeDone, name))) return;
   try {
-    await cascadeOne(run, stage, join(stateDir(run.ctx, 'completed', stage), name), id);
+    await cascadeLocked(run, stage, stateDir(run.ctx, 'completed', stage), name, id);
   } catch (err) {
     run.log({ action: 'error', ticket_id: id, note: 'cascade failed; retried on the next pass', error: errorLogOf(err) });
   }
+}
+
+/** The lock a daemon holds while it cascades (or submits, which cascades) ticket `id`. */
+export function cascadeLockKey(id: string): string {
+  return `cascade\0${id}`;
+}
+
+/**
+ * Cascade one parent unless its marker exists, one cascade per parent at a time: a hint, a pass
+ * and the daemon's own submit of the parent would otherwise all create its children at once.
+ */
+async function cascadeLocked(run: DaemonRun, stage: string, dir: string, name: string, id: string): Promise<void> {
+  await run.locks.with(cascadeLockKey(id), async () => {
+    // Why: a marker is named <parent-id>.json, exactly like the parent's ticket file.
+    if (await isRegularFile(join(run.ctx.paths.cascadeDone, name))) return;
+    await cascadeOne(run, stage, join(dir, name), id);
+  });
 }
 
 /** Stages whose completed/<stage>/ directory is worth watching: those that cascade. */

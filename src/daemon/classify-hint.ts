@@ -4,7 +4,10 @@ import { isAbsolute, relative, sep } from 'node:path';
 export type Hint =
   | { kind: 'runs' }
   | { kind: 'requests'; run: string }
-  | { kind: 'worker'; run: string; worker: string }
+  /** With `file`: only that agent file (a watcher event named it); else the whole directory. */
+  | { kind: 'worker'; run: string; worker: string; file?: string }
+  /** claimed/ itself changed: a worker directory may have appeared (it needs a watcher). */
+  | { kind: 'workers'; run: string }
   | { kind: 'completed'; run: string; stage: string; file?: string }
   /** completed/ itself changed: a stage directory may have appeared (it needs a watcher). */
   | { kind: 'stages'; run: string };
@@ -21,6 +24,7 @@ export function classifyHint(root: string, dir: string): Hint | undefined {
   if (parts.length === 1) return { kind: 'runs' };
   if (parts.length === 2 && area === 'requests') return { kind: 'requests', run };
   if (parts.length === 2 && area === 'completed') return { kind: 'stages', run };
+  if (parts.length === 2 && area === 'claimed') return { kind: 'workers', run };
   if (parts.length === 3 && area === 'claimed' && sub) return { kind: 'worker', run, worker: sub };
   if (parts.length === 3 && area === 'completed' && sub) return { kind: 'completed', run, stage: sub };
   return undefined;
@@ -33,7 +37,9 @@ export function hintKey(h: Hint): string {
     case 'requests':
       return `${h.run}\0requests`;
     case 'worker':
-      return `${h.run}\0worker\0${h.worker}`;
+      return `${h.run}\0worker\0${h.worker}${h.file !== undefined ? `\0${h.file}` : ''}`;
+    case 'workers':
+      return `${h.run}\0workers`;
     case 'stages':
       return `${h.run}\0stages`;
     case 'completed':
@@ -45,9 +51,11 @@ export function hintKey(h: Hint): string {
  * Is this one of the directories chokidar watches? Only directories: chokidar would hold a
  * watcher per file otherwise (20,000 tickets = 20,000 watchers). Inotify on a directory still
  * reports every file created, changed or renamed in it.
- *   <root>/<run>/, <run>/requests/, <run>/claimed/, <run>/claimed/<worker>/, <run>/completed/
- * completed/<stage>/ can be huge, and chokidar re-reads a directory on every change: those are
- * watched by DirEntryWatchers instead.
+ *   <root>/<run>/, <run>/requests/, <run>/claimed/, <run>/completed/
+ * completed/<stage>/ can be huge, and chokidar re-reads a directory (an lstat per entry) on every
+ * change: those are watched by DirEntryWatchers instead. So are claimed/<worker>/ directories:
+ * they hold every ticket a worker claimed, and change several times per result (under 100
+ * results/s chokidar's re-reads of them took most of a core).
  * `root` is the runs root, whether the watcher watches it or only some run directories in it.
  */
 export function isWatchedDir(root: string, path: string, isDir: boolean | undefined): boolean {
@@ -60,6 +68,5 @@ export function isWatchedDir(root: string, path: string, isDir: boolean | undefi
   if (parts.length === 1) return true;
   const area = parts[1];
   if (parts.length === 2) return area === 'requests' || area === 'claimed' || area === 'completed';
-  if (parts.length === 3) return area === 'claimed';
   return false;
 }

@@ -3,6 +3,7 @@ import { relative } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import type { RunCtx } from '../core/run-context.js';
 import { AgentFileMemory } from './agent-file-memory.js';
+import { KeyedLock } from './bounded.js';
 import type { DaemonLock } from './daemon-lock.js';
 import type { DaemonLogEntry } from './daemon-log.js';
 
@@ -31,6 +32,13 @@ export interface DaemonRun {
   lock: DaemonLock | undefined;
   /** The background recovery of moving/, while one runs. */
   recovering: Promise<void> | undefined;
+  /** One handler at a time per agent ticket, request directory or cascade (hints and passes share it). */
+  locks: KeyedLock;
+  /**
+   * The reaper's memory: `<worker>/<file name>` of a claim read before → when its lease ends
+   * (ms). Light passes read a claim again only once that time has come; full passes read all.
+   */
+  claimDue: Map<string, number>;
   log(entry: RunLogEntry): void;
 }
 
@@ -43,6 +51,8 @@ export function newDaemonRun(ctx: RunCtx, clock: Clock, settle: DaemonSettle, lo
     tmpSeen: new Map(),
     lock: undefined,
     recovering: undefined,
+    locks: new KeyedLock(),
+    claimDue: new Map(),
     log: (entry) => log({ at: clock.now().toISOString(), run: ctx.runId, ...entry }),
   };
 }

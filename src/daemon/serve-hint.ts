@@ -2,7 +2,7 @@ import { cascadeCompleted, cascadeNamed } from './cascade-completed.js';
 import type { Hint } from './classify-hint.js';
 import { errorLogOf, type DaemonRun } from './daemon-run.js';
 import { serveRequests } from './serve-requests.js';
-import { serveWorkerDir } from './serve-worker-files.js';
+import { serveWorkerDir, serveWorkerFile } from './serve-worker-files.js';
 
 /** Parents cascaded per stage before the loop looks at agents' files again. */
 export const CASCADE_CHUNK = 200;
@@ -11,26 +11,29 @@ export type RunHint = Exclude<Hint, { kind: 'runs' }>;
 
 /**
  * Do the work one watcher hint points at, in one run. Returns hints to come back to (a cascade
- * backlog cut at CASCADE_CHUNK, stage directories that just got their watcher).
+ * backlog cut at CASCADE_CHUNK, directories that just got their watcher and need one look).
+ * `ensureWatches` watches the run's new stage and worker directories and returns such hints.
  */
-export async function serveHint(run: DaemonRun, h: RunHint, watchCompletedDirs: (run: DaemonRun) => Promise<string[]>): Promise<Hint[]> {
+export async function serveHint(run: DaemonRun, h: RunHint, ensureWatches: (run: DaemonRun) => Promise<Hint[]>): Promise<Hint[]> {
   try {
     switch (h.kind) {
       case 'stages':
-        // A new stage directory may have got files before its watcher existed: scan it once.
-        return (await watchCompletedDirs(run)).map((stage) => ({ kind: 'completed', run: h.run, stage }));
+      case 'workers':
+        // A new directory may have got files before its watcher existed: it is scanned once.
+        return await ensureWatches(run);
       case 'requests':
-        await serveRequests(run);
+        await run.locks.with('requests', () => serveRequests(run));
         return [];
       case 'worker':
-        await serveWorkerDir(run, h.worker);
+        if (h.file !== undefined) await serveWorkerFile(run, h.worker, h.file);
+        else await serveWorkerDir(run, h.worker);
         return [];
       case 'completed':
         if (h.file !== undefined) {
           await cascadeNamed(run, h.stage, h.file);
           return [];
         }
-        return (await cascadeCompleted(run, h.stage, CASCADE_CHUNK)).more ? [h] : [];
+        return (await run.locks.with(`completed\0${h.stage}`, () => cascadeCompleted(run, h.stage, CASCADE_CHUNK))).more ? [h] : [];
     }
   } catch (err) {
     run.log({ action: 'error', note: `handling a change in ${h.kind} failed; the next full pass retries`, error: errorLogOf(err) });

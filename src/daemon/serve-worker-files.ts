@@ -13,6 +13,8 @@ import { errorLogOf, isRealDir, isRegularFile, isSafeBaseName, nowMs, type Daemo
 import { parseAgentJson, type AgentValues } from './parse-agent-json.js';
 import { readAgentFile } from './read-agent-file.js';
 import { putBack, originalOfTaken } from './take-file.js';
+import { forEachLimit } from './bounded.js';
+import { cascadeLockKey } from './cascade-completed.js';
 
 const AGENT_FILE_RE = /^(.+)\.(result|heartbeat|release)\.json$/;
 
@@ -28,11 +30,27 @@ interface WorkerFile {
   fingerprint: string;
 }
 
-/** Serve result, heartbeat and release files in every claimed/<worker>/ directory. */
-export async function serveWorkerDirs(run: DaemonRun): Promise<void> {
+/** Agent files of different tickets in one worker directory handled side by side. */
+const PER_DIR_CONCURRENCY = 8;
+
+/** Serve result, heartbeat and release files in every claimed/<worker>/ directory (but those `skip` says). */
+export async function serveWorkerDirs(run: DaemonRun, skip?: (dir: string) => boolean): Promise<void> {
   const top = join(run.ctx.paths.dir, 'claimed');
   if (!(await isRealDir(top))) return;
-  for (const worker of await listDir(run.ctx, top)) await serveWorkerDir(run, worker);
+  for (const worker of await listDir(run.ctx, top)) {
+    if (skip?.(join(top, worker))) continue;
+    await serveWorkerDir(run, worker);
+  }
+}
+
+/** The ticket id an agent file is about (its lock key), or undefined for any other entry. */
+export function agentFileTicket(name: string): string | undefined {
+  if (name.startsWith('.')) return undefined;
+  return AGENT_FILE_RE.exec(name)?.[1];
+}
+
+export function workerLockKey(worker: string, rawId: string): string {
+  return `worker\0${worker}\0${rawId}`;
 }
 
 export async function serveWorkerDir(run: DaemonRun, worker: string): Promise<void> {
@@ -40,14 +58,48 @@ export async function serveWorkerDir(run: DaemonRun, worker: string): Promise<vo
   // Why: a link here could point outside the run, and we write error files into this directory.
   if (!(await isRealDir(dir))) return;
   const names = await listDir(run.ctx, dir);
+  // Why: one group per ticket, in listing order: a heartbeat and a result of the same ticket are
+  // handled one after the other, different tickets side by side.
+  const groups = new Map<string, string[]>();
   for (const name of names) {
-    try {
-      await serveWorkerEntry(run, dir, worker, name);
-    } catch (err) {
-      run.log({ action: 'error', worker_id: worker, file: `claimed/${worker}/${name}`, error: errorLogOf(err) });
+    if (originalOfTaken(name) !== undefined) {
+      await serveOne(run, dir, worker, name);
+      continue;
     }
+    const rawId = agentFileTicket(name);
+    if (rawId === undefined) continue;
+    const g = groups.get(rawId);
+    if (g) g.push(name);
+    else groups.set(rawId, [name]);
   }
+  await forEachLimit([...groups], PER_DIR_CONCURRENCY, ([rawId, group]) =>
+    run.locks.with(workerLockKey(worker, rawId), async () => {
+      for (const name of group) await serveOne(run, dir, worker, name);
+    }),
+  );
   run.memory.prune(dir, new Set(names));
+}
+
+/**
+ * Serve one agent file in claimed/<worker>/ (a watcher event named it). Does not list the
+ * directory: a worker directory also holds every ticket the worker claimed.
+ */
+export async function serveWorkerFile(run: DaemonRun, worker: string, name: string): Promise<void> {
+  const rawId = agentFileTicket(name);
+  if (rawId === undefined) return;
+  // Why: a name no error file can be derived from is quarantined by the directory pass.
+  if (!isSafeBaseName(rawId, '.error.json')) return serveWorkerDir(run, worker);
+  const dir = join(run.ctx.paths.dir, 'claimed', worker);
+  if (!(await isRealDir(dir))) return;
+  await run.locks.with(workerLockKey(worker, rawId), () => serveOne(run, dir, worker, name));
+}
+
+async function serveOne(run: DaemonRun, dir: string, worker: string, name: string): Promise<void> {
+  try {
+    await serveWorkerEntry(run, dir, worker, name);
+  } catch (err) {
+    run.log({ action: 'error', worker_id: worker, file: `claimed/${worker}/${name}`, error: errorLogOf(err) });
+  }
 }
 
 async function serveWorkerEntry(run: DaemonRun, dir: string, worker: string, name: string): Promise<void> {
@@ -109,7 +161,9 @@ async function submitResult(run: DaemonRun, f: WorkerFile, result: AgentValues['
     });
   }
   try {
-    const r = await submitTicket(run.ctx, {
+    // Why the lock: the submit cascades inline; the event of the parent landing in completed/
+    // then finds the marker instead of cascading it a second time beside us.
+    const r = await run.locks.with(cascadeLockKey(ticketId), () => submitTicket(run.ctx, {
       ticketId,
       workerId: f.worker,
       output: result.output_data,
@@ -117,7 +171,7 @@ async function submitResult(run: DaemonRun, f: WorkerFile, result: AgentValues['
       ...(result.usage ? { usage: result.usage } : {}),
       ...(result.status ? { status: result.status } : {}),
       ...(result.token !== undefined ? { token: result.token } : {}),
-    });
+    }));
     // Why: the ticket has moved on, so this result (in any version) has done its job.
     await unlinkIfExists(run.ctx, f.path);
     await unlinkIfExists(run.ctx, errorFilePath(f.dir, ticketId));

@@ -1,13 +1,17 @@
 import { watch, watchFile, unwatchFile, type FSWatcher, type Stats } from 'node:fs';
+import { basename } from 'node:path';
 
 /**
- * Watchers for directories that can hold tens of thousands of tickets (completed/<stage>/).
+ * Watchers for directories that can hold tens of thousands of tickets (completed/<stage>/,
+ * claimed/<worker>/).
  * chokidar re-reads and lstat()s a whole directory on every change in it (at 20,000 tickets
  * that took a full core under a stream of submits); one fs.watch per directory only reports
  * the names that changed. With polling, the directory's own stat changes are the signal.
  */
 export class DirEntryWatchers {
   private readonly watchers = new Map<string, FSWatcher | 'polled'>();
+  /** The inode each directory had when its watcher was set up. */
+  private readonly inodes = new Map<string, number>();
   private closed = false;
 
   constructor(
@@ -17,9 +21,18 @@ export class DirEntryWatchers {
     private readonly onError: (err: unknown) => void,
   ) {}
 
-  /** Start watching `dir` unless already watched (cheap to repeat). True if it is new. */
-  ensure(dir: string): boolean {
-    if (this.closed || this.watchers.has(dir)) return false;
+  /**
+   * Start watching `dir` (whose inode is `ino`) unless already watched (cheap to repeat). True
+   * if it is new. A directory removed and made again (git drops empty directories) has a new
+   * inode, and the old watcher sees nothing of it: it is replaced.
+   */
+  ensure(dir: string, ino: number): boolean {
+    if (this.closed) return false;
+    if (this.watchers.has(dir)) {
+      if (this.inodes.get(dir) === ino) return false;
+      this.forget(dir);
+    }
+    this.inodes.set(dir, ino);
     if (this.poll) {
       // Why: only a hint that something changed in the directory; what changed is found by
       // listing it (mtimes never decide anything).
@@ -31,7 +44,14 @@ export class DirEntryWatchers {
     }
     let w: FSWatcher;
     try {
-      w = watch(dir, { persistent: true }, (_event, file) => this.onChange(dir, typeof file === 'string' ? file : undefined));
+      const self = basename(dir);
+      w = watch(dir, { persistent: true }, (event, file) => {
+        // Why: inotify names the directory itself when it is removed or moved, and its watch
+        // then dies quietly; a directory made again (git drops empty ones) may even get the same
+        // inode. Drop the watcher: the next pass watches the directory again and scans it.
+        if (event === 'rename' && file === self) this.forget(dir);
+        this.onChange(dir, typeof file === 'string' ? file : undefined);
+      });
     } catch (err) {
       this.onError(err);
       return false;
@@ -48,8 +68,14 @@ export class DirEntryWatchers {
   private forget(dir: string): void {
     const w = this.watchers.get(dir);
     this.watchers.delete(dir);
+    this.inodes.delete(dir);
     if (w === 'polled') unwatchFile(dir);
     else w?.close();
+  }
+
+  /** Is `dir` watched (so that a change in it makes an event)? */
+  has(dir: string): boolean {
+    return this.watchers.has(dir);
   }
 
   size(): number {

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { childTicketId } from '../../src/core/ids.js';
@@ -156,6 +156,34 @@ describe('startDaemon: watcher hints', () => {
       await expectFsckOk(run.ctx);
     });
   }
+
+  it('serves result files on their events, in a worker directory made after it started and made again after a removal', async () => {
+    const ids = await addItems(run.ctx, 'parse', parseItems(2));
+    const logs: DaemonLogEntry[] = [];
+    // Why: rescans far apart: only events (and the light rescans, which skip watched directories) can do it.
+    const daemon = await startDaemon({ root, runs: ['demo'], intervalMs: 300, fullEvery: 1000, durability: 'none', log: (e) => logs.push(e) });
+    try {
+      await daemon.ready();
+      for (const [i, id] of ids.entries()) {
+        const dir = join(run.ctx.paths.dir, 'claimed', 'w9');
+        const c = await claimTicket(run.ctx, { stage: 'parse', workerId: 'w9' });
+        expect(c?.ticket.ticket_id).toBeDefined();
+        const held = String(c?.ticket.ticket_id);
+        // Give the daemon a rescan to watch the (new, or new again) directory, as an agent reads its ticket first.
+        await new Promise((r) => setTimeout(r, 700));
+        await writeFile(join(dir, `${held}.result.json`), JSON.stringify({ output_data: { beats: [] } }));
+        await waitFor(async () => (await ls(join(run.ctx.paths.dir, 'completed', 'parse'))).includes(`${held}.json`), 10_000, `result ${i + 1} to be submitted`);
+        await waitFor(async () => !(await ls(dir)).includes(`${held}.result.json`), 10_000, 'the result file to be removed');
+        expect(await ls(dir)).toEqual([]);
+        // As git does with an empty directory: the next claim makes it again (a new inode).
+        await rmdir(dir);
+      }
+      expect(logs.filter((e) => e.action === 'submitted').map((e) => e.ticket_id).sort()).toEqual([...ids].sort());
+    } finally {
+      await daemon.stop();
+    }
+    await expectFsckOk(run.ctx);
+  });
 
   it('serves a run created after it started (no run named)', async () => {
     const daemon = await startDaemon({ root, intervalMs: 600_000, durability: 'none' });

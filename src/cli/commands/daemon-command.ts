@@ -1,8 +1,14 @@
 import { TqError } from '../../core/errors.js';
 import { parseDuration } from '../../core/duration.js';
 import { formatLogLine } from '../../daemon/daemon-log.js';
-import { DEFAULT_INTERVAL_MS, DEFAULT_SETTLE } from '../../daemon/daemon-defaults.js';
+import { DEFAULT_FULL_EVERY, DEFAULT_INTERVAL_MS, DEFAULT_SETTLE } from '../../daemon/daemon-defaults.js';
 import { strList, type Args, type CommandSpec } from '../command.js';
+
+function fullEveryOf(args: Args): number {
+  const v = Number(args['full-every']);
+  if (!Number.isInteger(v) || v < 1) throw new TqError('USAGE', `--full-every must be a whole number >= 1, got ${String(args['full-every'])}`, { field: 'full-every' });
+  return v;
+}
 
 function positiveMs(args: Args, key: string, min: number): number {
   const v = Number(args[key]);
@@ -30,7 +36,8 @@ export const daemonCommand: CommandSpec = {
     y
       .positional('runs', { type: 'string', array: true, describe: 'runs to serve (default: every run under the root)' })
       .option('poll', { type: 'boolean', default: false, describe: 'poll instead of inotify (network filesystems)' })
-      .option('interval', { type: 'number', default: DEFAULT_INTERVAL_MS, describe: 'ms between full rescans' })
+      .option('interval', { type: 'number', default: DEFAULT_INTERVAL_MS, describe: 'ms between rescans (light ones; see --full-every)' })
+      .option('full-every', { type: 'number', default: DEFAULT_FULL_EVERY, describe: 'every how many rescans one is full (re-lists completed/, re-reads every claim); also kept 10x its own duration apart' })
       .option('force', { type: 'boolean', default: false, describe: 'run even if another daemon holds a run (safe: the work is idempotent)' })
       .option('once', { type: 'boolean', default: false, describe: 'one full pass, then exit' })
       .option('settle', { type: 'number', default: DEFAULT_SETTLE.movingMs, describe: 'ms a move in moving/ must stay untouched before it is treated as crashed' })
@@ -47,6 +54,7 @@ export const daemonCommand: CommandSpec = {
       runs: strList(args, 'runs'),
       poll: args.poll === true,
       intervalMs: positiveMs(args, 'interval', 10),
+      fullEvery: fullEveryOf(args),
       force: args.force === true,
       ...commitOption(args),
       watch: args.once !== true,
