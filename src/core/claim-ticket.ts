@@ -76,6 +76,8 @@ interface Cursor {
   dir?: Dir;
   /** Closes an unused stream (an open Dir that gets garbage-collected makes Node print a warning). */
   idle?: ReturnType<typeof setTimeout>;
+  /** When a claim last took a name from this cursor (ms). */
+  usedAt: number;
   /** The read of the next batch, shared by the loops that run out of names meanwhile. */
   refill?: Promise<void>;
 }
@@ -89,7 +91,8 @@ async function nextCandidate(ctx: RunCtx, dir: string): Promise<string | undefin
   let byDir = cursors.get(ctx);
   if (!byDir) cursors.set(ctx, (byDir = new Map()));
   let cursor = byDir.get(dir);
-  if (!cursor) byDir.set(dir, (cursor = { names: [] }));
+  if (!cursor) byDir.set(dir, (cursor = { names: [], usedAt: 0 }));
+  cursor.usedAt = Date.now();
   // Why at most two refills: one may continue an old stream that has just ended; the second
   // starts from the top. Empty after both means the directory has nothing to claim.
   for (let refills = 0; cursor.names.length === 0 && refills < 2; refills += 1) {
@@ -135,12 +138,20 @@ async function readCandidates(ctx: RunCtx, dir: string, cursor: Cursor): Promise
       cursor.dir = undefined;
       await handle.close().catch(() => undefined);
     } else {
-      cursor.idle = setTimeout(() => {
+      const closeIfIdle = (): void => {
         cursor.idle = undefined;
         if (cursor.dir !== handle || cursor.refill) return;
+        const idleFor = Date.now() - cursor.usedAt;
+        if (idleFor < STREAM_IDLE_MS) {
+          // Still in use (a slow batch): look again when it could have become idle.
+          cursor.idle = setTimeout(closeIfIdle, STREAM_IDLE_MS - idleFor);
+          cursor.idle.unref();
+          return;
+        }
         cursor.dir = undefined;
         handle.close().catch(() => undefined);
-      }, STREAM_IDLE_MS);
+      };
+      cursor.idle = setTimeout(closeIfIdle, STREAM_IDLE_MS);
       cursor.idle.unref();
     }
   }
