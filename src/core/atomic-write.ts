@@ -10,7 +10,7 @@ export async function tmpPath(ctx: RunCtx, hint: string): Promise<string> {
 }
 
 /** Write `data` completely to a new temp file, and make sure `path`'s directory exists. */
-async function writeTempFor(ctx: RunCtx, path: string, data: string): Promise<string> {
+export async function writeTempFor(ctx: RunCtx, path: string, data: string): Promise<string> {
   const tmp = await tmpPath(ctx, path);
   try {
     await intoDir(ctx, ctx.paths.tmp, () => ctx.fs.writeFileExclusive(tmp, data, ctx.durable));
@@ -39,7 +39,11 @@ export async function writeFileAtomic(ctx: RunCtx, path: string, data: string): 
  * EEXIST where rename would silently replace). Returns false when the path already existed.
  */
 export async function createFileExclusive(ctx: RunCtx, path: string, data: string): Promise<boolean> {
-  const tmp = await writeTempFor(ctx, path, data);
+  return linkTempExclusive(ctx, await writeTempFor(ctx, path, data), path);
+}
+
+/** The second half of createFileExclusive, for a temp file written by writeTempFor: link, then drop the temp. */
+export async function linkTempExclusive(ctx: RunCtx, tmp: string, path: string): Promise<boolean> {
   try {
     await intoDir(ctx, dirname(path), () => ctx.fs.link(tmp, path));
     await syncDirIfDurable(ctx, dirname(path));

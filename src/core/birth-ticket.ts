@@ -4,7 +4,7 @@ import { nonce } from './ids.js';
 import { ensureDir, ensureParent, intoDir, pathForTicket, type RunCtx } from './run-context.js';
 import { serializeTicket } from './serialize-ticket.js';
 import type { Ticket } from './ticket-schema.js';
-import { createFileExclusive, listDir, readIfExists, syncDirIfDurable, unlinkIfExists } from './atomic-write.js';
+import { createFileExclusive, linkTempExclusive, listDir, writeTempFor, readIfExists, syncDirIfDurable, unlinkIfExists } from './atomic-write.js';
 
 export function registryPath(ctx: RunCtx, stage: string, ticketId: string): string {
   return join(ctx.paths.registry, stage, `${ticketId}.json`);
@@ -29,18 +29,33 @@ export async function birthTicket(ctx: RunCtx, ticket: Ticket): Promise<BirthOut
   const target = pathForTicket(ctx, ticket);
   const text = serializeTicket(ticket);
   await ensureDir(ctx, ctx.paths.moving);
-  try {
-    await intoDir(ctx, ctx.paths.moving, () => ctx.fs.writeFileExclusive(staged, text, ctx.durable));
-  } catch (err) {
-    throw ioError(err, 'writing', staged);
-  }
+  const writeStaged = async (): Promise<void> => {
+    try {
+      await intoDir(ctx, ctx.paths.moving, () => ctx.fs.writeFileExclusive(staged, text, ctx.durable));
+    } catch (err) {
+      throw ioError(err, 'writing', staged);
+    }
+  };
   let registered: boolean;
   try {
     // RACE: created with link (O_EXCL) from its own temp file: EEXIST for every creator but
     // the first. Why its own copy and not a link to the staged file: a hard link would share
     // the inode with pending/<id>.json, and anyone editing that file in place (an editor, an
     // agent's write tool) would rewrite the birth record fsck restores lost tickets from.
-    registered = await createFileExclusive(ctx, reg, text);
+    if (ctx.durable) {
+      // Why the two writes in parallel when durable: each waits for its own fsync, and the
+      // files are independent until the link, which still comes after both (the states a
+      // crash can leave are the same as in sequence).
+      const [stagedWrite, tmpWrite] = await Promise.allSettled([writeStaged(), writeTempFor(ctx, reg, text)]);
+      if (stagedWrite.status === 'rejected' || tmpWrite.status === 'rejected') {
+        if (tmpWrite.status === 'fulfilled') await ctx.fs.unlink(tmpWrite.value).catch(() => undefined);
+        throw stagedWrite.status === 'rejected' ? stagedWrite.reason : (tmpWrite as PromiseRejectedResult).reason;
+      }
+      registered = await linkTempExclusive(ctx, tmpWrite.value, reg);
+    } else {
+      await writeStaged();
+      registered = await createFileExclusive(ctx, reg, text);
+    }
   } catch (err) {
     await unlinkIfExists(ctx, staged).catch(() => undefined);
     throw ioError(err, 'registering', reg);
@@ -58,8 +73,8 @@ export async function birthTicket(ctx: RunCtx, ticket: Ticket): Promise<BirthOut
     if (errnoCode(err) !== 'ENOENT') throw ioError(err, 'publishing', target);
   }
   if (ctx.durable) {
-    await syncDirIfDurable(ctx, join(reg, '..'));
-    await syncDirIfDurable(ctx, join(target, '..'));
+    // Why both at once: independent directories; each fsync waits for a journal commit.
+    await Promise.all([syncDirIfDurable(ctx, dirname(reg)), syncDirIfDurable(ctx, dirname(target))]);
   }
   return 'created';
 }

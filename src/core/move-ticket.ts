@@ -118,8 +118,8 @@ export async function moveTicket(ctx: RunCtx, source: string, opts: MoveOptions,
     throw ioError(err, 'moving into place', target);
   }
   if (ctx.durable) {
-    await syncDirIfDurable(ctx, dirname(target));
-    await syncDirIfDurable(ctx, ctx.paths.moving);
+    // Why both at once: independent directories; each fsync waits for a journal commit.
+    await Promise.all([syncDirIfDurable(ctx, dirname(target)), syncDirIfDurable(ctx, ctx.paths.moving)]);
   }
   await unlinkIfExists(ctx, names.prev).catch(() => undefined);
   return done;
