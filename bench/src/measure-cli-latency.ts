@@ -1,8 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BenchOptions } from './bench-options.js';
-import { buildCliBundle } from './build-cli-bundle.js';
-import { ratioRow, skippedRow, type Figure, type Row } from './report.js';
+import { ratioRow, type Figure, type Row } from './report.js';
 import { checkOk, timeNode } from './spawn-timed.js';
 import { median } from './stats.js';
 import { makeTempDir, removeDir } from './temp-dir.js';
@@ -25,10 +24,19 @@ export async function measureCliLatency(opts: BenchOptions, log: (l: string) => 
     const outFile = join(root, 'output.json');
     await writeFile(outFile, JSON.stringify(OUTPUT));
     const tq = (args: string[]): string[] => [TQ_BIN, '--root', root, ...args];
-    const bundle = await buildCliBundle();
-    const tqb = (args: string[]): string[] => ['bin' in bundle ? bundle.bin : TQ_BIN, '--root', root, ...args];
+    // The tsc output run directly: what the bundle and its code cache save.
+    const unbundled = (args: string[]): string[] => [
+      '--input-type=module',
+      '-e',
+      `const { main } = await import(${JSON.stringify(join(REPO_ROOT, 'dist', 'cli', 'main.js'))}); process.exitCode = await main(process.argv.slice(1));`,
+      '--root',
+      root,
+      ...args,
+    ];
+    const noCache = { env: { ...process.env, TQ_CODE_CACHE: '0' } };
+    const loadBundle = ['--input-type=module', '-e', `const { loadCli } = await import(${JSON.stringify(join(REPO_ROOT, 'bin', 'load-cli.js'))}); await loadCli();`];
     const importOnly = (spec: string): string[] => ['--input-type=module', '-e', `await import(${JSON.stringify(spec)})`];
-    const t: Record<string, number[]> = { node: [], claim: [], submit: [], status: [], zod: [], yargs: [], chokidar: [], main: [], index: [], bclaim: [], bsubmit: [], bstatus: [] };
+    const t: Record<string, number[]> = { node: [], claim: [], submit: [], status: [], zod: [], yargs: [], chokidar: [], main: [], index: [], uclaim: [], ustatus: [], nclaim: [], nstatus: [] };
     const push = (k: string, ms: number): void => {
       t[k]?.push(ms);
     };
@@ -42,22 +50,17 @@ export async function measureCliLatency(opts: BenchOptions, log: (l: string) => 
       const zod = checkOk(timeNode(importOnly('zod'), { cwd: REPO_ROOT }), 'import zod');
       const yargs = checkOk(timeNode(importOnly('yargs'), { cwd: REPO_ROOT }), 'import yargs');
       const chokidar = checkOk(timeNode(importOnly('chokidar'), { cwd: REPO_ROOT }), 'import chokidar');
-      const main = checkOk(timeNode(importOnly(join(REPO_ROOT, 'dist', 'cli', 'main.js'))), 'import dist/cli/main.js');
+      const main = checkOk(timeNode(loadBundle), 'load the CLI bundle');
       const index = checkOk(timeNode(importOnly(join(REPO_ROOT, 'dist', 'index.js'))), 'import dist/index.js');
-      let b: [number, number, number] | undefined;
-      if ('bin' in bundle) {
-        const bclaim = checkOk(timeNode(tqb(['claim', 'cli', '--type', 'work', '--worker', 'w2', '--json'])), 'bundled tq claim');
-        const bc = JSON.parse(bclaim.result.stdout) as { ticket: { ticket_id: string; claim: { token: string } } };
-        const bsubmit = checkOk(timeNode(tqb(['submit', 'cli', bc.ticket.ticket_id, '--worker', 'w2', '--output', outFile, '--token', bc.ticket.claim.token])), 'bundled tq submit');
-        const bstatus = checkOk(timeNode(tqb(['status', 'cli'])), 'bundled tq status');
-        b = [bclaim.ms, bsubmit.ms, bstatus.ms];
-      }
+      const uclaim = checkOk(timeNode(unbundled(['claim', 'cli', '--type', 'work', '--worker', 'w2', '--json'])), 'unbundled tq claim');
+      const ustatus = checkOk(timeNode(unbundled(['status', 'cli'])), 'unbundled tq status');
+      const nclaim = checkOk(timeNode(tq(['claim', 'cli', '--type', 'work', '--worker', 'w3', '--json']), noCache), 'tq claim without code cache');
+      const nstatus = checkOk(timeNode(tq(['status', 'cli']), noCache), 'tq status without code cache');
       if (r < 0) continue;
-      if (b) {
-        push('bclaim', b[0]);
-        push('bsubmit', b[1]);
-        push('bstatus', b[2]);
-      }
+      push('uclaim', uclaim.ms);
+      push('ustatus', ustatus.ms);
+      push('nclaim', nclaim.ms);
+      push('nstatus', nstatus.ms);
       push('node', node.ms);
       push('claim', claim.ms);
       push('submit', submit.ms);
@@ -75,28 +78,25 @@ export async function measureCliLatency(opts: BenchOptions, log: (l: string) => 
       ratioRow('tq claim', m('claim'), 'ms', 'node -e 0', node, TARGET),
       ratioRow('tq submit', m('submit'), 'ms', 'node -e 0', node, TARGET),
       ratioRow('tq status', m('status'), 'ms', 'node -e 0', node, TARGET),
-      ...('bin' in bundle
-        ? [
-            ratioRow('tq claim, esbuild bundle (experiment)', m('bclaim'), 'ms', 'node -e 0', node, TARGET),
-            ratioRow('tq submit, esbuild bundle (experiment)', m('bsubmit'), 'ms', 'node -e 0', node, TARGET),
-            ratioRow('tq status, esbuild bundle (experiment)', m('bstatus'), 'ms', 'node -e 0', node, TARGET),
-          ]
-        : [skippedRow('tq claim, esbuild bundle (experiment)', bundle.problem)]),
+      ratioRow('tq claim, bundle without its V8 code cache (TQ_CODE_CACHE=0)', m('nclaim'), 'ms', 'node -e 0', node),
+      ratioRow('tq status, bundle without its V8 code cache', m('nstatus'), 'ms', 'node -e 0', node),
+      ratioRow('tq claim, unbundled tsc output (dist/cli/main.js)', m('uclaim'), 'ms', 'node -e 0', node),
+      ratioRow('tq status, unbundled tsc output', m('ustatus'), 'ms', 'node -e 0', node),
       ratioRow('node + import zod only', m('zod'), 'ms', 'node -e 0', node),
       ratioRow('node + import yargs only', m('yargs'), 'ms', 'node -e 0', node),
       ratioRow('node + import chokidar only', m('chokidar'), 'ms', 'node -e 0', node),
       ratioRow('node + import dist/index.js (library, no yargs)', m('index'), 'ms', 'node -e 0', node),
-      ratioRow('node + import dist/cli/main.js (whole CLI, no command)', m('main'), 'ms', 'node -e 0', node),
+      ratioRow('node + load the CLI bundle with its code cache (no command)', m('main'), 'ms', 'node -e 0', node),
     ];
     const load = m('main') - node;
     const work = m('claim') - m('main');
     return {
       id: '2',
       title: '2. CLI latency',
-      description: `Wall time of one command, spawn to exit, median of ${opts.cliRounds} rounds (commands interleaved), ÷ \`node -e 0\` spawned the same way. The run uses the default durability ('full'). The "import only" rows spawn a process that just imports a module: they split \`tq claim\` into start-up, module loading and work.`,
+      description: `Wall time of one command, spawn to exit, median of ${opts.cliRounds} rounds (commands interleaved), ÷ \`node -e 0\` spawned the same way. The run uses the default durability ('full'). \`tq\` runs the esbuild bundle dist/bundle/tq.cjs through bin/load-cli.js with its V8 code cache; the rows below it take those away one at a time. The "import"/"load" rows spawn a process that only loads code: they split \`tq claim\` into start-up, loading and work.`,
       rows,
       notes: [
-        `\`tq claim\` = node start-up ${Math.round(node)} ms + module loading ${Math.round(load)} ms (${Math.round((load / m('claim')) * 100)}%) + parsing and the claim itself ${Math.round(work)} ms.`,
+        `\`tq claim\` = node start-up ${Math.round(node)} ms + loading the bundle ${Math.round(load)} ms (${Math.round((load / m('claim')) * 100)}%) + parsing and the claim itself ${Math.round(work)} ms.`,
       ],
     };
   } finally {
