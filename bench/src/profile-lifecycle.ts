@@ -34,12 +34,12 @@ function counting(base: Fs): Fs {
   }
   return out as unknown as Fs;
 }
-const fsImpl: Fs = process.argv.includes('--count') ? counting(useSync ? syncFs : nodeFs) : useSync ? syncFs : nodeFs;
+const fsImpl: Fs | undefined = process.argv.includes('--count') ? counting(useSync ? syncFs : nodeFs) : useSync ? syncFs : undefined;
 const perTicket = (): string => [...calls].map(([k, v]) => `${k} ${(v / n).toFixed(2)} (avg ${((spent.get(k) ?? 0) / v).toFixed(2)} ms)`).join(', ');
 
 const root = await makeTempDir('profile');
 try {
-  const ctx = await createRun(root, 'p', { pipeline: { stages: { work: {} }, cascade: [] }, durability, fs: fsImpl });
+  const ctx = await createRun(root, 'p', { pipeline: { stages: { work: {} }, cascade: [] }, durability, ...(fsImpl ? { fs: fsImpl } : {}) });
   calls.clear();
   let t = performance.now();
   await addTickets(ctx, 'work', itemsOf(Array.from({ length: n }, () => ({ ...PAYLOAD }))));

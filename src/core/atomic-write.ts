@@ -56,13 +56,50 @@ export async function linkTempExclusive(ctx: RunCtx, tmp: string, path: string):
   }
 }
 
+/** Per run context and directory: the fsync in progress, and the one that will start after it. */
+interface DirSync {
+  running?: Promise<void>;
+  queued?: Promise<void>;
+}
+const dirSyncs = new WeakMap<RunCtx, Map<string, DirSync>>();
+
+/**
+ * fsync a directory (durable runs only), shared by concurrent callers: group commit.
+ * RACE: an fsync that is already running may have started before the caller's rename, so it
+ * does not count; the caller joins the next one, which starts when the running one ends and so
+ * covers every rename made before it. With 16 claim loops renaming into moving/ and the same
+ * state directories, most fsyncs are shared.
+ */
 export async function syncDirIfDurable(ctx: RunCtx, dir: string): Promise<void> {
   if (!ctx.durable) return;
-  try {
-    await ctx.fs.syncDir(dir);
-  } catch (err) {
-    throw ioError(err, 'syncing directory', dir);
-  }
+  let byDir = dirSyncs.get(ctx);
+  if (!byDir) dirSyncs.set(ctx, (byDir = new Map()));
+  let s = byDir.get(dir);
+  if (!s) byDir.set(dir, (s = {}));
+  const state = s;
+  const start = (): Promise<void> => {
+    const p: Promise<void> = ctx.fs.syncDir(dir).then(
+      () => undefined,
+      (err: unknown) => {
+        throw ioError(err, 'syncing directory', dir);
+      },
+    );
+    state.running = p;
+    const clear = (): void => {
+      if (state.running === p) state.running = undefined;
+    };
+    p.then(clear, clear);
+    return p;
+  };
+  if (!state.running) return start();
+  state.queued ??= state.running.then(
+    () => undefined,
+    () => undefined,
+  ).then(() => {
+    state.queued = undefined;
+    return start();
+  });
+  return state.queued;
 }
 
 /** Unlink, treating "already gone" as success. */

@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { TqError, errnoCode, ioError } from './errors.js';
-import { nodeFs, type Fs } from './fs-layer.js';
+import { durableNodeFs, nodeFs, type Fs } from './fs-layer.js';
 import { systemClock, type Clock } from './clock.js';
 import { cleanId } from './ids.js';
 import { runPaths, type RunPaths } from './run-paths.js';
@@ -76,7 +76,7 @@ export async function openRun(root: string, rawRunId: string, opts: RunOptions =
     runId,
     paths,
     config,
-    fs,
+    fs: opts.fs ?? (durability === 'full' ? durableNodeFs : nodeFs),
     clock: opts.clock ?? systemClock,
     durable: durability === 'full',
     madeDirs: new Set(),
