@@ -11,119 +11,152 @@ function ratio(r: Row | undefined): string {
 }
 
 function num(r: Row | undefined, digits = 0): string {
-  return r && Number.isFinite(r.value) && !r.status ? r.value.toFixed(digits) : 'n/a';
+  return r && Number.isFinite(r.value) && !r.status ? r.value.toLocaleString('en-US', { maximumFractionDigits: digits }) : 'n/a';
 }
 
 /**
- * What limits ticketq where it misses a target, from profiling (node --cpu-prof, strace -c and
- * a counting Fs). Counts are exact and machine-independent; times come from this run's report.
+ * What limits ticketq where it misses a target, and what was changed, from profiling
+ * (node --cpu-prof, strace -f -w -c, bench/dist/profile-lifecycle.js, bench/dist/fs-op-costs.js).
+ * Counts are exact; times and ratios come from this run's report.
  */
 export function renderAnalysis(report: Report): string {
+  const tq1 = find(report, '1', 'ticketq, 1 process', 'raw floor, 1 process');
+  const tq1Proto = find(report, '1', 'ticketq, 1 process', 'protocol floor');
+  const tq1Bull = find(report, '1', 'ticketq, 1 process', 'BullMQ');
+  const tq2Bull = find(report, '1', 'ticketq, 2 processes', 'BullMQ');
+  const tq1Plain = find(report, '1', 'ticketq, 1 process', 'plainjob');
+  const proto = find(report, '1', 'protocol floor, 1 process (');
+  const raw1 = find(report, '1', 'raw floor, 1 process');
   const syncFs = find(report, '1', 'ticketq, 1 process, all-synchronous Fs');
-  const bundleClaim = find(report, '2', 'tq claim, esbuild bundle');
+  const full = find(report, '1', "ticketq, 1 process, durability 'full'", 'ticketq');
   const claim = find(report, '2', 'tq claim');
-  const main = find(report, '2', 'node + import dist/cli/main.js');
-  const crowdRaw = find(report, '4', '16 claimers, claims/s', '16 raw claimers');
-  const fsWatch = find(report, '5', 'bare fs.watch watcher (no chokidar), p50');
-  const drained = find(report, '4', 'claim p50, 1,000,000 backlog after') ?? find(report, '4', 'claim p50,', 'claim p50, 1,000 pending');
+  const noCache = find(report, '2', 'tq claim, bundle without');
+  const unbundled = find(report, '2', 'tq claim, unbundled');
+  const load = find(report, '2', 'node + load the CLI bundle');
+  const zod = find(report, '2', 'node + import zod');
+  const statusCli = find(report, '2', 'tq status');
+  const workOf = (r: Row | undefined): Row | undefined => (r && load ? { ...r, value: r.value - load.value } : undefined);
+  const statusWork = workOf(statusCli);
+  const claimWork = workOf(claim);
+  const status10k = find(report, '3', 'tq status, 10,000');
+  const list1m = find(report, '3', 'tq list, 1,000,000');
+  const libList1m = find(report, '3', 'library listTickets(), 1,000,000');
+  const drained = find(report, '4', 'claim p50, 1,000,000 backlog after');
+  const cascadeP99 = find(report, '5', 'result file → child in pending/, p99');
   const served = find(report, '6', 'results served');
+  const peak = find(report, '6', 'daemon peak RSS');
   const idleCpu = find(report, '6', 'daemon CPU, idle');
-  return `## What limits ticketq, and what would fix it
+  return `## What limits ticketq, and what was changed
 
-Profiled with \`node --cpu-prof\`, \`strace -f -c\` and a counting \`Fs\` (\`node bench/dist/profile-lifecycle.js 500 1 none all --count\`,
-\`strace -f -c node bench/dist/profile-lifecycle.js 1000 1 none create|all --sync-fs\`). Counts below are exact; times are this run's.
+The previous full run of this harness (same machine, earlier the same day) measured ticketq at 324 tickets/s
+for one process, \`tq claim\` at 3.46× \`node -e 0\`, \`tq list\` of 1,000,000 tickets at 3.72× a bare readdir,
+a cascade p99 of 2.55× the bare watcher, and a daemon that served only 1,283 of 1,500 results under load.
+The changes since, and what still limits each figure:
 
-### Lifecycle (figure 1): file creations and thread-pool round trips
+### Lifecycle (figure 1): the protocol's file creations
 
-| per ticket | ticketq | raw floor |
+ticketq with one process does ${num(tq1)} tickets/s, ${ratio(tq1Proto)} of the **protocol floor** (${num(proto)} tickets/s):
+the exact file operations of ticketq's protocol, through the same \`Fs\`, with none of its code (no JSON, no
+validation, no ids). So the code is no longer the cost; the file operations are. The raw floor (${num(raw1)}
+tickets/s) does 1 file creation and 2 renames per ticket; the protocol does:
+
+| per ticket | ticketq's protocol | raw floor |
 | --- | ---: | ---: |
-| \`Fs\` calls, create (birth) | 6: writeFileExclusive ×2 (staged .new + registry temp), link, unlink, rename | 1 writeFile |
-| \`Fs\` calls, claim + submit | 11: opendir, rename ×4, readFile, readFileWithIno, writeFileExclusive ×2, lstat, unlink | 2 renames |
-| thread-pool round trips (open/write/close/fstat each count) | ≈ 33 | 5 |
-| files created (O_CREAT: ext4 inode + journal) | 4 (staged, registry copy, claim stamp, submit .next) | 1 |
-| inodes freed (unlink or rename-over) | 3 (registry temp, stamp replaces the claimed file, .prev) | 0 |
+| files created (\`open\` with \`O_CREAT\` + \`O_EXCL\`) | 4 | 1 |
+| renames | 6 | 2 |
+| links / unlinks | 1 / 3 | 0 / 0 |
+| reads (open, fstat, read, close) | 2 | 0 |
 
-- The CPU profile of one process is ~73% idle: the main thread waits for libuv's 4-thread pool, and each call
-  costs a futex + eventfd + epoll hand-off (strace: ~113 futex and ~53 epoll_pwait calls per ticket). Kernel time
-  is dominated by file creation (openat O_CREAT: ~180 µs/call under this machine's load, vs ~40 µs for rename).
-- Timing each \`Fs\` call (\`--count\`, one loop): a creation (\`writeFileExclusive\`) or an \`unlink\` takes 5–8× a
-  rename; in claim + submit the two creations and the unlink are ~2/3 of the time. With 16 loops per process the
-  calls mostly wait in the thread-pool queue (all of a process's creations go to the same two directories,
-  moving/ and .tmp/, whose inode lock serialises them), so more loops do not help.
-- So the raw-floor target (≥ 0.7×) is out of reach by construction: the fenced protocol needs ~4 creations and
-  ~3 frees per ticket where the floor needs 1 and 0; with metadata operations of similar cost the ceiling is
-  roughly 0.25–0.3× of the floor. Closing the gap to BullMQ/plainjob would need fewer metadata operations per
-  ticket, not faster JavaScript: zod parsing and serialisation are < 3% of the profile.
-- Changes that keep every guarantee, biggest first:
-  1. **Registry by hard link, not by copy** (birth-ticket.ts): saves 1 file creation, 1 unlink and 4 round
-     trips per birth (9 → 5). It was recently made a copy so that editing pending/<id>.json in place cannot
-     rewrite the birth record; with a link that exposure lasts only while the ticket is pending (the first
-     claim's stamp replaces the pending file's inode, leaving the registry's untouched). The lead's call; not done.
-  2. **One read per ticket file**: \`nodeFs.readFileWithIno\` does fstat twice (\`fh.stat()\` then \`fh.readFile()\`,
-     which stats again); reading \`st.size + 1\` bytes with \`fh.read\` saves one round trip per submit and per
-     fenced move (−3%). Small; not done because other helpers' fault-injection tests wrap \`nodeFs\` right now.
-  3. **Not a synchronous \`Fs\`**: the experiment row (\`bench/src/sync-fs.ts\`, passed as \`RunOptions.fs\`) is
-     ${ratio(syncFs)} of the async one with 16 loops per process: it saves the hand-offs (about −30% per ticket
-     with a single loop in \`profile-lifecycle\`), but a blocked event loop cannot overlap the slow journal waits.
-     At most an option for one-shot CLI commands.
+On ext4 a file creation costs far more than the other operations, and how much more depends on the block group
+the directory landed in. \`node bench/dist/fs-op-costs.js\` under the bench's temp parent, right after this run
+(µs per call, synchronous, median of 3 × 2,000):
 
-### CLI latency (figure 2): module loading, not work
+| create + write + close | rename | link | unlink | read a file | lstat | create + write + fsync | fsync a directory |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| 376 (24× a rename) | 15.7 | 12.1 | 4.9–9.4 | 7.8 | 3.7 | 264 | 23 |
 
-- \`tq claim\` = ${num(claim)} ms; importing \`dist/cli/main.js\` alone = ${num(main)} ms: loading is most of it.
-  The CPU profile of \`tq status\`: ESM resolve/load/compile of ~150 files ≈ 45%, yargs building the help text
-  it caches before every command (\`usage.cacheHelpMessage\` → cliui/string-width, ≈ 8%), zod building
-  schemas at import ≈ 7%, the command itself < 5%.
-- **esbuild bundle** (experiment row: ${ratio(bundleClaim)} of \`node -e 0\` for \`tq claim\`, vs ${ratio(claim)} unbundled):
-  \`npm run build\` = \`tsc && esbuild dist/cli/main.js --bundle --minify --platform=node --format=esm
-  --outfile=dist/cli/tq.bundle.js\`; bin/tq.js stays a shim that imports the bundle. Not done here because
-  \`test/helpers/build-dist.ts\` rebuilds dist/ with tsc only: a bundle would go stale during development
-  unless that helper (or bin/tq.js) also rebuilds/falls back — coordinate with the CLI and test owners.
-- Then, to reach ≤ 1.5×: lazy \`import()\` of the daemon (chokidar), \`top\` (log-update) and graph commands so
-  the bundle's hot path is smaller (esbuild \`--splitting\`), and \`module.enableCompileCache()\` when Node ≥ 22.1.
+Other directories on the same disk measured 20–30 µs per creation: the spread between block groups is why every
+system of figure 1 now runs in a sibling directory of one parent. Each creation is there for a guarantee:
+1. the staged birth file in \`moving/\`: nothing half-written in \`pending/\`, and a crash before the registry
+   link leaves nothing behind;
+2. the registry copy: a separate inode, so that an agent or an editor that rewrites \`pending/<id>.json\` in
+   place cannot also destroy the birth record that \`fsck\` restores lost tickets from (a hard link saves this
+   creation; it was measured and rejected for that reason — \`fsck.test.ts\` checks it);
+3. the claim stamp: the claim time, lease and token are in the ticket's JSON (git keeps no mtimes), written
+   by a fenced move;
+4. the submitted version: the output and concerns in the ticket, written by the fenced move out of
+   \`claimed/<worker>/\`.
+
+With 4 creations against 1, the ≥ 0.7× raw-floor target is out of reach on this filesystem by construction
+(ticketq reaches ${ratio(tq1)}); BullMQ (${ratio(tq1Bull)} with 1 process, ${ratio(tq2Bull)} with 2) and plainjob (${ratio(tq1Plain)}) keep a job
+as a few bytes inside one database (Redis memory, SQLite pages) and create no inode per job version. Only a
+different layout would close that: several tickets per file (a batch file per input batch, or an append-only
+claims log per worker instead of a stamped copy per claim), at the cost of "one ticket = one file you can
+\`cat\` and \`mv\`". We chose to keep the layout.
+
+What changed in the code (each kept every test, the strace crash suites and the fault-injection suite green):
+- **Synchronous metadata calls** (\`src/core/fs-layer.ts\`): rename, link, unlink, lstat, mkdir, small reads
+  (≤ 256 KB, one \`read\` of size + 1 bytes after one fstat) and file creation without fsync no longer go
+  through libuv's thread pool. Each round trip there cost a futex + eventfd + epoll hand-off, ~50–100 µs under
+  load, several times the syscall; a ticket made ~33 of them. Durable runs keep fsync, creation with fsync,
+  rename and unlink on the pool (\`durableNodeFs\`): freeing a just-fsynced inode waits ~2 ms for the journal
+  (\`strace -w\`), which must not stall every claim loop of the process. The all-synchronous experiment row is
+  ${ratio(syncFs)} of the default.
+- **No work twice**: the claim stamp reuses the read (and the parsed ticket) it has just checked instead of
+  reading the file again; the concerns schema was being rebuilt by zod on every submit (~0.2 ms); temp-file
+  nonces come from a counter instead of \`randomBytes\` (~20 µs each); id-based paths are concatenated, not
+  \`path.join\`ed.
+- **Group commit for directory fsyncs** (\`syncDirIfDurable\`): concurrent moves share one fsync of \`moving/\`
+  and of each state directory; a birth's two files and a move's two directory fsyncs run in parallel.
+- Durability 'full' is ${ratio(full)} of 'none': it is bound by journal commits (6 fsyncs per ticket: the
+  staged and registry files, each move's new version, and the shared directory fsyncs).
+
+### CLI latency (figure 2): start-up
+
+- \`npm run build\` bundles the CLI with esbuild into one CommonJS file and trains a V8 code cache for it;
+  \`bin/load-cli.js\` compiles the bundle with that cache through \`vm.Script\` (Node 20 has no
+  \`module.enableCompileCache\`). Only the invoked command's module runs, and plain command lines are parsed
+  without constructing yargs (its help-text cache alone was ~8% of a command); yargs still handles help,
+  errors and unusual lines, and a test checks the fast path gives the same arguments as yargs.
+- \`tq claim\` is ${num(claim)} ms (${ratio(claim)} of \`node -e 0\`); without the code cache ${ratio(noCache)}, unbundled
+  ${ratio(unbundled)}. Loading the bundle alone (no command) is ${ratio(load)} of \`node -e 0\`: \`tq status\`, which writes
+  nothing, adds ~${num(statusWork)} ms to that and meets the target; \`tq claim\` adds ~${num(claimWork)} ms, most of it its durable
+  fenced move (the default durability is 'full': the new version and two directories are fsynced before it
+  answers). Of the load itself, a CPU profile of \`tq status\` shows ~12 ms compiling the bundle from its
+  cache, ~27 ms running the bundle's top level (mostly zod building the ticket, pipeline and run-config
+  schemas) and ~15 ms loading Node's own modules; importing zod alone is ${ratio(zod)} of \`node -e 0\`.
+  Building the schemas lazily is the next step for claim and submit.
 
 ### Listing (figure 3)
 
-- Below ~100,000 tickets the CLI rows measure process start-up and module loading (see figure 2).
-- \`listTickets()\` on 200,000 tickets (CPU profile): garbage collection 40%, waiting for the async readdir
-  35%, \`path.join\` for every entry's \`path\` 11%, the sort and the entry objects 8%; the name regex is ~2%.
-  \`tq list\` then builds a padded text table of every row in memory before printing.
-- Fixes (core + CLI, small): build \`path\` by concatenation (names are validated) or lazily; sort each directory's
-  names only when asked (\`--sort\`) since ids already sort by creation time; print rows as they are listed
-  instead of one padded table (fixed column widths, or widths from the first page).
+- \`runStatus\` only counts names (one \`readdir\` per directory, all issued together, a cheap name check, no
+  JSON read, no sort); \`listTickets\` concatenates paths and sorts each directory once; \`tq list\` writes its
+  table straight from the directory listings in chunks of 16,384 lines instead of building one string.
+- At 1,000,000 tickets \`tq list\` is ${ratio(list1m)} of the bare readdir-and-print script, and \`listTickets()\`
+  ${ratio(libList1m)} in-process. At 10,000 tickets the CLI rows (${ratio(status10k)} for \`tq status\`) measure process start-up
+  (figure 2), not listing.
+- \`tq list --json\` still builds one JSON string of every ticket (about 19 s and 130 MB at 1,000,000); it
+  would need a streamed writer in \`main.ts\`.
 
 ### Claim (figure 4)
 
-- Claim reads only the first 64 directory entries, so on a fresh directory its cost does not grow with the
-  backlog (target met). **But a drained directory is slow**: ext4 never shrinks a directory, and readdir walks
-  the emptied blocks at its front, which are exactly the blocks claimers emptied. With 500,000 of 1,000,000
-  claimed, one claim costs ${ratio(drained)} the 1k claim — a long-running stage gets slower as it drains.
-- Fixes: (1) in a long-lived process (library worker, daemon serving requests), keep the \`Dir\` handle open
-  and read the next 64 names from where the last batch ended, reopening only at the end (new tickets are found
-  on reopen; small change in claim-ticket.ts); (2) the daemon can notice a pending/<stage>/ whose directory
-  size (\`st_size\`) is far larger than its entry count needs, and rebuild it (move the entries into a fresh
-  directory, then swap) — a protocol change; (3) shard pending/<stage>/ into time buckets that are removed
-  when empty.
-- 16 claimers reach ${ratio(crowdRaw)} of 16 raw claimers (readdir + rename only): with 16 processes on 2
-  cores the loss comes from the processes and the shared directory lock, not from lost races (strace: ~6% of
-  claim renames fail with ENOENT).
+- The claim loops of a process now share one open directory stream per stage: the next batch of 256
+  candidates continues where the last stopped instead of re-reading the directory from its start, which on a
+  drained ext4 directory meant walking every emptied block first. The drained-front row is ${ratio(drained)} of
+  a 1k claim (it was 5.55×). The stream is closed when it ends (the next batch opens a new one, which sees
+  tickets that arrived behind it) or after 2 s unused.
 
-### Daemon (figures 5 and 6): chokidar re-reads whole directories
+### Daemon (figures 5 and 6)
 
-- strace of \`tq daemon\` serving 100 result files (100 claimed tickets): **193 statx and 62 getdents64 per
-  result**, against 4 renames and 10 fsyncs of real work. chokidar re-reads every watched directory that
-  changes and lstat()s every entry in it (readdirp \`_formatEntry\`: 54% of a bare watcher's CPU profile), even
-  though the daemon ignores files: cost per event is O(entries in claimed/<worker>/ and completed/<stage>/).
-  A bare chokidar watcher with the daemon's options used >100% of a core at 50 files/s into a 1,250-file
-  directory.
-- \`cascadeCompleted\` lists completed/<stage>/ and cascade/done/ in full for every hint: O(n) per completion,
-  O(n²) over a run. The reaper reads and parses every claimed ticket on every 2 s pass.
-- In figure 6 the daemon served ${num(served)} of the results written at a steady rate and had not caught up
-  when the harness stopped waiting; idle, it used ${num(idleCpu)}% of a core: every 2 s full pass re-reads and
-  parses every claimed ticket (5,000 here) for the reaper and lists every worker directory.
-- Fixes (daemon area): (1) watch the few directories with plain \`fs.watch\` (inotify; the event carries the file
-  name) and keep chokidar only for \`--poll\`: the bare fs.watch echo is ${ratio(fsWatch)} of chokidar's latency here;
-  (2) pass the file name from the event so a completion cascades just that parent (full passes still catch
-  anything missed); (3) reaper: remember each claimed file's inode and lease expiry and re-read only files whose
-  inode changed.
+- Events are served concurrently (up to 8, one per file or parent, with per-ticket locks shared with the
+  rescans); \`claimed/<worker>/\` directories are watched with plain \`fs.watch\` (chokidar re-read and lstat-ed
+  the whole directory on every change: 46% of the daemon's profile under load); light rescans every interval
+  skip watched directories and re-read only claims that are new, named by an event, or due; a full rescan runs
+  every 15th interval (\`--full-every\`).
+- Under load the daemon served ${num(served)} results; peak RSS ${num(peak, 1)} MB; idle CPU ${num(idleCpu, 1)}% of a core.
+- Cascade p99 is ${ratio(cascadeP99)} of the bare watcher (it was 2.55×). What remains above the watcher is the
+  durable submit and birth (the default durability is 'full'): a chain of fsyncs (the new version, then the
+  directories, then the child's staged and registry files, written in parallel) before the child is renamed
+  into \`pending/\`. A watcher that writes one file without fsync has none of that.
 `;
 }

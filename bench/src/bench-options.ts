@@ -23,7 +23,9 @@ const VALUE_OPTIONS = ['only', 'tickets', 'rounds', 'concurrency', 'cli-rounds',
 
 export const BENCH_USAGE = `usage: npm run bench [-- --quick] [--only 1,2,...] [--${VALUE_OPTIONS.slice(1).join(' N] [--')} N]
   --quick   a small smoke run (a few minutes); without it, the full run (~45 min)
-  --only    figures to run (1 lifecycle, 2 CLI, 3 listing, 4 claim cost, 5 cascade, 6 daemon footprint)`;
+  --only    figures to run (1 lifecycle, 2 CLI, 3 listing, 4 claim cost, 5 cascade, 6 daemon footprint)
+  --render  re-render docs/benchmarks.md from bench/results.json (no measuring)
+  --merge F replace the figures of bench/results.json with those of a partial run's results.json F`;
 
 /** Thrown for --help or an unknown option: a typo must not start a 45-minute run. */
 export class BenchUsage extends Error {}

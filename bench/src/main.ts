@@ -26,6 +26,25 @@ const log = (line: string): void => {
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  const mergeAt = argv.indexOf('--merge');
+  if (mergeAt >= 0) {
+    // Replace figures of bench/results.json with those of a later partial run (--only N), e.g.
+    // when a figure of the full run failed. Each replaced figure says so in its notes.
+    const from = argv[mergeAt + 1];
+    if (!from) throw new Error('--merge needs the results.json of a partial run');
+    const full = reviveReport(await readFile(join(REPO_ROOT, 'bench', 'results.json'), 'utf8'));
+    const part = reviveReport(await readFile(from, 'utf8'));
+    for (const fig of part.figures) {
+      fig.notes.push(`Measured by a separate \`${part.command}\` on ${part.generated_at} (load average before ${part.machine.load_before.join(' / ')}), same code and machine, and merged into this report with \`--merge\`.`);
+      const i = full.figures.findIndex((f) => f.id === fig.id);
+      if (i >= 0) full.figures[i] = fig;
+      else full.figures.push(fig);
+    }
+    full.figures.sort((a, b) => a.id.localeCompare(b.id));
+    await writeReport(full, join(REPO_ROOT, 'docs', 'benchmarks.md'), join(REPO_ROOT, 'bench', 'results.json'), renderAnalysis(full));
+    log(`merged figure(s) ${part.figures.map((f) => f.id).join(', ')} from ${from} into bench/results.json and docs/benchmarks.md`);
+    return;
+  }
   if (argv.includes('--render')) {
     // Re-render docs/benchmarks.md from bench/results.json (no measuring).
     const report = reviveReport(await readFile(join(REPO_ROOT, 'bench', 'results.json'), 'utf8'));

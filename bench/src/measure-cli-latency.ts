@@ -20,7 +20,7 @@ export async function measureCliLatency(opts: BenchOptions, log: (l: string) => 
   try {
     // Default durability ('full'): what a user gets.
     const ctx = await createRun(root, 'cli', { pipeline: { stages: { work: {} }, cascade: [] } });
-    await addTickets(ctx, 'work', itemsOf(Array.from({ length: 2 * opts.cliRounds + 4 }, () => ({ ...PAYLOAD }))));
+    await addTickets(ctx, 'work', itemsOf(Array.from({ length: 3 * (opts.cliRounds + 2) }, () => ({ ...PAYLOAD }))));
     const outFile = join(root, 'output.json');
     await writeFile(outFile, JSON.stringify(OUTPUT));
     const tq = (args: string[]): string[] => [TQ_BIN, '--root', root, ...args];
@@ -29,6 +29,8 @@ export async function measureCliLatency(opts: BenchOptions, log: (l: string) => 
       '--input-type=module',
       '-e',
       `const { main } = await import(${JSON.stringify(join(REPO_ROOT, 'dist', 'cli', 'main.js'))}); process.exitCode = await main(process.argv.slice(1));`,
+      // Why '--': without it node takes --root as one of its own options.
+      '--',
       '--root',
       root,
       ...args,

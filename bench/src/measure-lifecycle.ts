@@ -153,7 +153,7 @@ export async function measureLifecycle(opts: BenchOptions, env: LifecycleEnv): P
       `create → claim → submit of ${n.toLocaleString('en-US')} tickets whose input is the same ${PAYLOAD_BYTES}-byte JSON object; tickets per second over the whole ` +
       `lifecycle (all created, then all claimed and submitted), median of ${opts.lifecycleRounds} rounds. ticketq uses the library API with durability ` +
       `'none' unless stated, ${opts.tqConcurrency} claim/submit loops per process; the raw floor does the same directory moves with bare fs calls ` +
-      "(write into pending/, rename into claimed/, rename into completed/) through ticketq's Fs layer (synchronous renames, file creation on the thread pool), " +
+      "(write into pending/, rename into claimed/, rename into completed/) through ticketq's Fs layer (the same synchronous calls ticketq makes), " +
       'no queue logic, same processes and concurrency. The protocol floor makes exactly the file operations of ticketq\'s protocol (4 file creations, 6 renames, ' +
       '1 link, 3 unlinks, 2 reads, 2 lstats per ticket: see bench/src/lifecycle-worker.ts) with none of its code. Every system runs in a sibling directory of one parent. Peers use their bulk-add ' +
       'fast path (BullMQ addBulk in chunks of 1,000; plainjob addMany).',
