@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Thin shim: all behaviour lives in dist/ (built by `npm install` / `npm run build`);
-// load-cli.js loads the bundle (or the plain tsc output).
-import { loadCli } from './load-cli.js';
+// load-cli.cjs loads the bundle (or the plain tsc output).
+// Why no import statements: each builtin an ES module imports costs a translation by the ESM
+// loader; load-cli.cjs is CommonJS and requires what it needs.
+const { loadCli } = process.getBuiltinModule('node:module').createRequire(import.meta.url)('./load-cli.cjs');
 
 loadCli()
   .then(({ main }) => main(process.argv.slice(2)))

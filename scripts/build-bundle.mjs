@@ -3,7 +3,7 @@
 // `npm run build` after tsc).
 //
 // Why: loading ~150 ES modules one by one was about half of every `tq claim`, and compiling
-// the code much of the rest. One file loads in one read; bin/load-cli.js compiles it with the
+// the code much of the rest. One file loads in one read; bin/load-cli.cjs compiles it with the
 // code cache made here (tq.cjs.cache), so V8 skips parsing and compiling what claim, submit and
 // status run. Code behind a dynamic import() (each command, chokidar for the daemon, log-update
 // for top, yargs for help and errors) is still bundled but runs only when needed: esbuild turns

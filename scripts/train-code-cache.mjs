@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { bundleIsCurrent, loadCli, saveCodeCache } from '../bin/load-cli.js';
+import { bundleIsCurrent, loadCli, saveCodeCache } from '../bin/load-cli.cjs';
 
 if (!bundleIsCurrent()) throw new Error('dist/bundle/tq.cjs is missing or older than dist/cli');
 const { main } = await loadCli({ ignoreCache: true });

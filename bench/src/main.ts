@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     const full = reviveReport(await readFile(join(REPO_ROOT, 'bench', 'results.json'), 'utf8'));
     const part = reviveReport(await readFile(from, 'utf8'));
     for (const fig of part.figures) {
-      fig.notes.push(`Measured by a separate \`${part.command}\` on ${part.generated_at} (load average before ${part.machine.load_before.join(' / ')}), same code and machine, and merged into this report with \`--merge\`.`);
+      fig.notes.push(`Measured by a separate \`${part.command}\` on ${part.generated_at} (load average before ${part.machine.load_before.join(' / ')}), same machine, and merged into this report with \`--merge\`.`);
       const i = full.figures.findIndex((f) => f.id === fig.id);
       if (i >= 0) full.figures[i] = fig;
       else full.figures.push(fig);

@@ -36,7 +36,7 @@ export async function measureCliLatency(opts: BenchOptions, log: (l: string) => 
       ...args,
     ];
     const noCache = { env: { ...process.env, TQ_CODE_CACHE: '0' } };
-    const loadBundle = ['--input-type=module', '-e', `const { loadCli } = await import(${JSON.stringify(join(REPO_ROOT, 'bin', 'load-cli.js'))}); await loadCli();`];
+    const loadBundle = ['--input-type=module', '-e', `const { loadCli } = await import(${JSON.stringify(join(REPO_ROOT, 'bin', 'load-cli.cjs'))}); await loadCli();`];
     const importOnly = (spec: string): string[] => ['--input-type=module', '-e', `await import(${JSON.stringify(spec)})`];
     const t: Record<string, number[]> = { node: [], claim: [], submit: [], status: [], zod: [], yargs: [], chokidar: [], main: [], index: [], uclaim: [], ustatus: [], nclaim: [], nstatus: [] };
     const push = (k: string, ms: number): void => {
@@ -95,7 +95,7 @@ export async function measureCliLatency(opts: BenchOptions, log: (l: string) => 
     return {
       id: '2',
       title: '2. CLI latency',
-      description: `Wall time of one command, spawn to exit, median of ${opts.cliRounds} rounds (commands interleaved), ÷ \`node -e 0\` spawned the same way. The run uses the default durability ('full'). \`tq\` runs the esbuild bundle dist/bundle/tq.cjs through bin/load-cli.js with its V8 code cache; the rows below it take those away one at a time. The "import"/"load" rows spawn a process that only loads code: they split \`tq claim\` into start-up, loading and work.`,
+      description: `Wall time of one command, spawn to exit, median of ${opts.cliRounds} rounds (commands interleaved), ÷ \`node -e 0\` spawned the same way. The run uses the default durability ('full'). \`tq\` runs the esbuild bundle dist/bundle/tq.cjs through bin/load-cli.cjs with its V8 code cache; the rows below it take those away one at a time. The "import"/"load" rows spawn a process that only loads code: they split \`tq claim\` into start-up, loading and work.`,
       rows,
       notes: [
         `\`tq claim\` = node start-up ${Math.round(node)} ms + loading the bundle ${Math.round(load)} ms (${Math.round((load / m('claim')) * 100)}%) + parsing and the claim itself ${Math.round(work)} ms.`,

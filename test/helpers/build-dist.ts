@@ -8,7 +8,7 @@ import { waitFor } from './wait-for.js';
 
 export const BIN = join(REPO_ROOT, 'bin', 'tq.js');
 export const DIST_INDEX = join(REPO_ROOT, 'dist', 'index.js');
-/** The esbuild bundle bin/tq.js runs (bin/load-cli.js falls back to dist/cli when it is older). */
+/** The esbuild bundle bin/tq.js runs (bin/load-cli.cjs falls back to dist/cli when it is older). */
 export const DIST_BUNDLE = join(REPO_ROOT, 'dist', 'bundle', 'tq.cjs');
 
 function newestMtime(dir: string): number {
