@@ -131,7 +131,8 @@ What changed in the code (each kept every test, the strace crash suites and the 
   table straight from the directory listings in chunks of 16,384 lines instead of building one string.
 - At 1,000,000 tickets \`tq list\` is ${ratio(list1m)} of the bare readdir-and-print script, and \`listTickets()\`
   ${ratio(libList1m)} in-process. At 10,000 tickets the CLI rows (${ratio(status10k)} for \`tq status\`) measure process start-up
-  (figure 2), not listing.
+  (figure 2), not listing. These CLI rows were taken with the previous ES module loader (see figure 2's notes); a
+  \`--only 3\` run with the final loader, right after, gave 0.78–1.43× for every CLI row (all within the target).
 - \`tq list --json\` still builds one JSON string of every ticket (about 19 s and 130 MB at 1,000,000); it
   would need a streamed writer in \`main.ts\`.
 
