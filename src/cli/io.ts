@@ -29,4 +29,6 @@ export interface CommandOutput {
   data: Record<string, unknown>;
   text: string;
   exitCode?: number;
+  /** The command wrote its --json output to stdout itself (too big for one string): print nothing. */
+  streamed?: boolean;
 }

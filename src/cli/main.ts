@@ -120,7 +120,9 @@ async function mainWithYargs(argv: string[], io: CliIo, rootDefault: string, loa
 }
 
 function printOutput(output: CommandOutput, wantsJson: boolean, io: CliIo): number {
-  if (wantsJson) io.stdout(`${JSON.stringify({ schema_version: SCHEMA_VERSION, ...output.data })}\n`);
+  if (wantsJson) {
+    if (!output.streamed) io.stdout(`${JSON.stringify({ schema_version: SCHEMA_VERSION, ...output.data })}\n`);
+  }
   else if (output.text !== '') io.stdout(`${output.text}\n`);
   return output.exitCode ?? 0;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { writeTicketTable } from '../../src/cli/commands/list-output.js';
+import { writeTicketJson, writeTicketTable } from '../../src/cli/commands/list-output.js';
 import { table } from '../../src/cli/common.js';
 import { stageOfTicketId } from '../../src/core/ids.js';
 import type { TicketDirListing } from '../../src/core/list-tickets.js';
@@ -50,5 +50,46 @@ describe('writeTicketTable', () => {
     expect(r.count).toBe(40_003);
     expect(r.writes).toBe(3);
     expect(r.text).toBe(viaTable(dirs));
+  });
+});
+
+describe('writeTicketJson', () => {
+  /** What `tq list --json` printed before it streamed: one JSON.stringify of every entry, as listTickets makes them. */
+  function viaStringify(dirs: TicketDirListing[]): string {
+    const tickets = dirs.flatMap((d) =>
+      d.names.map((n) => {
+        const id = n.slice(0, -5);
+        return d.worker_id === undefined
+          ? { ticket_id: id, state: d.state, stage: d.stage, path: `${d.dir}/${n}` }
+          : { ticket_id: id, state: d.state, stage: stageOfTicketId(id), path: `${d.dir}/${n}`, worker_id: d.worker_id };
+      }),
+    );
+    return `${JSON.stringify({ schema_version: 1, run_id: 'r"1', count: tickets.length, tickets })}\n`;
+  }
+  function stream(dirs: TicketDirListing[]): { text: string; writes: number; count: number } {
+    const parts: string[] = [];
+    const count = writeTicketJson(dirs, { schema_version: 1, run_id: 'r"1' }, (t) => parts.push(t));
+    return { text: parts.join(''), writes: parts.length, count };
+  }
+
+  it('writes byte for byte the JSON of the whole list, claimed entries with their worker', () => {
+    const dirs = [
+      dir('pending', 'parse', ['parse-a.json', 'parse-b.json']),
+      dir('claimed', undefined, ['curate-k-y.json'], 'agent-10'),
+      dir('completed', 'translate', []),
+      dir('failed', 'translate', ['translate-q.json']),
+    ];
+    const out = stream(dirs);
+    expect(out.text).toBe(viaStringify(dirs));
+    expect(out.count).toBe(4);
+    expect(JSON.parse(out.text).tickets).toHaveLength(4);
+  });
+
+  it('writes an empty list as the same JSON, and many entries in a few writes', () => {
+    expect(stream([]).text).toBe(viaStringify([]));
+    const many = [dir('pending', 'parse', Array.from({ length: 40_000 }, (_, i) => `parse-${i}.json`))];
+    const out = stream(many);
+    expect(out.text).toBe(viaStringify(many));
+    expect(out.writes).toBe(3);
   });
 });

@@ -1,5 +1,6 @@
-import { runStatus, listTickets, listTicketDirs } from '../../core/list-tickets.js';
-import { writeTicketTable } from './list-output.js';
+import { runStatus, listTicketDirs } from '../../core/list-tickets.js';
+import { SCHEMA_VERSION } from '../../core/ticket-schema.js';
+import { writeTicketJson, writeTicketTable } from './list-output.js';
 import { showTicket } from '../../core/show-ticket.js';
 import { collectConcerns } from '../../core/collect-concerns.js';
 import { cleanId } from '../../core/ids.js';
@@ -47,8 +48,9 @@ export const listCommand: CommandSpec = {
     const stage = optStr(args, 'type');
     const filter = { ...(state ? { state } : {}), ...(stage ? { stage } : {}) };
     if (args.json === true) {
-      const tickets = await listTickets(ctx, filter);
-      return { data: { run_id: ctx.runId, count: tickets.length, tickets }, text: '' };
+      // Streamed like the text: the same JSON main() would print, without one huge string.
+      const count = writeTicketJson(await listTicketDirs(ctx, filter), { schema_version: SCHEMA_VERSION, run_id: ctx.runId }, io.stdout);
+      return { data: { run_id: ctx.runId, count }, text: '', streamed: true };
     }
     // Text goes out as it is made, a chunk of lines per write, rather than as one string.
     const count = writeTicketTable(await listTicketDirs(ctx, filter), io.stdout);
