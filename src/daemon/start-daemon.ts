@@ -56,6 +56,11 @@ export interface Daemon {
   /** Close the watcher, finish the current work, release the locks. */
   stop(): Promise<void>;
   runIds(): string[];
+  /**
+   * Does the daemon watch this directory (with inode `ino`) with an fs.watch of its own, so
+   * that a file written there makes an event? For diagnostics and tests.
+   */
+  watches(dir: string, ino: number): boolean;
   /** Settles once the watcher is live and (with loop) the first full pass is done. */
   ready(): Promise<void>;
   /** Settles when the daemon has stopped. */
@@ -312,6 +317,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       }),
     stop,
     runIds: () => [...runs.runs.keys()],
+    watches: (dir, ino) => bigDirs?.watchesInode(dir, ino) ?? false,
     ready: () => ready,
     closed,
   };

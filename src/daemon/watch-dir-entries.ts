@@ -78,6 +78,11 @@ export class DirEntryWatchers {
     return this.watchers.has(dir);
   }
 
+  /** Is `dir` watched as the directory with inode `ino` (not a removed one of the same name)? */
+  watchesInode(dir: string, ino: number): boolean {
+    return this.watchers.has(dir) && this.inodes.get(dir) === ino;
+  }
+
   size(): number {
     return this.watchers.size;
   }

@@ -1,4 +1,4 @@
-import { mkdir, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { childTicketId } from '../../src/core/ids.js';
@@ -169,14 +169,17 @@ describe('startDaemon: watcher hints', () => {
         const c = await claimTicket(run.ctx, { stage: 'parse', workerId: 'w9' });
         expect(c?.ticket.ticket_id).toBeDefined();
         const held = String(c?.ticket.ticket_id);
-        // Give the daemon a rescan to watch the (new, or new again) directory, as an agent reads its ticket first.
-        await new Promise((r) => setTimeout(r, 700));
+        // Wait for a rescan to watch the (new, or new again) directory, as an agent reads its ticket first.
+        const ino = (await stat(dir)).ino;
+        await waitFor(() => daemon.watches(dir, ino), 10_000, 'the daemon to watch the worker directory');
         await writeFile(join(dir, `${held}.result.json`), JSON.stringify({ output_data: { beats: [] } }));
         await waitFor(async () => (await ls(join(run.ctx.paths.dir, 'completed', 'parse'))).includes(`${held}.json`), 10_000, `result ${i + 1} to be submitted`);
         await waitFor(async () => !(await ls(dir)).includes(`${held}.result.json`), 10_000, 'the result file to be removed');
         expect(await ls(dir)).toEqual([]);
         // As git does with an empty directory: the next claim makes it again (a new inode).
         await rmdir(dir);
+        // Why: ext4 may give the new directory the same inode; the old watch must be gone first.
+        await waitFor(() => !daemon.watches(dir, ino), 10_000, 'the daemon to drop the watch of the removed directory');
       }
       expect(logs.filter((e) => e.action === 'submitted').map((e) => e.ticket_id).sort()).toEqual([...ids].sort());
     } finally {
