@@ -1,7 +1,8 @@
 /**
- * Concurrency helpers of the daemon. Operations on different tickets run side by side (each is
- * fenced on disk, exactly as between two processes); the same file or ticket is never handled
- * twice at once within one daemon, so a result is not submitted twice by a hint and a pass.
+ * Concurrency helper of the daemon (bounded fan-out is core's mapLimit). Operations on
+ * different tickets run side by side (each is fenced on disk, exactly as between two
+ * processes); the same file or ticket is never handled twice at once within one daemon, so a
+ * result is not submitted twice by a hint and a pass.
  */
 
 /** Run at most one function per key at a time; others with the same key wait their turn. */
@@ -29,17 +30,4 @@ export class KeyedLock {
   size(): number {
     return this.tails.size;
   }
-}
-
-/** Call fn on every item, at most `limit` at a time; resolves when all are done (fn must not throw). */
-export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next] as T;
-      next += 1;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }

@@ -13,7 +13,7 @@ import { errorLogOf, isRealDir, isRegularFile, isSafeBaseName, nowMs, type Daemo
 import { parseAgentJson, type AgentValues } from './parse-agent-json.js';
 import { readAgentFile } from './read-agent-file.js';
 import { putBack, originalOfTaken } from './take-file.js';
-import { forEachLimit } from './bounded.js';
+import { mapLimit } from '../core/run-pool.js';
 import { cascadeLockKey } from './cascade-completed.js';
 
 const AGENT_FILE_RE = /^(.+)\.(result|heartbeat|release)\.json$/;
@@ -72,7 +72,7 @@ export async function serveWorkerDir(run: DaemonRun, worker: string): Promise<vo
     if (g) g.push(name);
     else groups.set(rawId, [name]);
   }
-  await forEachLimit([...groups], PER_DIR_CONCURRENCY, ([rawId, group]) =>
+  await mapLimit(groups, PER_DIR_CONCURRENCY, ([rawId, group]) =>
     run.locks.with(workerLockKey(worker, rawId), async () => {
       for (const name of group) await serveOne(run, dir, worker, name);
     }),
