@@ -51,21 +51,14 @@ function readOpenFileSync(fd: number, size: number): string {
 async function readFileHybrid(path: string): Promise<{ text: string; ino: number }> {
   // Why: O_NOFOLLOW — a symlink planted in a state directory must not make us read outside the run.
   const fd = fs.openSync(path, READ_FLAGS);
-  let closed = false;
   try {
     const st = fs.fstatSync(fd);
     if (st.size <= SYNC_READ_MAX) return { text: readOpenFileSync(fd, st.size), ino: st.ino };
-    fs.closeSync(fd);
-    closed = true;
-    const fh = await fsp.open(path, READ_FLAGS);
-    try {
-      const st2 = await fh.stat();
-      return { text: await fh.readFile('utf8'), ino: st2.ino };
-    } finally {
-      await fh.close();
-    }
+    // Why the same descriptor: the text and the inode must come from the same file.
+    const text = await new Promise<string>((resolve, reject) => fs.readFile(fd, 'utf8', (err, t) => (err ? reject(err) : resolve(t))));
+    return { text, ino: st.ino };
   } finally {
-    if (!closed) fs.closeSync(fd);
+    fs.closeSync(fd);
   }
 }
 
