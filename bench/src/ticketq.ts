@@ -3,10 +3,10 @@
  * few internals the run generator needs to write byte-identical ticket files.
  */
 export { openRun, createRun, addTickets, itemsOf, claimTicket, submitTicket, runStatus, listTickets, type RunCtx } from '../../dist/index.js';
-export { newTicket } from '../../dist/core/new-ticket.js';
-export { serializeTicket } from '../../dist/core/serialize-ticket.js';
-export { childTicketId, newTicketId } from '../../dist/core/ids.js';
-export { claimedVersion } from '../../dist/core/claim-ticket.js';
+export { newTicket } from '../../dist/core/model/new-ticket.js';
+export { serializeTicket } from '../../dist/core/model/serialize-ticket.js';
+export { childTicketId, newTicketId } from '../../dist/core/model/ids.js';
+export { claimedVersion } from '../../dist/core/ops/claim-ticket.js';
 
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

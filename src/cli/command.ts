@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { TqError } from '../core/errors.js';
+import { TqError } from '../core/model/errors.js';
 import type { CliIo, CommandOutput } from './io.js';
 
 export type Args = { root: string; json: boolean } & Record<string, unknown>;

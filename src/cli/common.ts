@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
-import { TqError, errnoCode } from '../core/errors.js';
-import { openRun, type RunCtx } from '../core/run-context.js';
-import { stripBom } from '../core/serialize-ticket.js';
-import { checkJsonText } from '../core/json-limits.js';
+import { TqError, errnoCode } from '../core/model/errors.js';
+import { openRun, type RunCtx } from '../core/store/run-context.js';
+import { stripBom } from '../core/model/serialize-ticket.js';
+import { checkJsonText } from '../core/model/json-limits.js';
 import type { CliIo } from './io.js';
 
 export interface GlobalArgs {

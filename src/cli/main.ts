@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
-import { TqError, isTqError } from '../core/errors.js';
-import { SCHEMA_VERSION } from '../core/ticket-schema.js';
-import { defaultRoot } from '../core/run-context.js';
+import { TqError, isTqError } from '../core/model/errors.js';
+import { SCHEMA_VERSION } from '../core/model/ticket-schema.js';
+import { defaultRoot } from '../core/store/run-context.js';
 import { processIo, type CliIo, type CommandOutput } from './io.js';
 import type { Args, CommandSpec } from './command.js';
 import { COMMANDS, findCommand } from './command-table.js';

@@ -1,5 +1,5 @@
-import { isTqError } from '../core/errors.js';
-import { MAX_AGENT_FILE_BYTES } from '../core/file-protocol-schema.js';
+import { isTqError } from '../core/model/errors.js';
+import { MAX_AGENT_FILE_BYTES } from '../core/model/file-protocol-schema.js';
 import type { AgentFileRead } from './read-agent-file.js';
 
 /** The `error` object of an error or reply file: what is wrong, where, and what to do. */

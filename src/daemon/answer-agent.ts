@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { writeFileAtomic } from '../core/atomic-write.js';
+import { writeFileAtomic } from '../core/store/atomic-write.js';
 import type { AgentError } from './agent-error.js';
 import type { DaemonRun } from './daemon-run.js';
 

@@ -1,12 +1,12 @@
 import { join } from 'node:path';
-import { isTqError } from '../core/errors.js';
-import { cascadeTicket } from '../core/cascade-ticket.js';
-import { rulesFrom } from '../core/pipeline.js';
-import { quarantineFile } from '../core/quarantine.js';
-import { stateDir } from '../core/run-context.js';
-import { ticketIdOfFileName } from '../core/run-paths.js';
-import { parseTicket } from '../core/serialize-ticket.js';
-import { listDir } from '../core/atomic-write.js';
+import { isTqError } from '../core/model/errors.js';
+import { cascadeTicket } from '../core/ops/cascade-ticket.js';
+import { rulesFrom } from '../core/model/pipeline.js';
+import { quarantineFile } from '../core/store/quarantine.js';
+import { stateDir } from '../core/store/run-context.js';
+import { ticketIdOfFileName } from '../core/store/run-paths.js';
+import { parseTicket } from '../core/model/serialize-ticket.js';
+import { listDir } from '../core/store/atomic-write.js';
 import { errorLogOf, isRegularFile, nowMs, relOf, type DaemonRun } from './daemon-run.js';
 import { readAgentFile } from './read-agent-file.js';
 

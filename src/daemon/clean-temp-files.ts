@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { listDir, unlinkIfExists } from '../core/atomic-write.js';
+import { listDir, unlinkIfExists } from '../core/store/atomic-write.js';
 import { nowMs, type DaemonRun } from './daemon-run.js';
 
 /**

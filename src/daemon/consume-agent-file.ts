@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { unlinkIfExists } from '../core/atomic-write.js';
+import { unlinkIfExists } from '../core/store/atomic-write.js';
 import { nowMs, type DaemonRun } from './daemon-run.js';
 import { readAgentFile } from './read-agent-file.js';
 import { putBack, takeFile } from './take-file.js';

@@ -1,9 +1,9 @@
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
-import { TqError, errnoCode, ioError } from '../core/errors.js';
-import { nonce } from '../core/ids.js';
-import type { RunCtx } from '../core/run-context.js';
-import { createFileExclusive, readIfExists, tmpPath, unlinkIfExists } from '../core/atomic-write.js';
+import { TqError, errnoCode, ioError } from '../core/model/errors.js';
+import { nonce } from '../core/model/ids.js';
+import type { RunCtx } from '../core/store/run-context.js';
+import { createFileExclusive, readIfExists, tmpPath, unlinkIfExists } from '../core/store/atomic-write.js';
 
 export interface DaemonLockInfo {
   pid: number;

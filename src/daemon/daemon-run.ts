@@ -1,7 +1,7 @@
 import { lstat } from 'node:fs/promises';
 import { relative } from 'node:path';
-import type { Clock } from '../core/clock.js';
-import type { RunCtx } from '../core/run-context.js';
+import type { Clock } from '../core/model/clock.js';
+import type { RunCtx } from '../core/store/run-context.js';
 import { AgentFileMemory } from './agent-file-memory.js';
 import { KeyedLock } from './bounded.js';
 import type { DaemonLock } from './daemon-lock.js';

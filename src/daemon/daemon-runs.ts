@@ -1,9 +1,9 @@
 import { lstat } from 'node:fs/promises';
-import type { Clock } from '../core/clock.js';
-import { isTqError } from '../core/errors.js';
-import { nodeFs } from '../core/fs-layer.js';
-import { listRuns } from '../core/list-tickets.js';
-import { openRun, type Durability } from '../core/run-context.js';
+import type { Clock } from '../core/model/clock.js';
+import { isTqError } from '../core/model/errors.js';
+import { nodeFs } from '../core/store/fs-layer.js';
+import { listRuns } from '../core/views/list-tickets.js';
+import { openRun, type Durability } from '../core/store/run-context.js';
 import { acquireDaemonLock, releaseDaemonLock, retakeDaemonLock } from './daemon-lock.js';
 import type { DaemonLogEntry } from './daemon-log.js';
 import { errorLogOf, newDaemonRun, type DaemonRun, type DaemonSettle } from './daemon-run.js';

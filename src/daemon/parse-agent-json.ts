@@ -1,9 +1,9 @@
 import type { z } from 'zod';
-import { ClaimRequest, HeartbeatFile, ReleaseFile, ResultFile, normalizeAgentJson } from '../core/file-protocol-schema.js';
-import { stripBom } from '../core/serialize-ticket.js';
-import { formatZodIssue } from '../core/zod-messages.js';
-import { checkJsonText } from '../core/json-limits.js';
-import { MAX_AGENT_FILE_BYTES } from '../core/file-protocol-schema.js';
+import { ClaimRequest, HeartbeatFile, ReleaseFile, ResultFile, normalizeAgentJson } from '../core/model/file-protocol-schema.js';
+import { stripBom } from '../core/model/serialize-ticket.js';
+import { formatZodIssue } from '../core/model/zod-messages.js';
+import { checkJsonText } from '../core/model/json-limits.js';
+import { MAX_AGENT_FILE_BYTES } from '../core/model/file-protocol-schema.js';
 import { agentError, agentErrorOf, type AgentError } from './agent-error.js';
 
 export type AgentFileKind = 'request' | 'result' | 'heartbeat' | 'release';

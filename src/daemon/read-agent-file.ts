@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
-import { errnoCode, ioError } from '../core/errors.js';
-import { MAX_AGENT_FILE_BYTES } from '../core/file-protocol-schema.js';
+import { errnoCode, ioError } from '../core/model/errors.js';
+import { MAX_AGENT_FILE_BYTES } from '../core/model/file-protocol-schema.js';
 
 /**
  * What is at a path an agent writes to. `fingerprint` changes whenever the content (or, for

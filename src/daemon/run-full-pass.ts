@@ -1,4 +1,4 @@
-import { stateDir } from '../core/run-context.js';
+import { stateDir } from '../core/store/run-context.js';
 import { errorLogOf, type DaemonRun } from './daemon-run.js';
 import { serveWorkerDirs } from './serve-worker-files.js';
 import { serveRequests } from './serve-requests.js';

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import { isTqError } from '../core/errors.js';
-import { validateId } from '../core/ids.js';
-import { claimTicket } from '../core/claim-ticket.js';
-import { quarantineFile } from '../core/quarantine.js';
-import { listDir, readIfExists, unlinkIfExists } from '../core/atomic-write.js';
-import type { ClaimRequest } from '../core/file-protocol-schema.js';
+import { isTqError } from '../core/model/errors.js';
+import { validateId } from '../core/model/ids.js';
+import { claimTicket } from '../core/ops/claim-ticket.js';
+import { quarantineFile } from '../core/store/quarantine.js';
+import { listDir, readIfExists, unlinkIfExists } from '../core/store/atomic-write.js';
+import type { ClaimRequest } from '../core/model/file-protocol-schema.js';
 import { agentErrorOf, unreadableError, type AgentError } from './agent-error.js';
 import { writeClaimReply, type ClaimReply } from './answer-agent.js';
 import { removeUnchanged, restoreStaleTaken, takeUnchanged } from './consume-agent-file.js';

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
-import { isTqError } from '../core/errors.js';
-import { stageOfTicketId, validateId } from '../core/ids.js';
-import { submitTicket } from '../core/submit-ticket.js';
-import { heartbeatTicket, releaseTicket } from '../core/worker-moves.js';
-import { registryPath } from '../core/birth-ticket.js';
-import { quarantineFile } from '../core/quarantine.js';
-import { listDir, unlinkIfExists } from '../core/atomic-write.js';
+import { isTqError } from '../core/model/errors.js';
+import { stageOfTicketId, validateId } from '../core/model/ids.js';
+import { submitTicket } from '../core/ops/submit-ticket.js';
+import { heartbeatTicket, releaseTicket } from '../core/ops/worker-moves.js';
+import { registryPath } from '../core/protocol/birth-ticket.js';
+import { quarantineFile } from '../core/store/quarantine.js';
+import { listDir, unlinkIfExists } from '../core/store/atomic-write.js';
 import { agentErrorOf, unreadableError, type AgentError } from './agent-error.js';
 import { errorFilePath, writeAgentErrorFile } from './answer-agent.js';
 import { restoreStaleTaken, takeUnchanged } from './consume-agent-file.js';
@@ -13,7 +13,7 @@ import { errorLogOf, isRealDir, isRegularFile, isSafeBaseName, nowMs, type Daemo
 import { parseAgentJson, type AgentValues } from './parse-agent-json.js';
 import { readAgentFile } from './read-agent-file.js';
 import { putBack, originalOfTaken } from './take-file.js';
-import { mapLimit } from '../core/run-pool.js';
+import { mapLimit } from '../core/store/run-pool.js';
 import { cascadeLockKey } from './cascade-completed.js';
 
 const AGENT_FILE_RE = /^(.+)\.(result|heartbeat|release)\.json$/;

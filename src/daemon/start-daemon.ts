@@ -1,9 +1,9 @@
 import { lstat, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { systemClock, type Clock } from '../core/clock.js';
-import { cleanId } from '../core/ids.js';
-import { commitRun } from '../core/commit-run.js';
-import type { Durability } from '../core/run-context.js';
+import { systemClock, type Clock } from '../core/model/clock.js';
+import { cleanId } from '../core/model/ids.js';
+import { commitRun } from '../core/ops/commit-run.js';
+import type { Durability } from '../core/store/run-context.js';
 import { cascadingStages } from './cascade-completed.js';
 import { classifyHint, hintKey, type Hint } from './classify-hint.js';
 import type { DaemonLogEntry, DaemonLogger } from './daemon-log.js';
@@ -15,7 +15,7 @@ import { CASCADE_CHUNK, serveHint } from './serve-hint.js';
 import { watchRuns, type RunWatcher } from './watch-runs.js';
 import { DEFAULT_FULL_EVERY, DEFAULT_INTERVAL_MS, DEFAULT_SETTLE } from './daemon-defaults.js';
 import { agentFileTicket } from './serve-worker-files.js';
-import { listDir } from '../core/atomic-write.js';
+import { listDir } from '../core/store/atomic-write.js';
 
 /** Hints served at the same time (each is one directory, ticket or parent). */
 const MAX_HINTS = 8;

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { errnoCode, ioError } from '../core/errors.js';
-import { nonce } from '../core/ids.js';
-import type { RunCtx } from '../core/run-context.js';
-import { unlinkIfExists } from '../core/atomic-write.js';
+import { errnoCode, ioError } from '../core/model/errors.js';
+import { nonce } from '../core/model/ids.js';
+import type { RunCtx } from '../core/store/run-context.js';
+import { unlinkIfExists } from '../core/store/atomic-write.js';
 
 /** `.<name>.<nonce>.taken`: a file the daemon took to act on; hidden from agents and fsck. */
 const TAKEN_RE = /^\.(.+)\.([0-9a-f]{12,})\.taken$/;

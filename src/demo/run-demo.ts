@@ -3,15 +3,15 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRun } from '../core/create-run.js';
-import { addTickets, itemsOf } from '../core/add-tickets.js';
-import { runStatus, listTickets, type RunStatus } from '../core/list-tickets.js';
-import { collectConcerns } from '../core/collect-concerns.js';
-import { fsckRun } from '../core/fsck.js';
-import { readTicketAt } from '../core/read-ticket.js';
-import { listDir } from '../core/atomic-write.js';
-import type { RunCtx } from '../core/run-context.js';
-import type { JsonObject } from '../core/ticket-schema.js';
+import { createRun } from '../core/ops/create-run.js';
+import { addTickets, itemsOf } from '../core/ops/add-tickets.js';
+import { runStatus, listTickets, type RunStatus } from '../core/views/list-tickets.js';
+import { collectConcerns } from '../core/views/collect-concerns.js';
+import { fsckRun } from '../core/fsck/fsck-run.js';
+import { readTicketAt } from '../core/store/read-ticket.js';
+import { listDir } from '../core/store/atomic-write.js';
+import type { RunCtx } from '../core/store/run-context.js';
+import type { JsonObject } from '../core/model/ticket-schema.js';
 import { makeWalks } from './corpus.js';
 
 /**

@@ -9,9 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runTq } from '../helpers/capture-io.js';
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
 import { EXAMPLE_PIPELINE_FILE } from '../helpers/make-run.js';
-import { openRun } from '../../src/core/run-context.js';
-import { fsckRun } from '../../src/core/fsck.js';
-import { listTickets } from '../../src/core/list-tickets.js';
+import { openRun } from '../../src/core/store/run-context.js';
+import { fsckRun } from '../../src/core/fsck/fsck-run.js';
+import { listTickets } from '../../src/core/views/list-tickets.js';
 
 let outside: string;
 let root: string;

@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { ERROR_CODES } from '../../src/core/errors.js';
+import { ERROR_CODES } from '../../src/core/model/errors.js';
 import { EXAMPLE_PIPELINE_FILE } from '../helpers/make-run.js';
 import { captureIo, jsonOf, runTq, type Captured } from '../helpers/capture-io.js';
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js';

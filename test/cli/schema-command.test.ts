@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { jsonOf, runTq } from '../helpers/capture-io.js';
 import { makeRun } from '../helpers/make-run.js';
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
-import { newTicket } from '../../src/core/new-ticket.js';
+import { newTicket } from '../../src/core/model/new-ticket.js';
 
 let root: string;
 beforeEach(async () => {

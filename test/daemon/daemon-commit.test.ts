@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { claimTicket } from '../../src/core/claim-ticket.js';
-import { submitTicket } from '../../src/core/submit-ticket.js';
+import { claimTicket } from '../../src/core/ops/claim-ticket.js';
+import { submitTicket } from '../../src/core/ops/submit-ticket.js';
 import { addItems, makeRun, parseItems } from '../helpers/make-run.js';
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
 import { passDaemon } from './daemon-test-kit.js';

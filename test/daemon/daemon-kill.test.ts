@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createRun } from '../../src/core/create-run.js';
-import { childTicketId } from '../../src/core/ids.js';
-import type { RunCtx } from '../../src/core/run-context.js';
+import { createRun } from '../../src/core/ops/create-run.js';
+import { childTicketId } from '../../src/core/model/ids.js';
+import type { RunCtx } from '../../src/core/store/run-context.js';
 import { ensureDistBuilt } from '../helpers/build-dist.js';
 import { addItems } from '../helpers/make-run.js';
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js';

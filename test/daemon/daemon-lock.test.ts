@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isTqError } from '../../src/core/errors.js';
+import { isTqError } from '../../src/core/model/errors.js';
 import { makeRun, type TestRun } from '../helpers/make-run.js';
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
 import { ls } from '../helpers/ticket-files.js';

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, unlink, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunCtx } from '../../src/core/run-context.js';
-import type { Ticket } from '../../src/core/ticket-schema.js';
-import type { fixedClock } from '../../src/core/clock.js';
+import type { RunCtx } from '../../src/core/store/run-context.js';
+import type { Ticket } from '../../src/core/model/ticket-schema.js';
+import type { fixedClock } from '../../src/core/model/clock.js';
 import { startDaemon, type Daemon, type DaemonOptions } from '../../src/daemon/start-daemon.js';
 import type { DaemonLogEntry } from '../../src/daemon/daemon-log.js';
 import { ls } from '../helpers/ticket-files.js';

@@ -1,9 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { claimTicket } from '../../src/core/claim-ticket.js';
-import { readTicketAt } from '../../src/core/read-ticket.js';
-import { serializeTicket } from '../../src/core/serialize-ticket.js';
+import { claimTicket } from '../../src/core/ops/claim-ticket.js';
+import { readTicketAt } from '../../src/core/store/read-ticket.js';
+import { serializeTicket } from '../../src/core/model/serialize-ticket.js';
 import { newDaemonRun, type DaemonRun } from '../../src/daemon/daemon-run.js';
 import { DEFAULT_SETTLE } from '../../src/daemon/daemon-defaults.js';
 import { reapRun } from '../../src/daemon/repair-run.js';

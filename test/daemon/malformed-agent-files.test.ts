@@ -1,8 +1,8 @@
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { claimTicket } from '../../src/core/claim-ticket.js';
-import { MAX_AGENT_FILE_BYTES } from '../../src/core/file-protocol-schema.js';
+import { claimTicket } from '../../src/core/ops/claim-ticket.js';
+import { MAX_AGENT_FILE_BYTES } from '../../src/core/model/file-protocol-schema.js';
 import { addItems, makeRun, parseItems, type TestRun } from '../helpers/make-run.js';
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
 import { expectFsckOk, ls } from '../helpers/ticket-files.js';

@@ -1,8 +1,8 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { claimTicket } from '../../src/core/claim-ticket.js';
-import { childTicketId } from '../../src/core/ids.js';
+import { claimTicket } from '../../src/core/ops/claim-ticket.js';
+import { childTicketId } from '../../src/core/model/ids.js';
 import { addItems, makeRun, parseItems, type TestRun } from '../helpers/make-run.js';
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
 import { expectFsckOk, ls, readTicketFile, stateFile } from '../helpers/ticket-files.js';

@@ -1,10 +1,10 @@
 import { mkdir, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { childTicketId } from '../../src/core/ids.js';
-import { claimTicket } from '../../src/core/claim-ticket.js';
-import { submitTicket } from '../../src/core/submit-ticket.js';
-import { createRun } from '../../src/core/create-run.js';
+import { childTicketId } from '../../src/core/model/ids.js';
+import { claimTicket } from '../../src/core/ops/claim-ticket.js';
+import { submitTicket } from '../../src/core/ops/submit-ticket.js';
+import { createRun } from '../../src/core/ops/create-run.js';
 import { startDaemon } from '../../src/daemon/start-daemon.js';
 import type { DaemonLogEntry } from '../../src/daemon/daemon-log.js';
 import { addItems, examplePipeline, makeRun, parseItems, type TestRun } from '../helpers/make-run.js';

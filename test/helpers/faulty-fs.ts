@@ -1,4 +1,4 @@
-import { nodeFs, type Fs } from '../../src/core/fs-layer.js';
+import { nodeFs, type Fs } from '../../src/core/store/fs-layer.js';
 
 /** The fs calls that change something: where a full disk, an I/O error or a denied write bites. */
 export const MUTATING: readonly (keyof Fs)[] = ['writeFileExclusive', 'rename', 'link', 'unlink', 'mkdir', 'syncDir'];

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createRun } from '../../src/core/create-run.js';
-import { openRun, type RunCtx } from '../../src/core/run-context.js';
-import { addTickets, itemsOf } from '../../src/core/add-tickets.js';
-import { fixedClock, type Clock } from '../../src/core/clock.js';
-import type { JsonObject } from '../../src/core/ticket-schema.js';
+import { createRun } from '../../src/core/ops/create-run.js';
+import { openRun, type RunCtx } from '../../src/core/store/run-context.js';
+import { addTickets, itemsOf } from '../../src/core/ops/add-tickets.js';
+import { fixedClock, type Clock } from '../../src/core/model/clock.js';
+import type { JsonObject } from '../../src/core/model/ticket-schema.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const EXAMPLE_PIPELINE_FILE = fileURLToPath(new URL('../../examples/pipeline.json', import.meta.url));

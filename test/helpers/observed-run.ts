@@ -1,7 +1,7 @@
-import { claimTicket } from '../../src/core/claim-ticket.js';
-import { submitTicket } from '../../src/core/submit-ticket.js';
-import { reapExpired } from '../../src/core/reap-claims.js';
-import { isTqError } from '../../src/core/errors.js';
+import { claimTicket } from '../../src/core/ops/claim-ticket.js';
+import { submitTicket } from '../../src/core/ops/submit-ticket.js';
+import { reapExpired } from '../../src/core/ops/reap-claims.js';
+import { isTqError } from '../../src/core/model/errors.js';
 import { addItems, makeRun, type TestRun } from './make-run.js';
 
 export interface ObservedRun extends TestRun {
@@ -77,7 +77,7 @@ export async function makeObservedRun(root: string): Promise<ObservedRun> {
     usage: { input_tokens: 4000, output_tokens: 3000, total_tokens: 7000, cost_usd: 0.07, model: 'sonnet', duration_ms: 170_000 },
     concerns: [{ level: 'error', message: 'idiom "in triplicate" kept literally' }],
   });
-  const curateLutece = `curate-k-lutece-${(await import('../../src/core/ids.js')).shortHash('Lutèce')}`;
+  const curateLutece = `curate-k-lutece-${(await import('../../src/core/model/ids.js')).shortHash('Lutèce')}`;
   const [p2] = (await addItems(ctx, 'parse', [{ id: 'walk-3', node_ids: ['0x04'] }])) as [string];
   return { ...run, parse: [p0, p1, p2], translate: [t0, t1], curateHexagone, curateLutece };
 }

@@ -1,8 +1,8 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunCtx } from '../../src/core/run-context.js';
-import type { Ticket } from '../../src/core/ticket-schema.js';
-import { fsckRun, type FsckReport } from '../../src/core/fsck.js';
+import type { RunCtx } from '../../src/core/store/run-context.js';
+import type { Ticket } from '../../src/core/model/ticket-schema.js';
+import { fsckRun, type FsckReport } from '../../src/core/fsck/fsck-run.js';
 
 export async function readTicketFile(path: string): Promise<Ticket> {
   return JSON.parse(await readFile(path, 'utf8')) as Ticket;

@@ -6,10 +6,10 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openRun } from '../../src/core/run-context.js';
-import { fsckRun } from '../../src/core/fsck.js';
-import { listDir } from '../../src/core/atomic-write.js';
-import { runStatus } from '../../src/core/list-tickets.js';
+import { openRun } from '../../src/core/store/run-context.js';
+import { fsckRun } from '../../src/core/fsck/fsck-run.js';
+import { listDir } from '../../src/core/store/atomic-write.js';
+import { runStatus } from '../../src/core/views/list-tickets.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { ensureDistBuilt, BIN } from '../helpers/build-dist.js';
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js';

@@ -1,4 +1,4 @@
-import { commitRun } from '../../core/commit-run.js';
+import { commitRun } from '../../core/ops/commit-run.js';
 import { openRunFromArgs } from '../common.js';
 import { optStr, str, type CommandSpec } from '../command.js';
 

@@ -1,5 +1,5 @@
-import { TqError } from '../../core/errors.js';
-import { parseDuration } from '../../core/duration.js';
+import { TqError } from '../../core/model/errors.js';
+import { parseDuration } from '../../core/model/duration.js';
 import { formatLogLine } from '../../daemon/daemon-log.js';
 import { DEFAULT_FULL_EVERY, DEFAULT_INTERVAL_MS, DEFAULT_SETTLE } from '../../daemon/daemon-defaults.js';
 import { strList, type Args, type CommandSpec } from '../command.js';

@@ -1,6 +1,6 @@
 import { runDemo } from '../../demo/run-demo.js';
-import { collectConcerns } from '../../core/collect-concerns.js';
-import { openRun } from '../../core/run-context.js';
+import { collectConcerns } from '../../core/views/collect-concerns.js';
+import { openRun } from '../../core/store/run-context.js';
 import type { CommandSpec } from '../command.js';
 
 export const demoCommand: CommandSpec = {

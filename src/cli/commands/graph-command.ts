@@ -1,6 +1,6 @@
-import { buildRunGraph } from '../../core/run-graph.js';
-import { renderDot } from '../../core/graph-dot.js';
-import { renderMermaid } from '../../core/graph-mermaid.js';
+import { buildRunGraph } from '../../core/views/run-graph.js';
+import { renderDot } from '../render/graph-dot.js';
+import { renderMermaid } from '../render/graph-mermaid.js';
 import { openRunFromArgs } from '../common.js';
 import { str, type CommandSpec } from '../command.js';
 

@@ -1,9 +1,9 @@
-import { runStatus, listTicketDirs } from '../../core/list-tickets.js';
-import { SCHEMA_VERSION } from '../../core/ticket-schema.js';
-import { writeTicketJson, writeTicketTable } from './list-output.js';
-import { showTicket } from '../../core/show-ticket.js';
-import { collectConcerns } from '../../core/collect-concerns.js';
-import { cleanId } from '../../core/ids.js';
+import { runStatus, listTicketDirs } from '../../core/views/list-tickets.js';
+import { SCHEMA_VERSION } from '../../core/model/ticket-schema.js';
+import { writeTicketJson, writeTicketTable } from '../render/list-output.js';
+import { showTicket } from '../../core/views/show-ticket.js';
+import { collectConcerns } from '../../core/views/collect-concerns.js';
+import { cleanId } from '../../core/model/ids.js';
 import { openRunFromArgs, table } from '../common.js';
 import { optStr, str, type CommandSpec } from '../command.js';
 import { runLiveCommand, withLiveOptions } from './top-command.js';

@@ -1,4 +1,4 @@
-import { traceLineage, type LineageReport } from '../../core/lineage.js';
+import { traceLineage, type LineageReport } from '../../core/views/lineage.js';
 import { openRunFromArgs, table } from '../common.js';
 import { str, type CommandSpec } from '../command.js';
 

@@ -1,6 +1,6 @@
-import { approveTicket, requeueTicket } from '../../core/review-moves.js';
-import { UNSTAMPED_GRACE_MS, reapExpired } from '../../core/reap-claims.js';
-import { fsckRun } from '../../core/fsck.js';
+import { approveTicket, requeueTicket } from '../../core/ops/review-moves.js';
+import { UNSTAMPED_GRACE_MS, reapExpired } from '../../core/ops/reap-claims.js';
+import { fsckRun } from '../../core/fsck/fsck-run.js';
 import { openRunFromArgs, table } from '../common.js';
 import { optStr, str, strList, type CommandSpec } from '../command.js';
 

@@ -1,13 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import { TqError, errnoCode, isTqError } from '../../core/errors.js';
-import { parsePipeline } from '../../core/pipeline.js';
-import { createRun } from '../../core/create-run.js';
-import { addTickets, entryStage, findUnfinishedBatch } from '../../core/add-tickets.js';
-import { readInputItems } from '../../core/read-input.js';
-import { listRuns, runStatus } from '../../core/list-tickets.js';
-import { nodeFs } from '../../core/fs-layer.js';
-import { stripBom } from '../../core/serialize-ticket.js';
-import { durabilityFromEnv, openRun } from '../../core/run-context.js';
+import { TqError, errnoCode, isTqError } from '../../core/model/errors.js';
+import { parsePipeline } from '../../core/model/pipeline.js';
+import { createRun } from '../../core/ops/create-run.js';
+import { addTickets, entryStage, findUnfinishedBatch } from '../../core/ops/add-tickets.js';
+import { readInputItems } from '../../core/ops/read-input.js';
+import { listRuns, runStatus } from '../../core/views/list-tickets.js';
+import { nodeFs } from '../../core/store/fs-layer.js';
+import { stripBom } from '../../core/model/serialize-ticket.js';
+import { durabilityFromEnv, openRun } from '../../core/store/run-context.js';
 import { openRunFromArgs, table } from '../common.js';
 import { optStr, str, type CommandSpec } from '../command.js';
 

@@ -1,7 +1,7 @@
-import { TqError } from '../../core/errors.js';
-import { agentSchemas } from '../../core/agent-docs.js';
-import { openRun } from '../../core/run-context.js';
-import type { Pipeline } from '../../core/pipeline.js';
+import { TqError } from '../../core/model/errors.js';
+import { agentSchemas } from '../../core/ops/agent-docs.js';
+import { openRun } from '../../core/store/run-context.js';
+import type { Pipeline } from '../../core/model/pipeline.js';
 import { optStr, type CommandSpec } from '../command.js';
 
 /** `ticket.schema.json` -> `ticket`, `translate.output.schema.json` -> `translate.output`. */

@@ -1,7 +1,7 @@
-import { collectRunStats, type RunStats, type StatsRow } from '../../core/run-stats.js';
+import { collectRunStats, type RunStats, type StatsRow } from '../../core/views/run-stats.js';
 import { openRunFromArgs, table } from '../common.js';
 import { str, type CommandSpec } from '../command.js';
-import { formatCount, formatMs, formatRate, formatUsd } from '../format-figures.js';
+import { formatCount, formatMs, formatRate, formatUsd } from '../render/format-figures.js';
 
 const FIGURE_HEADERS = ['TOKENS IN', 'OUT', 'TOTAL', 'COST', 'WORK', 'HELD', 'DONE/H', 'CLAIMS', 'REAPS', 'CONCERNS i/r/e'];
 

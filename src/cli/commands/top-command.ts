@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
-import { TqError } from '../../core/errors.js';
-import { parseDuration } from '../../core/duration.js';
+import { TqError } from '../../core/model/errors.js';
+import { parseDuration } from '../../core/model/duration.js';
 import { openRunFromArgs } from '../common.js';
 import { optStr, str, type Args, type CommandSpec } from '../command.js';
 import type { CliIo, CommandOutput } from '../io.js';
@@ -22,7 +22,7 @@ export async function runLiveCommand(args: Args, io: CliIo): Promise<CommandOutp
   }
   const count = args.once === true ? 1 : (rawCount as number | undefined);
   // Why lazily: `tq status` imports this module for its --watch options, not for the live view.
-  const { runLiveView } = await import('../live-view.js');
+  const { runLiveView } = await import('../render/live-view.js');
   const snapshot = await runLiveView(ctx, io, {
     intervalMs: parseDuration(optStr(args, 'interval') ?? '2s', 'interval'),
     windowMs: parseDuration(optStr(args, 'window') ?? '10m', 'window'),

@@ -1,9 +1,9 @@
-import { TqError } from '../../core/errors.js';
-import { claimTicket } from '../../core/claim-ticket.js';
-import { submitTicket } from '../../core/submit-ticket.js';
-import { heartbeatTicket, releaseTicket } from '../../core/worker-moves.js';
-import { CONCERN_LEVELS, SUBMIT_STATES, type SubmitState } from '../../core/states.js';
-import type { Concern } from '../../core/ticket-schema.js';
+import { TqError } from '../../core/model/errors.js';
+import { claimTicket } from '../../core/ops/claim-ticket.js';
+import { submitTicket } from '../../core/ops/submit-ticket.js';
+import { heartbeatTicket, releaseTicket } from '../../core/ops/worker-moves.js';
+import { CONCERN_LEVELS, SUBMIT_STATES, type SubmitState } from '../../core/model/states.js';
+import type { Concern } from '../../core/model/ticket-schema.js';
 import { openRunFromArgs, readJsonArg } from '../common.js';
 import { optStr, str, strList, type Args, type CommandSpec } from '../command.js';
 import type { CliIo } from '../io.js';

@@ -1,0 +1,127 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import { writeFileAtomic } from '../store/atomic-write.js';
+import { ClaimRequest, ResultFile } from '../model/file-protocol-schema.js';
+import { DEFAULT_LEASE, DEFAULT_MAX_ATTEMPTS, type Pipeline } from '../model/pipeline.js';
+import type { RunCtx } from '../store/run-context.js';
+import { Ticket } from '../model/ticket-schema.js';
+
+function schemaText(schema: z.ZodType, title: string): string {
+  const json = z.toJSONSchema(schema, { unrepresentable: 'any', io: 'input' }) as Record<string, unknown>;
+  return `${JSON.stringify({ title, ...json }, null, 2)}\n`;
+}
+
+/** JSON Schemas describing every file a worker reads or writes in this run. */
+export function agentSchemas(pipeline: Pipeline): Record<string, string> {
+  const files: Record<string, string> = {
+    'ticket.schema.json': schemaText(Ticket, 'ticketq ticket'),
+    'request.schema.json': schemaText(ClaimRequest, 'ticketq claim request (requests/<worker-id>.json)'),
+    'result.schema.json': schemaText(ResultFile, 'ticketq result (claimed/<worker-id>/<ticket-id>.result.json)'),
+  };
+  for (const [stage, cfg] of Object.entries(pipeline.stages)) {
+    for (const which of ['input', 'output'] as const) {
+      const schema = which === 'input' ? cfg.input_schema : cfg.output_schema;
+      const doc = schema ?? { type: 'object', description: `any JSON object (the pipeline sets no ${which}_schema for ${stage})` };
+      files[`${stage}.${which}.schema.json`] = `${JSON.stringify({ title: `${stage} ${which}_data`, ...doc }, null, 2)}\n`;
+    }
+  }
+  return files;
+}
+
+/** AGENTS.md: the whole protocol, with this run's real paths, for an agent that sees only files. */
+export function agentInstructions(runId: string, runDir: string, pipeline: Pipeline): string {
+  const stages = Object.entries(pipeline.stages);
+  const first = stages[0]?.[0] ?? 'stage';
+  const stageLines = stages
+    .map(([name, cfg]) => {
+      const outs = pipeline.cascade.filter((r) => r.from === name);
+      const next = outs.length === 0 ? 'nothing follows' : outs.map((r) => (r.for_each ? `one \`${r.to}\` ticket per element of \`output_data.${r.for_each}\`${r.key ? ` (de-duplicated by \`${r.key}\`)` : ''}` : `one \`${r.to}\` ticket whose input is your output_data`)).join('; ');
+      return `- **${name}**: lease ${cfg.lease ?? DEFAULT_LEASE}, ${cfg.max_attempts ?? DEFAULT_MAX_ATTEMPTS} attempts. ${cfg.description ?? ''} After you complete it: ${next}. Schemas: \`schemas/${name}.input.schema.json\`, \`schemas/${name}.output.schema.json\`.`;
+    })
+    .join('\n');
+  return `# Working on run \`${runId}\`
+
+This directory is a ticketq run: a work queue made of plain files. Each ticket is one JSON file;
+the directory it is in is its state. You can take part with **only file tools** (read, write,
+list) or with the \`tq\` command. Pick one way per ticket. This file is your whole protocol:
+re-read it whenever you are unsure.
+
+All paths below are relative to this run directory (the folder that holds this AGENTS.md; it was
+created at \`${runDir}\`).
+Your worker id: any name of letters, digits, \`.\`, \`_\`, \`-\` (e.g. \`agent-7\`). Use the same one throughout.
+
+## Stages
+${stageLines}
+
+## Layout
+- \`pending/<stage>/<ticket-id>.json\`: waiting for a worker. Do not edit or move these yourself.
+- \`claimed/<worker-id>/<ticket-id>.json\`: tickets you hold. \`claim.lease_expires_at\` says until when.
+- \`completed/<stage>/\`, \`failed/<stage>/\`, \`needs_review/<stage>/\`: finished tickets.
+- \`schemas/\`: JSON Schemas of the ticket, the request and result files, and each stage's input/output.
+
+## A. With file tools only (a daemon, \`tq daemon\`, must be running)
+1. **Ask for work**: write \`requests/<worker-id>.json\`:
+   \`\`\`json
+   {"stage": "${first}", "request_id": "any-unique-text"}
+   \`\`\`
+2. **Wait for the reply**: read \`requests/<worker-id>.reply.json\` until its \`request_id\` is yours
+   (the request file disappears when it has been handled). \`"status": "claimed"\` gives
+   \`ticket_path\` and \`result_path\`; \`"status": "empty"\` means no work right now (ask again later);
+   \`"status": "error"\` says what was wrong with your request.
+3. **Do the work**: read the ticket at \`ticket_path\`; its \`input_data\` is your input.
+4. **Submit**: write \`claimed/<worker-id>/<ticket-id>.result.json\`:
+   \`\`\`json
+   {
+     "output_data": {"...": "your result, an object"},
+     "worker_concerns": [{"level": "review", "message": "what worried you", "suggestion": "what to do"}],
+     "usage": {"input_tokens": 1200, "output_tokens": 800, "model": "your-model", "duration_ms": 42000},
+     "status": "completed"
+   }
+   \`\`\`
+   \`status\` is \`completed\` (default), \`needs_review\` (a human should look) or \`failed\`.
+   Concern levels: \`info\`, \`review\`, \`error\`. Concerns never block the pipeline.
+5. **Check it was accepted**: the ticket disappears from \`claimed/<worker-id>/\` and appears in
+   \`completed/<stage>/<ticket-id>.json\` (or the state you chose). If instead
+   \`claimed/<worker-id>/<ticket-id>.error.json\` appears, read it: it says what is wrong. Fix your
+   result and write the \`.result.json\` file again. The old error file stays until the daemon has
+   looked at your new version: only an error file with a different \`at\` is about the new one.
+6. **Need more time?** Write \`claimed/<worker-id>/<ticket-id>.heartbeat.json\` containing \`{}\` before
+   the lease expires (or \`{"lease": "30m"}\` for a given length from now); the daemon removes the
+   file and extends the lease: re-read your ticket to see the new \`claim.lease_expires_at\`.
+   (While the daemon rewrites your ticket, its file can be missing for a moment: read it again.)
+7. **Giving up?** Write \`claimed/<worker-id>/<ticket-id>.release.json\` containing \`{}\`: the ticket
+   goes back to \`pending/\` for someone else.
+
+If your lease expires, the ticket is given to another worker and your late result is refused
+(it is kept in \`rejected/\`, not lost). Write files in one go; the daemon waits until a file
+parses before acting on it.
+
+## B. With the \`tq\` command
+\`\`\`sh
+tq claim ${runId} --type ${first} --worker agent-7 --json        # exit 3: nothing to claim now
+tq heartbeat ${runId} <ticket-id> --worker agent-7
+tq submit ${runId} <ticket-id> --worker agent-7 --output result.json \\
+   --concern "review:Ambiguous speaker:check node 0x14dfea" --usage '{"input_tokens":1200}'
+tq release ${runId} <ticket-id> --worker agent-7
+\`\`\`
+\`--output\` takes a file holding the output_data object (or \`-\` for stdin). Pass \`--root\` if the run
+is not under \`./runs\`. Every command takes \`--json\`.
+`;
+}
+
+const REQUESTS_README = `# requests/
+
+File-only workers ask for work here: write \`<worker-id>.json\` containing
+\`{"stage": "<stage>", "request_id": "<any unique text>"}\`, then read \`<worker-id>.reply.json\`.
+The full protocol is in ../AGENTS.md.
+`;
+
+export async function writeAgentDocs(ctx: RunCtx): Promise<void> {
+  const pipeline = ctx.config.pipeline;
+  await writeFileAtomic(ctx, ctx.paths.agents, agentInstructions(ctx.runId, ctx.paths.dir, pipeline));
+  // Why: agents cannot mkdir, and git drops empty directories: a README keeps requests/ in clones.
+  await writeFileAtomic(ctx, join(ctx.paths.requests, 'README.md'), REQUESTS_README);
+  for (const [name, text] of Object.entries(agentSchemas(pipeline))) {
+    await writeFileAtomic(ctx, join(ctx.paths.schemas, name), text);
+  }
+}

@@ -1,0 +1,74 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import { birthTicket } from '../protocol/birth-ticket.js';
+import { planChildren } from './plan-children.js';
+import { rulesFrom } from '../model/pipeline.js';
+import type { RunCtx } from '../store/run-context.js';
+import type { Ticket } from '../model/ticket-schema.js';
+import { readIfExists, writeFileAtomic } from '../store/atomic-write.js';
+
+export const CascadeMarker = z.object({
+  parent_id: z.string(),
+  children: z.array(z.string()),
+  created: z.array(z.string()),
+  deduplicated: z.array(z.string()),
+  problems: z.array(z.string()),
+  cascaded_at: z.string(),
+});
+export type CascadeMarker = z.infer<typeof CascadeMarker>;
+
+export function cascadeMarkerPath(ctx: RunCtx, parentId: string): string {
+  return join(ctx.paths.cascadeDone, `${parentId}.json`);
+}
+
+export function requestedByPath(ctx: RunCtx, childId: string, parentId: string): string {
+  return join(ctx.paths.requestedBy, `${childId}~${parentId}.json`);
+}
+
+export async function readCascadeMarker(ctx: RunCtx, parentId: string): Promise<CascadeMarker | undefined> {
+  const text = await readIfExists(ctx, cascadeMarkerPath(ctx, parentId));
+  if (text === undefined) return undefined;
+  try {
+    return CascadeMarker.parse(JSON.parse(text));
+  } catch {
+    // Why: a damaged marker only means "cascade again", which is idempotent.
+    return undefined;
+  }
+}
+
+/**
+ * Create the children of a completed ticket, exactly once however often this runs (submit,
+ * the daemon, fsck --repair, after any crash). Children have deterministic ids and are born
+ * through the registry (O_EXCL), so a repeat creates nothing. The parent is marked cascaded
+ * last: until the marker exists, someone will run this again.
+ */
+export async function cascadeTicket(ctx: RunCtx, parent: Ticket): Promise<CascadeMarker | undefined> {
+  if (rulesFrom(ctx.config.pipeline, parent.worker_type).length === 0) return undefined;
+  const done = await readCascadeMarker(ctx, parent.ticket_id);
+  if (done) return done;
+  const plan = planChildren(ctx.config.pipeline, parent, ctx.clock.now());
+  const created: string[] = [];
+  const deduplicated: string[] = [];
+  for (const child of plan.children) {
+    const outcome = await birthTicket(ctx, child.ticket);
+    if (outcome === 'created') created.push(child.ticket.ticket_id);
+    else deduplicated.push(child.ticket.ticket_id);
+    if (child.key !== undefined) {
+      // Why: a de-duplicated child records every parent that asked for it (one small file per
+      // edge, so concurrent parents never rewrite a shared file).
+      const edge = { child_id: child.ticket.ticket_id, parent_id: parent.ticket_id, key: child.key, at: ctx.clock.now().toISOString() };
+      await writeFileAtomic(ctx, requestedByPath(ctx, child.ticket.ticket_id, parent.ticket_id), `${JSON.stringify(edge, null, 2)}\n`);
+    }
+  }
+  const marker: CascadeMarker = {
+    parent_id: parent.ticket_id,
+    children: plan.children.map((c) => c.ticket.ticket_id),
+    created,
+    deduplicated,
+    problems: plan.problems,
+    cascaded_at: ctx.clock.now().toISOString(),
+  };
+  // RACE: written last, after every child exists; two cascaders write equivalent markers.
+  await writeFileAtomic(ctx, cascadeMarkerPath(ctx, parent.ticket_id), `${JSON.stringify(marker, null, 2)}\n`);
+  return marker;
+}

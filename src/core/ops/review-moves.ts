@@ -1,0 +1,52 @@
+import { TqError } from '../model/errors.js';
+import { moveTicket } from '../protocol/move-ticket.js';
+import { locateTicket } from '../protocol/locate-ticket.js';
+import { cascadeTicket, type CascadeMarker } from './cascade-ticket.js';
+import { withHistory } from '../model/serialize-ticket.js';
+import type { RunCtx } from '../store/run-context.js';
+import type { TicketState } from '../model/states.js';
+import type { Ticket } from '../model/ticket-schema.js';
+
+/** needs_review -> completed, then cascade (an operator's approval). */
+export async function approveTicket(ctx: RunCtx, rawId: string, note?: string): Promise<{ ticket: Ticket; path: string; cascade?: CascadeMarker }> {
+  const loc = await locateTicket(ctx, rawId);
+  if (loc.state !== 'needs_review') {
+    throw new TqError('WRONG_STATE', `${loc.ticketId} is ${loc.state}, not needs_review: only tickets in needs_review can be approved`, {
+      file: loc.path,
+      hint: loc.state === 'completed' ? 'it is already completed' : `see it with \`tq show ${ctx.runId} ${loc.ticketId}\``,
+    });
+  }
+  const now = ctx.clock.now().toISOString();
+  const outcome = await moveTicket(ctx, loc.path, {
+    build: (t) => ({ ...t, status: 'completed', completed_at: now, history: withHistory(t, { at: now, event: 'approved', from: 'needs_review', to: 'completed', ...(note ? { note } : {}) }) }),
+  });
+  if (!outcome.moved) throw new TqError('WRONG_STATE', `${loc.ticketId} moved while being approved; try again`, { file: loc.path });
+  const cascade = await cascadeTicket(ctx, outcome.ticket);
+  return { ticket: outcome.ticket, path: outcome.path, ...(cascade ? { cascade } : {}) };
+}
+
+const REQUEUEABLE: readonly TicketState[] = ['failed', 'needs_review'];
+
+/** failed|needs_review -> pending, with fresh attempts. */
+export async function requeueTicket(ctx: RunCtx, rawId: string, note?: string): Promise<{ ticket: Ticket; path: string; from: TicketState }> {
+  const loc = await locateTicket(ctx, rawId);
+  if (!REQUEUEABLE.includes(loc.state)) {
+    throw new TqError('WRONG_STATE', `${loc.ticketId} is ${loc.state}: only failed or needs_review tickets can be requeued`, {
+      file: loc.path,
+      hint: loc.state === 'claimed' ? 'a claimed ticket returns by itself when its lease expires, or by `tq release`' : undefined,
+    });
+  }
+  const now = ctx.clock.now().toISOString();
+  const outcome = await moveTicket(ctx, loc.path, {
+    build: (t) => ({
+      ...t,
+      status: 'pending',
+      claim: null,
+      attempts: 0,
+      completed_at: null,
+      history: withHistory(t, { at: now, event: 'requeued', from: loc.state, to: 'pending', ...(note ? { note } : {}) }),
+    }),
+  });
+  if (!outcome.moved) throw new TqError('WRONG_STATE', `${loc.ticketId} moved while being requeued; try again`, { file: loc.path });
+  return { ticket: outcome.ticket, path: outcome.path, from: loc.state };
+}

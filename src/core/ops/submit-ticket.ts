@@ -1,0 +1,147 @@
+import { TqError } from '../model/errors.js';
+import { cleanId, stageOfTicketId } from '../model/ids.js';
+import { claimedDir, type RunCtx } from '../store/run-context.js';
+import { moveTicket } from '../protocol/move-ticket.js';
+import { cascadeTicket, type CascadeMarker } from './cascade-ticket.js';
+import { checkCascadeOutput } from './plan-children.js';
+import { checkStageData } from '../model/stage-schemas.js';
+import { keepRejectedOutput } from '../store/reject-output.js';
+import { locateAll, isInFlight, awaitOrRecoverMove } from '../protocol/locate-ticket.js';
+import { withHistory } from '../model/serialize-ticket.js';
+import { readTicketAt } from '../store/read-ticket.js';
+import { SUBMIT_STATES, type SubmitState } from '../model/states.js';
+import { Concern, JsonObject, Usage, type Ticket } from '../model/ticket-schema.js';
+import { formatZodError } from '../model/zod-messages.js';
+import { checkJsonValue } from '../model/json-limits.js';
+
+export interface SubmitOptions {
+  ticketId: string;
+  workerId: string;
+  output: unknown;
+  concerns?: unknown[];
+  usage?: unknown;
+  status?: SubmitState;
+  /** The claim token; when given, a submit from an older claim of the same worker is refused. */
+  token?: string;
+}
+
+export interface SubmitResult {
+  ticket: Ticket;
+  path: string;
+  cascade?: CascadeMarker;
+  /** True when this submit had already been applied (a safe repeat after a crash). */
+  repeated: boolean;
+}
+
+/** Built once: constructing a zod schema costs more than using it (~0.2 ms per submit). */
+const Concerns = Concern.array();
+
+/** Validate what a worker hands in; errors say which field is wrong. Nothing is moved. */
+export function validateSubmission(ctx: RunCtx, stage: string, opts: SubmitOptions): { output: JsonObject; concerns: Concern[]; usage: Usage | null; status: SubmitState } {
+  const status = opts.status ?? 'completed';
+  if (!SUBMIT_STATES.includes(status)) {
+    throw new TqError('USAGE', `status "${String(status)}" is not one of ${SUBMIT_STATES.join(', ')}`, { field: 'status' });
+  }
+  checkJsonValue(opts.output, 'output_data', 'output_data');
+  const output = JsonObject.safeParse(opts.output);
+  if (!output.success) {
+    throw new TqError('INVALID_INPUT', `output_data must be a JSON object, got ${Array.isArray(opts.output) ? 'an array' : opts.output === null ? 'null' : typeof opts.output}`, {
+      field: 'output_data',
+      hint: 'wrap your result in an object, e.g. {"translated_texts": [...]}',
+    });
+  }
+  const concerns = Concerns.safeParse(opts.concerns ?? []);
+  if (!concerns.success) {
+    throw new TqError('INVALID_INPUT', `worker_concerns: ${formatZodError(concerns.error)}`, {
+      field: 'worker_concerns',
+      hint: 'each concern is {"level": "info"|"review"|"error", "message": "...", "suggestion": "..."}',
+    });
+  }
+  const usage = opts.usage === undefined || opts.usage === null ? null : Usage.safeParse(opts.usage);
+  if (usage !== null && !usage.success) {
+    throw new TqError('INVALID_INPUT', `usage: ${formatZodError(usage.error)}`, {
+      field: 'usage',
+      hint: 'usage fields: input_tokens, output_tokens, total_tokens, cost_usd, model, duration_ms',
+    });
+  }
+  if (status === 'completed') {
+    const problem = checkStageData(ctx.config.pipeline, stage, 'output', output.data);
+    if (problem) throw new TqError('INVALID_INPUT', `output_data does not match stages.${stage}.output_schema: ${problem}`, { field: 'output_data' });
+    const cascadeProblems = checkCascadeOutput(ctx.config.pipeline, stage, output.data);
+    if (cascadeProblems.length > 0) throw new TqError('INVALID_INPUT', cascadeProblems.join('; '), { field: 'output_data' });
+  }
+  return { output: output.data, concerns: concerns.data, usage: usage === null ? null : usage.data, status };
+}
+
+/**
+ * Submit a claimed ticket. Fenced: the move out of claimed/<worker>/ is the commit, and it
+ * succeeds only while this worker's claim is current. A late submit (after a reap, release or
+ * requeue) is refused with LEASE_LOST and its output is kept in rejected/. A completed ticket
+ * cascades inline; repeating a submit that already went through is safe.
+ */
+export async function submitTicket(ctx: RunCtx, opts: SubmitOptions): Promise<SubmitResult> {
+  const ticketId = cleanId(opts.ticketId, 'ticket id');
+  const workerId = cleanId(opts.workerId, 'worker id');
+  const stage = stageOfTicketId(ticketId);
+  const v = validateSubmission(ctx, stage, opts);
+  const source = `${claimedDir(ctx, workerId)}/${ticketId}.json`;
+  const now = ctx.clock.now();
+
+  const started = Date.now();
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const outcome = await moveTicket(ctx, source, {
+      ...(opts.token !== undefined ? { expectToken: opts.token.trim() } : {}),
+      build: (t) => ({
+        ...t,
+        status: v.status,
+        output_data: v.output,
+        worker_concerns: [...t.worker_concerns, ...v.concerns.map((c) => ({ ...c, worker_id: workerId, at: now.toISOString() }))],
+        usage: v.usage,
+        completed_at: now.toISOString(),
+        history: withHistory(t, { at: now.toISOString(), event: 'submitted', from: 'claimed', to: v.status, worker_id: workerId }),
+      }),
+    });
+    if (outcome.moved) {
+      const cascade = outcome.ticket.status === 'completed' ? await cascadeTicket(ctx, outcome.ticket) : undefined;
+      return { ticket: outcome.ticket, path: outcome.path, ...(cascade ? { cascade } : {}), repeated: false };
+    }
+    // A move by someone else (e.g. the daemon serving a heartbeat) may be in flight: wait it out.
+    if (outcome.reason === 'gone' && (await isInFlight(ctx, ticketId))) {
+      await awaitOrRecoverMove(ctx, ticketId, Date.now() - started);
+      continue;
+    }
+    break;
+  }
+  const repeat = await findAppliedSubmit(ctx, ticketId, workerId, v.output, opts.token);
+  if (repeat) {
+    const cascade = repeat.status === 'completed' ? await cascadeTicket(ctx, repeat) : undefined;
+    return { ticket: repeat, path: '', ...(cascade ? { cascade } : {}), repeated: true };
+  }
+  const rejectedPath = await keepRejectedOutput(ctx, {
+    ticket_id: ticketId,
+    worker_id: workerId,
+    token: opts.token ?? null,
+    reason: 'lease lost: the ticket was no longer claimed by this worker (reaped, released or requeued)',
+    status: v.status,
+    output_data: v.output,
+    worker_concerns: v.concerns,
+    usage: v.usage,
+  });
+  throw new TqError('LEASE_LOST', `ticket ${ticketId} is not claimed by ${workerId}${opts.token ? ` with token ${opts.token}` : ''} any more (its lease expired, or it was released or requeued); your output was kept in ${rejectedPath}`, {
+    file: source,
+    hint: 'claim a new ticket; an operator can inspect the kept output with `tq show`',
+    data: { rejected_path: rejectedPath },
+  });
+}
+
+/** After a crash, a worker may submit again: if its result is already in place, say so. */
+async function findAppliedSubmit(ctx: RunCtx, ticketId: string, workerId: string, output: JsonObject, token: string | undefined): Promise<Ticket | undefined> {
+  for (const loc of await locateAll(ctx, ticketId)) {
+    if (loc.state === 'pending' || loc.state === 'claimed') continue;
+    const t = await readTicketAt(ctx, loc.path).catch(() => undefined);
+    if (!t || t.claim?.worker_id !== workerId) continue;
+    if (token !== undefined && t.claim.token !== token) continue;
+    if (JSON.stringify(t.output_data) === JSON.stringify(output)) return t;
+  }
+  return undefined;
+}

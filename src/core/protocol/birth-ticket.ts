@@ -1,0 +1,109 @@
+import { dirname, join } from 'node:path';
+import { errnoCode, ioError } from '../model/errors.js';
+import { nonce } from '../model/ids.js';
+import { ensureDir, ensureParent, intoDir, pathForTicket, type RunCtx } from '../store/run-context.js';
+import { serializeTicket } from '../model/serialize-ticket.js';
+import type { Ticket } from '../model/ticket-schema.js';
+import { createFileExclusive, linkTempExclusive, listDir, writeTempFor, readIfExists, syncDirIfDurable, unlinkIfExists } from '../store/atomic-write.js';
+
+export function registryPath(ctx: RunCtx, stage: string, ticketId: string): string {
+  return join(ctx.paths.registry, stage, `${ticketId}.json`);
+}
+
+export type BirthOutcome = 'created' | 'exists';
+
+/**
+ * Create a ticket in pending/ exactly once per id, across crashes and concurrent creators:
+ *
+ *   1. write the ticket to moving/<id>~<n>.new.json
+ *   2. create registry/<stage>/<id>.json (a copy)   <- O_EXCL: the first creator wins
+ *   3. rename moving/<id>~<n>.new.json into pending/
+ *
+ * The registry keeps every ticket as it was born, so fsck can prove none was lost. A crash
+ * after 2 leaves a .new file whose content equals the registry copy: recovery publishes it.
+ * A .new file without a matching registry entry was never registered: recovery removes it.
+ */
+export async function birthTicket(ctx: RunCtx, ticket: Ticket): Promise<BirthOutcome> {
+  const reg = registryPath(ctx, ticket.worker_type, ticket.ticket_id);
+  const staged = join(ctx.paths.moving, `${ticket.ticket_id}~${nonce()}.new.json`);
+  const target = pathForTicket(ctx, ticket);
+  const text = serializeTicket(ticket);
+  await ensureDir(ctx, ctx.paths.moving);
+  const writeStaged = async (): Promise<void> => {
+    try {
+      await intoDir(ctx, ctx.paths.moving, () => ctx.fs.writeFileExclusive(staged, text, ctx.durable));
+    } catch (err) {
+      throw ioError(err, 'writing', staged);
+    }
+  };
+  let registered: boolean;
+  try {
+    // RACE: created with link (O_EXCL) from its own temp file: EEXIST for every creator but
+    // the first. Why its own copy and not a link to the staged file: a hard link would share
+    // the inode with pending/<id>.json, and anyone editing that file in place (an editor, an
+    // agent's write tool) would rewrite the birth record fsck restores lost tickets from.
+    if (ctx.durable) {
+      // Why the two writes in parallel when durable: each waits for its own fsync, and the
+      // files are independent until the link, which still comes after both (the states a
+      // crash can leave are the same as in sequence).
+      const [stagedWrite, tmpWrite] = await Promise.allSettled([writeStaged(), writeTempFor(ctx, reg, text)]);
+      if (stagedWrite.status === 'rejected' || tmpWrite.status === 'rejected') {
+        if (tmpWrite.status === 'fulfilled') await ctx.fs.unlink(tmpWrite.value).catch(() => undefined);
+        throw stagedWrite.status === 'rejected' ? stagedWrite.reason : (tmpWrite as PromiseRejectedResult).reason;
+      }
+      registered = await linkTempExclusive(ctx, tmpWrite.value, reg);
+    } else {
+      await writeStaged();
+      registered = await createFileExclusive(ctx, reg, text);
+    }
+  } catch (err) {
+    await unlinkIfExists(ctx, staged).catch(() => undefined);
+    throw ioError(err, 'registering', reg);
+  }
+  if (!registered) {
+    await unlinkIfExists(ctx, staged).catch(() => undefined);
+    await publishStrandedBirth(ctx, ticket.worker_type, ticket.ticket_id);
+    return 'exists';
+  }
+  await ensureParent(ctx, target);
+  try {
+    await intoDir(ctx, dirname(target), () => ctx.fs.rename(staged, target));
+  } catch (err) {
+    // RACE: a recoverer may have published our registered ticket for us (see below).
+    if (errnoCode(err) !== 'ENOENT') throw ioError(err, 'publishing', target);
+  }
+  if (ctx.durable) {
+    // Why both at once: independent directories; each fsync waits for a journal commit.
+    await Promise.all([syncDirIfDurable(ctx, dirname(reg)), syncDirIfDurable(ctx, dirname(target))]);
+  }
+  return 'created';
+}
+
+/**
+ * A registered ticket whose publish step never happened (its creator died between steps 2 and
+ * 3) sits in moving/ as <id>~<n>.new.json with the registry's exact content: publish it.
+ * Returns true if it published one.
+ */
+export async function publishStrandedBirth(ctx: RunCtx, stage: string, ticketId: string): Promise<boolean> {
+  const names = (await listDir(ctx, ctx.paths.moving)).filter((n) => n.startsWith(`${ticketId}~`) && n.endsWith('.new.json'));
+  if (names.length === 0) return false;
+  const registered = await readIfExists(ctx, registryPath(ctx, stage, ticketId));
+  let published = false;
+  for (const name of names) {
+    const staged = join(ctx.paths.moving, name);
+    const text = await readIfExists(ctx, staged);
+    if (text === undefined) continue;
+    if (registered !== undefined && text === registered && !published) {
+      const target = join(ctx.paths.dir, 'pending', stage, `${ticketId}.json`);
+      await ensureParent(ctx, target);
+      try {
+        // RACE: two recoverers may both try; rename of a vanished source fails, never duplicates.
+        await intoDir(ctx, dirname(target), () => ctx.fs.rename(staged, target));
+        published = true;
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOENT') throw ioError(err, 'publishing', target);
+      }
+    }
+  }
+  return published;
+}

@@ -1,0 +1,25 @@
+import { basename, join } from 'node:path';
+import { errnoCode, ioError } from '../model/errors.js';
+import { nonce } from '../model/ids.js';
+import { ensureDir, intoDir, type RunCtx } from './run-context.js';
+import { writeFileAtomic } from './atomic-write.js';
+
+/**
+ * Move a file the queue cannot accept out of the state directories, into quarantine/, with a
+ * <name>.why.json beside it saying what was wrong. Nothing is deleted. Returns the new path,
+ * or undefined if the file was already gone.
+ */
+export async function quarantineFile(ctx: RunCtx, path: string, reason: string): Promise<string | undefined> {
+  await ensureDir(ctx, ctx.paths.quarantine);
+  const name = `${basename(path)}~${nonce()}`;
+  const target = join(ctx.paths.quarantine, name);
+  try {
+    await intoDir(ctx, ctx.paths.quarantine, () => ctx.fs.rename(path, target));
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw ioError(err, 'quarantining', path);
+  }
+  const why = { file: path, quarantined_as: target, reason, at: ctx.clock.now().toISOString() };
+  await writeFileAtomic(ctx, `${target}.why.json`, `${JSON.stringify(why, null, 2)}\n`);
+  return target;
+}

@@ -1,0 +1,28 @@
+import { join } from 'node:path';
+import { nonce } from '../model/ids.js';
+import type { RunCtx } from './run-context.js';
+import { writeFileAtomic } from './atomic-write.js';
+import type { Concern, JsonObject, Usage } from '../model/ticket-schema.js';
+
+export interface RejectedOutput {
+  ticket_id: string;
+  worker_id: string;
+  token: string | null;
+  reason: string;
+  rejected_at: string;
+  status: string;
+  output_data: JsonObject | null;
+  worker_concerns: Concern[];
+  usage: Usage | null;
+}
+
+/**
+ * Keep a refused result (late submit after a reap, a release or a requeue) in rejected/, so
+ * the work is never lost and `tq show` / `tq concerns` can still find it.
+ */
+export async function keepRejectedOutput(ctx: RunCtx, record: Omit<RejectedOutput, 'rejected_at'>): Promise<string> {
+  const path = join(ctx.paths.rejected, `${record.ticket_id}~${nonce()}.json`);
+  const full: RejectedOutput = { ...record, rejected_at: ctx.clock.now().toISOString() };
+  await writeFileAtomic(ctx, path, `${JSON.stringify(full, null, 2)}\n`);
+  return path;
+}

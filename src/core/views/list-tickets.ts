@@ -1,0 +1,210 @@
+import { join } from 'node:path';
+import { cleanId, stageOfTicketId } from '../model/ids.js';
+import { claimedDir, stateDir, type RunCtx } from '../store/run-context.js';
+import { ALL_STATES, TicketState, isTicketState } from '../model/states.js';
+import { TqError } from '../model/errors.js';
+import { listDir } from '../store/atomic-write.js';
+
+export interface TicketEntry {
+  ticket_id: string;
+  state: TicketState;
+  stage: string;
+  path: string;
+  worker_id?: string;
+}
+
+export interface ListFilter {
+  state?: string;
+  stage?: string;
+}
+
+/** The tickets of one state directory, as its listing gave them (no ticket body is read). */
+export interface TicketDirListing {
+  state: TicketState;
+  /** The stage of every ticket here. Under claimed/<worker>/, which mixes stages, only when the filter named one; else undefined (see `stageOfTicketId`). */
+  stage: string | undefined;
+  worker_id: string | undefined;
+  dir: string;
+  /** Ticket file names (`<ticket-id>.json`), sorted by code unit; the ids are the names without `.json`. */
+  names: string[];
+}
+
+const NOT_TICKET_SUFFIX = /\.(result|error|heartbeat|release|reply|request)\.json$/;
+
+/**
+ * Same answer as `ticketIdOfFileName(name) !== undefined`, without making the id string: the
+ * regex runs only for the rare names with a second dot. Why: runs on every name of a listing.
+ */
+export function isTicketFileName(name: string): boolean {
+  if (!name.endsWith('.json') || name.charCodeAt(0) === 46 /* . */) return false;
+  const dot = name.indexOf('.');
+  return dot === name.length - 5 || !NOT_TICKET_SUFFIX.test(name);
+}
+
+/** The ticket file names of a listing; the same array when every name is one (the usual case). */
+function ticketNames(names: string[]): string[] {
+  for (let i = 0; i < names.length; i += 1) {
+    if (!isTicketFileName(names[i] as string)) return names.filter(isTicketFileName);
+  }
+  return names;
+}
+
+function countTicketNames(names: string[]): number {
+  let n = 0;
+  for (let i = 0; i < names.length; i += 1) if (isTicketFileName(names[i] as string)) n += 1;
+  return n;
+}
+
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function checkFilter(filter: ListFilter): { state: TicketState | undefined; stage: string | undefined } {
+  const state = filter.state?.trim();
+  if (state !== undefined && !isTicketState(state)) {
+    throw new TqError('USAGE', `--state "${state}" is not a state`, { field: 'state', hint: `states are: ${ALL_STATES.join(', ')}` });
+  }
+  const stage = filter.stage !== undefined ? cleanId(filter.stage, 'stage') : undefined;
+  return { state, stage };
+}
+
+/**
+ * Every state directory the filter selects, in listing order: states in `ALL_STATES` order; in
+ * each, stages in pipeline order (claimed/: workers sorted by name); in each directory, names
+ * sorted. One readdir per directory, all issued at once; nothing per ticket but a name check.
+ */
+export async function listTicketDirs(ctx: RunCtx, filter: ListFilter = {}): Promise<TicketDirListing[]> {
+  const { state, stage } = checkFilter(filter);
+  const stages = stage !== undefined ? [stage] : Object.keys(ctx.config.pipeline.stages);
+  const listing = async (s: TicketState, st: string | undefined, worker_id: string | undefined, dir: string): Promise<TicketDirListing> => {
+    let names = ticketNames(await listDir(ctx, dir));
+    if (worker_id !== undefined && st !== undefined) names = names.filter((n) => stageOfTicketId(n.slice(0, -5)) === st);
+    return { state: s, stage: st, worker_id, dir, names: names.sort(byCodeUnit) };
+  };
+  // Every listing starts at once (claimed/<worker>/ as soon as claimed/ is listed); the order is fixed afterwards.
+  const groups = (state !== undefined ? [state] : ALL_STATES).map(async (s): Promise<TicketDirListing[]> => {
+    if (s !== TicketState.claimed) return Promise.all(stages.map((st) => listing(s, st, undefined, stateDir(ctx, s, st))));
+    const workers = (await listDir(ctx, join(ctx.paths.dir, TicketState.claimed))).sort(byCodeUnit);
+    return Promise.all(workers.map((w) => listing(s, stage, w, claimedDir(ctx, w))));
+  });
+  return (await Promise.all(groups)).flat();
+}
+
+/** List tickets from directory listings alone (no ticket body is read), in `listTicketDirs` order. */
+export async function listTickets(ctx: RunCtx, filter: ListFilter = {}): Promise<TicketEntry[]> {
+  const dirs = await listTicketDirs(ctx, filter);
+  let total = 0;
+  for (const d of dirs) total += d.names.length;
+  const out: TicketEntry[] = new Array<TicketEntry>(total);
+  let k = 0;
+  for (const d of dirs) {
+    const prefix = `${d.dir}/`;
+    const names = d.names;
+    if (d.worker_id === undefined) {
+      const stage = d.stage as string;
+      for (let i = 0; i < names.length; i += 1) {
+        const name = names[i] as string;
+        out[k++] = { ticket_id: name.slice(0, -5), state: d.state, stage, path: prefix + name };
+      }
+    } else {
+      for (let i = 0; i < names.length; i += 1) {
+        const name = names[i] as string;
+        const id = name.slice(0, -5);
+        out[k++] = { ticket_id: id, state: d.state, stage: stageOfTicketId(id), path: prefix + name, worker_id: d.worker_id };
+      }
+    }
+  }
+  return out;
+}
+
+export type StateCounts = Record<TicketState, number>;
+
+export interface RunStatus {
+  run_id: string;
+  counts: Record<string, StateCounts>;
+  totals: StateCounts & { all: number };
+  workers: Record<string, number>;
+  in_flight: number;
+  rejected_outputs: number;
+  quarantined: number;
+  /** Tickets ever created per stage (registry/), when asked for: a total that never counts a moving ticket twice. */
+  registered?: Record<string, number>;
+}
+
+function zeroCounts(): StateCounts {
+  return { pending: 0, claimed: 0, completed: 0, failed: 0, needs_review: 0 };
+}
+
+/**
+ * Counts per stage and state, from directory listings alone: names are counted, never read or
+ * sorted. The listings are issued together but are not one snapshot, so a ticket moving
+ * meanwhile can be counted in two states or none; `withRegistry` adds the per-stage totals from
+ * registry/, which a move never changes.
+ */
+export async function runStatus(ctx: RunCtx, opts: { withRegistry?: boolean } = {}): Promise<RunStatus> {
+  const stages = Object.keys(ctx.config.pipeline.stages);
+  const counts: Record<string, StateCounts> = {};
+  for (const stage of stages) counts[stage] = zeroCounts();
+  const totals = { ...zeroCounts(), all: 0 };
+  const workers: Record<string, number> = {};
+  const bump = (stage: string, state: TicketState, n: number): void => {
+    const c = (counts[stage] ??= zeroCounts());
+    c[state] += n;
+    totals[state] += n;
+    totals.all += n;
+  };
+  const unclaimed = ALL_STATES.filter((s): s is Exclude<TicketState, 'claimed'> => s !== TicketState.claimed);
+  const cells = unclaimed.flatMap((state) => stages.map((stage) => ({ state, stage })));
+  const countOf = async (dir: string): Promise<number> => countTicketNames(await listDir(ctx, dir));
+  const [cellCounts, claimed, moving, rejected, quarantine, registered] = await Promise.all([
+    Promise.all(cells.map((c) => countOf(stateDir(ctx, c.state, c.stage)))),
+    listDir(ctx, join(ctx.paths.dir, TicketState.claimed)).then((ws) => Promise.all(ws.map(async (w) => ({ worker: w, names: await listDir(ctx, claimedDir(ctx, w)) })))),
+    listDir(ctx, ctx.paths.moving),
+    listDir(ctx, ctx.paths.rejected),
+    listDir(ctx, ctx.paths.quarantine),
+    opts.withRegistry ? countRegistered(ctx, stages) : undefined,
+  ]);
+  cells.forEach((c, i) => bump(c.stage, c.state, cellCounts[i] as number));
+  for (const { worker, names } of claimed) {
+    for (const name of names) {
+      if (!isTicketFileName(name)) continue;
+      bump(stageOfTicketId(name.slice(0, -5)), TicketState.claimed, 1);
+      workers[worker] = (workers[worker] ?? 0) + 1;
+    }
+  }
+  return {
+    run_id: ctx.runId,
+    counts,
+    totals,
+    workers,
+    in_flight: moving.filter((n) => n.endsWith('.prev.json') || n.endsWith('.new.json')).length,
+    rejected_outputs: rejected.filter((n) => n.endsWith('.json')).length,
+    quarantined: quarantine.filter((n) => !n.endsWith('.why.json')).length,
+    ...(registered !== undefined ? { registered } : {}),
+  };
+}
+
+async function countRegistered(ctx: RunCtx, stages: string[]): Promise<Record<string, number>> {
+  const n = await Promise.all(stages.map(async (stage) => (await listDir(ctx, join(ctx.paths.registry, stage))).filter((f) => f.endsWith('.json')).length));
+  return Object.fromEntries(stages.map((stage, i) => [stage, n[i] as number]));
+}
+
+/** Runs under a root: directories holding a run.json. */
+export async function listRuns(root: string, fs: { readdir(p: string): Promise<string[]>; stat(p: string): Promise<{ isFile(): boolean }> }): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(root);
+  } catch {
+    return [];
+  }
+  const runs: string[] = [];
+  for (const name of names.sort()) {
+    if (name.startsWith('.')) continue;
+    try {
+      if ((await fs.stat(join(root, name, 'run.json'))).isFile()) runs.push(name);
+    } catch {
+      // not a run
+    }
+  }
+  return runs;
+}

@@ -1,0 +1,71 @@
+import { listDir } from '../store/atomic-write.js';
+import { readAllTickets } from './read-all-tickets.js';
+import { stageOfTicketId } from '../model/ids.js';
+import type { RunCtx } from '../store/run-context.js';
+import type { ConcernLevel } from '../model/states.js';
+
+export interface GraphNode {
+  id: string;
+  stage: string;
+  /** A state directory, or "unknown" for a parent named by an edge but not found (fsck explains). */
+  state: string;
+  concerns: Record<ConcernLevel, number>;
+}
+
+export interface GraphEdge {
+  from: string;
+  to: string;
+}
+
+/** A run's ticket DAG: tickets grouped by stage, edges parent -> child (cascade). */
+export interface RunGraph {
+  run_id: string;
+  stages: string[];
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+}
+
+/** The worst concern level on a node, for colouring. */
+export function worstConcern(n: GraphNode): ConcernLevel | undefined {
+  if (n.concerns.error > 0) return 'error';
+  if (n.concerns.review > 0) return 'review';
+  if (n.concerns.info > 0) return 'info';
+  return undefined;
+}
+
+/**
+ * Build the DAG from ticket files: lineage.parents for every ticket, plus the extra parents
+ * of de-duplicated children (cascade/requested_by/<child>~<parent>.json, one file per edge).
+ */
+export async function buildRunGraph(ctx: RunCtx): Promise<RunGraph> {
+  const nodes = new Map<string, GraphNode>();
+  const edges = new Map<string, GraphEdge>();
+  const addEdge = (from: string, to: string): void => {
+    edges.set(`${from}\u0000${to}`, { from, to });
+  };
+  for (const { entry, ticket } of await readAllTickets(ctx)) {
+    const concerns = { info: 0, review: 0, error: 0 };
+    for (const c of ticket.worker_concerns) concerns[c.level] += 1;
+    nodes.set(entry.ticket_id, { id: entry.ticket_id, stage: entry.stage, state: entry.state, concerns });
+    for (const p of ticket.lineage.parents) addEdge(p, entry.ticket_id);
+  }
+  for (const name of await listDir(ctx, ctx.paths.requestedBy)) {
+    // Why: ids never contain '~' (ids.ts), so the edge file name splits unambiguously.
+    const m = /^([^~]+)~([^~]+)\.json$/.exec(name);
+    if (m?.[1] !== undefined && m[2] !== undefined) addEdge(m[2], m[1]);
+  }
+  for (const e of edges.values()) {
+    for (const id of [e.from, e.to]) {
+      if (!nodes.has(id)) nodes.set(id, { id, stage: stageOfTicketId(id), state: 'unknown', concerns: { info: 0, review: 0, error: 0 } });
+    }
+  }
+  const pipelineStages = Object.keys(ctx.config.pipeline.stages);
+  const stages = [...pipelineStages, ...[...new Set([...nodes.values()].map((n) => n.stage))].filter((s) => !pipelineStages.includes(s)).sort()];
+  const byId = (a: { id: string }, b: { id: string }): number => a.id.localeCompare(b.id);
+  return {
+    run_id: ctx.runId,
+    stages,
+    nodes: [...nodes.values()].sort((a, b) => stages.indexOf(a.stage) - stages.indexOf(b.stage) || byId(a, b)),
+    edges: [...edges.values()].sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to)),
+  };
+}

@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { leaseMsOf, maxAttemptsOf, parsePipeline, rulesFrom } from '../../../src/core/model/pipeline.js';
+import { isTqError, type TqError } from '../../../src/core/model/errors.js';
+import { EXAMPLE_PIPELINE_FILE } from '../../helpers/make-run.js';
+
+function refused(raw: unknown): TqError {
+  try {
+    parsePipeline(raw, 'p.json');
+  } catch (err) {
+    expect(isTqError(err, 'INVALID_PIPELINE')).toBe(true);
+    return err as TqError;
+  }
+  throw new Error('pipeline was accepted');
+}
+
+describe('parsePipeline', () => {
+  it('accepts the exact pipeline in examples/pipeline.json', () => {
+    const p = parsePipeline(JSON.parse(readFileSync(EXAMPLE_PIPELINE_FILE, 'utf8')), EXAMPLE_PIPELINE_FILE);
+    expect(Object.keys(p.stages)).toEqual(['parse', 'translate', 'curate']);
+    expect(p.cascade).toHaveLength(2);
+    expect(leaseMsOf(p, 'parse')).toBe(600_000);
+    expect(leaseMsOf(p, 'translate')).toBe(1_800_000);
+    expect(leaseMsOf(p, 'curate')).toBe(900_000); // default 15m
+    expect(maxAttemptsOf(p, 'parse')).toBe(3);
+    expect(rulesFrom(p, 'translate')[0]?.rule).toMatchObject({ for_each: 'new_nouns', key: 'noun' });
+    expect(rulesFrom(p, 'curate')).toEqual([]);
+  });
+
+  it('rejects a cycle, naming the cascade field and the loop', () => {
+    const e = refused({ stages: { a: {}, b: {}, c: {} }, cascade: [{ from: 'a', to: 'b' }, { from: 'b', to: 'c' }, { from: 'c', to: 'a' }] });
+    expect(e.field).toBe('cascade');
+    expect(e.message).toMatch(/cycle/);
+    expect(e.message).toMatch(/a -> b -> c -> a/);
+    expect(refused({ stages: { a: {} }, cascade: [{ from: 'a', to: 'a' }] }).message).toMatch(/cycle/);
+  });
+
+  it('rejects unknown stages in cascade rules, naming the field', () => {
+    expect(refused({ stages: { a: {} }, cascade: [{ from: 'a', to: 'nope' }] }).field).toBe('cascade.0.to');
+    expect(refused({ stages: { a: {} }, cascade: [{ from: 'zz', to: 'a' }] }).field).toBe('cascade.0.from');
+  });
+
+  it('rejects key without for_each, naming the field', () => {
+    const e = refused({ stages: { a: {}, b: {} }, cascade: [{ from: 'a', to: 'b', key: 'noun' }] });
+    expect(e.field).toBe('cascade.0.key');
+    expect(e.message).toContain('cascade.0.key');
+  });
+
+  it('rejects bad shapes, stage names and leases with field names', () => {
+    expect(refused({}).field).toBe('stages');
+    expect(refused({ stages: {} }).field).toBe('stages');
+    expect(refused({ stages: { 'bad-name': {} } }).field).toBe('stages.bad-name');
+    expect(refused({ stages: { '../x': {} } }).field).toBe('stages.../x');
+    expect(refused({ stages: { a: { lease: 'soon' } } }).field).toBe('stages.a.lease');
+    expect(refused({ stages: { a: { max_attempts: 0 } } }).field).toBe('stages.a.max_attempts');
+    expect(refused({ stages: { a: {}, b: {} }, cascade: [{ from: 'a', to: 'b', for_each: ' ' }] }).field).toBe('cascade.0.for_each');
+    expect(refused([]).message).toContain('p.json');
+  });
+
+  it('tags rules when several feed the same stage', () => {
+    const p = parsePipeline({ stages: { a: {}, b: {}, c: {} }, cascade: [{ from: 'a', to: 'c' }, { from: 'b', to: 'c' }] }, 'p');
+    expect(rulesFrom(p, 'a')[0]?.tag).toBe('r0');
+    expect(rulesFrom(p, 'b')[0]?.tag).toBe('r1');
+  });
+});
