@@ -4,7 +4,7 @@ import { cascadeTicket } from '../core/ops/cascade-ticket.js';
 import { rulesFrom } from '../core/model/pipeline.js';
 import { quarantineFile } from '../core/store/quarantine.js';
 import { stateDir } from '../core/store/run-context.js';
-import { ticketIdOfFileName } from '../core/store/run-paths.js';
+import { ticketIdOfFileName } from '../core/store/run-names.js';
 import { parseTicket } from '../core/model/serialize-ticket.js';
 import { listDir } from '../core/store/atomic-write.js';
 import { errorLogOf, isRegularFile, nowMs, relOf, type DaemonRun } from './daemon-run.js';

@@ -3,7 +3,7 @@ import { listDir } from '../core/store/atomic-write.js';
 import { recoverMoving } from '../core/protocol/recover-moving.js';
 import { UNSTAMPED_GRACE_MS, leaseTrustLimitMs, reapOne } from '../core/ops/reap-claims.js';
 import { readTicketAt } from '../core/store/read-ticket.js';
-import { ticketIdOfFileName } from '../core/store/run-paths.js';
+import { ticketIdOfFileName } from '../core/store/run-names.js';
 import { claimedDir } from '../core/store/run-context.js';
 import { errorLogOf, isRealDir, nowMs, type DaemonRun } from './daemon-run.js';
 

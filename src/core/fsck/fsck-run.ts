@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { errnoCode, isTqError } from '../model/errors.js';
-import { ticketIdOfFileName } from '../store/run-paths.js';
+import { ticketIdOfFileName } from '../store/run-names.js';
 import { ALL_STATES, TicketState } from '../model/states.js';
 import { stateDir, type RunCtx } from '../store/run-context.js';
 import { parseTicket, serializeTicket, withHistory } from '../model/serialize-ticket.js';

@@ -7,7 +7,7 @@ import { awaitOrRecoverMove, isInFlight } from '../protocol/locate-ticket.js';
 import { cleanId } from '../model/ids.js';
 import { leaseMsOf, requestedLeaseMs, stageConfig } from '../model/pipeline.js';
 import { claimedDir, ensureDir, intoDir, stateDir, type RunCtx } from '../store/run-context.js';
-import { ticketIdOfFileName } from '../store/run-paths.js';
+import { ticketIdOfFileName } from '../store/run-names.js';
 import { parseTicket, withHistory } from '../model/serialize-ticket.js';
 import type { Ticket } from '../model/ticket-schema.js';
 

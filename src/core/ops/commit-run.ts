@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { TqError } from '../model/errors.js';
 import { readTicketAt } from '../store/read-ticket.js';
-import { ticketIdOfFileName } from '../store/run-paths.js';
+import { ticketIdOfFileName } from '../store/run-names.js';
 import { runGit, runGitOk } from '../store/run-git.js';
 import type { RunCtx } from '../store/run-context.js';
 import { ALL_STATES, isTicketState, type TicketState } from '../model/states.js';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { isTqError } from '../model/errors.js';
-import { ticketIdOfFileName } from '../store/run-paths.js';
+import { ticketIdOfFileName } from '../store/run-names.js';
 import { leaseMsOf, maxAttemptsOf, maxLeaseMs } from '../model/pipeline.js';
 import { moveTicket } from '../protocol/move-ticket.js';
 import { claimedVersion } from './claim-ticket.js';

@@ -51,15 +51,3 @@ export function runPaths(root: string, runId: string): RunPaths {
     schemas: join(dir, 'schemas'),
   };
 }
-
-export function ticketFileName(ticketId: string): string {
-  return `${ticketId}.json`;
-}
-
-/** A ticket file name (not a temp, result, error or hidden file). */
-export function ticketIdOfFileName(name: string): string | undefined {
-  if (!name.endsWith('.json') || name.startsWith('.')) return undefined;
-  const id = name.slice(0, -'.json'.length);
-  if (/\.(result|error|heartbeat|release|reply|request)$/.test(id)) return undefined;
-  return id;
-}

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { listDir } from '../store/atomic-write.js';
 import { readTicketAt } from '../store/read-ticket.js';
 import { mapLimit } from '../store/run-pool.js';
-import { ticketIdOfFileName } from '../store/run-paths.js';
+import { ticketIdOfFileName } from '../store/run-names.js';
 import { claimedDir, stateDir, type RunCtx } from '../store/run-context.js';
 import type { ConcernLevel } from '../model/states.js';
 import type { Concern } from '../model/ticket-schema.js';

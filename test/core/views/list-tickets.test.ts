@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { claimTicket } from '../../../src/core/ops/claim-ticket.js';
 import { submitTicket } from '../../../src/core/ops/submit-ticket.js';
 import { isTicketFileName, listRuns, listTicketDirs, listTickets, runStatus } from '../../../src/core/views/list-tickets.js';
-import { ticketIdOfFileName } from '../../../src/core/store/run-paths.js';
+import { ticketIdOfFileName } from '../../../src/core/store/run-names.js';
 import { nodeFs, type Fs } from '../../../src/core/store/fs-layer.js';
 import { isTqError } from '../../../src/core/model/errors.js';
 import type { RunCtx } from '../../../src/core/store/run-context.js';
