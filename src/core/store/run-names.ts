@@ -103,3 +103,11 @@ export function whyFileName(quarantinedName: string): string {
 export function isWhyFileName(name: string): boolean {
   return name.endsWith(WHY_SUFFIX);
 }
+
+/**
+ * Files that sit beside tickets in claimed/<worker>/ without being tickets: an agent's
+ * result, heartbeat or release, or the daemon's error answer to one.
+ */
+export function isAgentSideFileName(name: string): boolean {
+  return parseAgentFileName(name) !== undefined || (!name.startsWith('.') && name.endsWith(ERROR_SUFFIX));
+}

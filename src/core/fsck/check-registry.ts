@@ -1,0 +1,87 @@
+import { join } from 'node:path';
+import { isTqError } from '../model/errors.js';
+import { ticketFileName, ticketIdOfFileName } from '../store/run-names.js';
+import { stateDir, type RunCtx } from '../store/run-context.js';
+import { parseTicket, serializeTicket, withHistory } from '../model/serialize-ticket.js';
+import { registryPath } from '../protocol/birth-ticket.js';
+import { createFileExclusive, listDir, readIfExists, writeFileAtomic } from '../store/atomic-write.js';
+import { isInFlight, locateAll } from '../protocol/locate-ticket.js';
+import type { Ticket } from '../model/ticket-schema.js';
+import type { FsckProblem, FsckSession, TicketsById } from './fsck-session.js';
+
+/** registry/ against the census: every id ever created, and those the census did not find. */
+export interface RegistryListing {
+  registered: Set<string>;
+  /** Registered ids not in the census, with their birth record. */
+  unlisted: { id: string; reg: string }[];
+}
+
+export async function listRegistry(ctx: RunCtx, byId: TicketsById): Promise<RegistryListing> {
+  const registered = new Set<string>();
+  const unlisted: { id: string; reg: string }[] = [];
+  for (const stage of await listDir(ctx, ctx.paths.registry)) {
+    for (const name of await listDir(ctx, join(ctx.paths.registry, stage))) {
+      const id = ticketIdOfFileName(name);
+      if (id === undefined) continue;
+      registered.add(id);
+      if (!byId.has(id)) unlisted.push({ id, reg: join(ctx.paths.registry, stage, name) });
+    }
+  }
+  return { registered, unlisted };
+}
+
+/**
+ * Every ticket ever created still exists. Each unlisted id is looked up again (call this after
+ * the settle time); one still in no state is lost, and --repair puts it back from its birth record.
+ */
+export async function checkLost(s: FsckSession, unlisted: RegistryListing['unlisted']): Promise<void> {
+  const { ctx } = s;
+  for (const { id, reg } of unlisted) {
+    // A copy fsck itself found unacceptable (corrupt, misnamed...) does not count as the ticket.
+    if ((await locateAll(ctx, id)).some((l) => !s.unacceptable.has(l.path))) continue;
+    // Without --repair, interrupted moves were not finished: report those tickets as lost too.
+    if (s.repair && (await isInFlight(ctx, id))) continue;
+    const p: FsckProblem = { kind: 'lost', file: reg, ticket_id: id, message: `${id} was created (${reg}) but is in no state directory` };
+    if (s.repair) {
+      const restored = await restoreFromRegistry(ctx, reg);
+      if (restored !== undefined) p.repaired = restored;
+      else p.message += ` and its birth record ${reg} is not a valid ticket: fix it by hand`;
+    }
+    s.problems.push(p);
+  }
+}
+
+/** Every ticket has a birth record; --repair records one for a ticket added by hand. */
+export async function checkUnregistered(s: FsckSession, byId: TicketsById, registered: Set<string>): Promise<void> {
+  for (const [id, [f]] of byId) {
+    if (!f || registered.has(id)) continue;
+    const reg = registryPath(s.ctx, f.ticket.worker_type, id);
+    const p: FsckProblem = { kind: 'unregistered', file: f.path, ticket_id: id, message: `${id} has no birth record in registry/ (added by hand?)` };
+    if (s.repair) {
+      await writeFileAtomic(s.ctx, reg, serializeTicket(f.ticket));
+      p.repaired = `recorded in ${reg}`;
+    }
+    s.problems.push(p);
+  }
+}
+
+/** Put a lost ticket back into pending/ from its birth record (it will be done again). */
+async function restoreFromRegistry(ctx: RunCtx, reg: string): Promise<string | undefined> {
+  const text = await readIfExists(ctx, reg);
+  if (text === undefined) return 'registry entry vanished';
+  let born: Ticket;
+  try {
+    born = parseTicket(text, reg);
+  } catch (err) {
+    // Why: a damaged birth record must not stop the repair of everything else; the problem
+    // stays unrepaired (fsck not ok) so a human looks at it.
+    if (isTqError(err, 'CORRUPT_TICKET')) return undefined;
+    throw err;
+  }
+  const now = ctx.clock.now().toISOString();
+  const restored: Ticket = { ...born, history: withHistory(born, { at: now, event: 'restored by fsck', to: 'pending', note: 'ticket was missing from every state directory' }) };
+  const target = join(stateDir(ctx, 'pending', born.worker_type), ticketFileName(born.ticket_id));
+  // RACE: created with link (O_EXCL): if the ticket reappeared meanwhile, it is not overwritten.
+  const ok = await createFileExclusive(ctx, target, serializeTicket(restored));
+  return ok ? `restored to ${target}` : 'reappeared meanwhile; left alone';
+}
