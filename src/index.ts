@@ -5,7 +5,9 @@ export { Ticket, Concern, Usage, Claim, Lineage, SCHEMA_VERSION } from './core/m
 export { Pipeline, StageConfig, CascadeRule, parsePipeline } from './core/model/pipeline.js';
 export { systemClock, fixedClock, type Clock } from './core/model/clock.js';
 export { nodeFs, type Fs } from './core/store/fs-layer.js';
-export { openRun, defaultRoot, type RunCtx, type RunOptions, type Durability } from './core/store/run-context.js';
+export { openRun, type RunCtx, type RunOptions, type Durability } from './core/store/run-context.js';
+// Why the env as a parameter: core reads no environment; pass process.env for tq's own defaults.
+export { defaultRoot, durabilityFromEnv } from './cli/env-settings.js';
 export { createRun, type CreateRunOptions } from './core/ops/create-run.js';
 export { addTickets, entryStage, itemsOf, type AddResult } from './core/ops/add-tickets.js';
 export { readInputItems } from './core/ops/read-input.js';
@@ -22,4 +24,4 @@ export { fsckRun, type FsckReport, type FsckProblem } from './core/fsck/fsck-run
 export { recoverMoving } from './core/protocol/recover-moving.js';
 export { parseDuration, formatDuration } from './core/model/duration.js';
 export { startDaemon, type Daemon, type DaemonOptions } from './daemon/start-daemon.js';
-export { commitRun } from './core/ops/commit-run.js';
+export { commitRun, type CommitRunOptions } from './core/ops/commit-run.js';

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
 import { TqError, errnoCode } from '../core/model/errors.js';
 import { openRun, type RunCtx } from '../core/store/run-context.js';
+import { durabilityFromEnv } from './env-settings.js';
 import { stripBom } from '../core/model/serialize-ticket.js';
 import { checkJsonText } from '../core/model/json-limits.js';
 import type { CliIo } from './io.js';
@@ -15,8 +16,12 @@ export function withRun<T>(y: Argv<T>): Argv<T & { run: string }> {
   return y.positional('run', { type: 'string', describe: 'run id (a directory under the runs root)', demandOption: true }) as Argv<T & { run: string }>;
 }
 
+/**
+ * Open the run a command names. TQ_DURABILITY overrides the run's own durability. Why the
+ * process's environment, not the io's: in-process callers of main() set it there.
+ */
 export async function openRunFromArgs(args: GlobalArgs & { run: string }): Promise<RunCtx> {
-  return openRun(args.root, args.run);
+  return openRun(args.root, args.run, { durability: durabilityFromEnv(process.env) });
 }
 
 /** Read a JSON document from a file or '-' (stdin); errors name the file. */

@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { TqError, isTqError } from '../core/model/errors.js';
 import { SCHEMA_VERSION } from '../core/model/ticket-schema.js';
-import { defaultRoot } from '../core/store/run-context.js';
+import { defaultRoot, rootFromEnv } from './env-settings.js';
 import { processIo, type CliIo, type CommandOutput } from './io.js';
 import type { Args, CommandSpec } from './command.js';
 import { COMMANDS, findCommand } from './command-table.js';
@@ -19,7 +19,8 @@ export { COMMANDS };
  */
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   argv = joinDashValues(argv);
-  const rootDefault = io.env.TQ_ROOT && io.env.TQ_ROOT.trim() !== '' ? io.env.TQ_ROOT : defaultRoot();
+  // Why both: the io's environment first (tests pass their own), then the process's.
+  const rootDefault = rootFromEnv(io.env) ?? defaultRoot(process.env);
   const name = commandName(argv);
   const entry = name === undefined ? undefined : findCommand(name);
   let spec: CommandSpec | undefined;

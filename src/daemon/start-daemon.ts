@@ -155,7 +155,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     await quiesceHints();
     for (const run of runs.runs.values()) {
       try {
-        const r = await commitRun(run.ctx);
+        const r = await commitRun(run.ctx, { env: process.env });
         if (r.committed) emit(run.ctx.runId, { action: 'committed', note: `${r.commit ?? ''} ${r.message.split('\n')[0] ?? ''}` });
       } catch (err) {
         emit(run.ctx.runId, { action: 'error', note: 'git commit failed; will retry at the next interval', error: errorLogOf(err) });

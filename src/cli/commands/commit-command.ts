@@ -13,7 +13,7 @@ export const commitCommand: CommandSpec = {
   async run(args) {
     const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
     const message = optStr(args, 'message');
-    const r = await commitRun(ctx, message !== undefined ? { message } : {});
+    const r = await commitRun(ctx, { message, env: process.env });
     const subject = r.message.split('\n')[0] ?? '';
     return {
       data: { run_id: ctx.runId, ...r },

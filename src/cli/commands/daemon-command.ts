@@ -3,6 +3,7 @@ import { parseDuration } from '../../core/model/duration.js';
 import { formatLogLine } from '../../daemon/daemon-log.js';
 import { DEFAULT_FULL_EVERY, DEFAULT_INTERVAL_MS, DEFAULT_SETTLE } from '../../daemon/daemon-defaults.js';
 import { strList, type Args, type CommandSpec } from '../command.js';
+import { durabilityFromEnv } from '../env-settings.js';
 
 function fullEveryOf(args: Args): number {
   const v = Number(args['full-every']);
@@ -56,6 +57,7 @@ export const daemonCommand: CommandSpec = {
       intervalMs: positiveMs(args, 'interval', 10),
       fullEvery: fullEveryOf(args),
       force: args.force === true,
+      durability: durabilityFromEnv(process.env),
       ...commitOption(args),
       watch: args.once !== true,
       loop: args.once !== true,

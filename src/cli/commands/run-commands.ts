@@ -7,8 +7,9 @@ import { readInputItems } from '../../core/ops/read-input.js';
 import { listRuns, runStatus } from '../../core/views/list-tickets.js';
 import { nodeFs } from '../../core/store/fs-layer.js';
 import { stripBom } from '../../core/model/serialize-ticket.js';
-import { durabilityFromEnv, openRun } from '../../core/store/run-context.js';
+import { openRun, type Durability } from '../../core/store/run-context.js';
 import { openRunFromArgs, table } from '../common.js';
+import { durabilityFromEnv } from '../env-settings.js';
 import { optStr, str, type CommandSpec } from '../command.js';
 
 async function readPipeline(file: string): Promise<unknown> {
@@ -38,7 +39,7 @@ export const createCommand: CommandSpec = {
       .option('durability', { choices: ['full', 'none'] as const, describe: 'fsync files and directories (full, default) or not' }),
   async run(args, io) {
     const pipelineFile = str(args, 'pipeline');
-    const durability = (optStr(args, 'durability') ?? durabilityFromEnv()) as 'full' | 'none' | undefined;
+    const durability = (optStr(args, 'durability') as Durability | undefined) ?? durabilityFromEnv(process.env);
     const input = optStr(args, 'input');
     const pipeline = await readPipeline(pipelineFile);
     let ctx;
@@ -48,7 +49,7 @@ export const createCommand: CommandSpec = {
     } catch (err) {
       // Why: a create killed half-way is finished by running it again with the same input.
       if (!isTqError(err, 'RUN_EXISTS') || input === undefined || input === '-') throw err;
-      ctx = await openRun(args.root, str(args, 'run'));
+      ctx = await openRun(args.root, str(args, 'run'), { durability });
       const stage = optStr(args, 'type') ?? entryStage(ctx);
       if (JSON.stringify(ctx.config.pipeline) !== JSON.stringify(parsePipeline(pipeline, pipelineFile)) || !(await findUnfinishedBatch(ctx, stage, input))) throw err;
       resuming = true;

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { TqError } from '../model/errors.js';
 import { readTicketAt } from '../store/read-ticket.js';
 import { ticketIdOfFileName } from '../store/run-names.js';
-import { runGit, runGitOk } from '../store/run-git.js';
+import { runGit, runGitOk, type GitEnv, type GitOptions } from '../store/run-git.js';
 import type { RunCtx } from '../store/run-context.js';
 import { ALL_STATES, isTicketState, type TicketState } from '../model/states.js';
 
@@ -11,6 +11,12 @@ export interface CommitRunOptions {
   message?: string;
   /** The git binary (tests, unusual installs). */
   git?: string;
+  /**
+   * The environment git runs in (the CLI and the daemon pass their process's own); tq adds
+   * LC_ALL=C so that it can recognise git's messages. Without it, git inherits this process's
+   * environment unchanged (and may answer in another language: hints get less specific).
+   */
+  env?: GitEnv;
 }
 
 /** What changed in the run's ticket files since the last commit that touched them. */
@@ -154,9 +160,9 @@ function commitBody(s: CommitSummary): string {
  * lost, and the daemon (the only mover of its run) can call this between its own moves.
  */
 export async function commitRun(ctx: RunCtx, opts: CommitRunOptions = {}): Promise<CommitRunResult> {
-  const git = opts.git ?? 'git';
+  const gitOpts: GitOptions = { git: opts.git, env: opts.env };
   const dir = ctx.paths.dir;
-  const top = await runGit(dir, ['rev-parse', '--show-toplevel', '--show-prefix'], git);
+  const top = await runGit(dir, ['rev-parse', '--show-toplevel', '--show-prefix'], gitOpts);
   if (top.code !== 0) {
     throw new TqError('NOT_FOUND', `run directory ${dir} is not inside a git repository`, {
       file: dir,
@@ -164,7 +170,7 @@ export async function commitRun(ctx: RunCtx, opts: CommitRunOptions = {}): Promi
     });
   }
   const [repo = '', prefix = ''] = top.stdout.split('\n');
-  const ignored = await runGit(dir, ['check-ignore', '-q', '--', 'run.json'], git);
+  const ignored = await runGit(dir, ['check-ignore', '-q', '--', 'run.json'], gitOpts);
   if (ignored.code === 0) {
     throw new TqError('WRONG_STATE', `run directory ${dir} is ignored by git (a .gitignore of ${repo} matches it), so there is nothing git would commit`, {
       file: dir,
@@ -174,14 +180,14 @@ export async function commitRun(ctx: RunCtx, opts: CommitRunOptions = {}): Promi
   // RACE: workers may move tickets while git walks the directory; a file that vanishes between
   // git's readdir and its open makes `git add` fail. Trying again sees the new layout.
   for (let attempt = 1; ; attempt += 1) {
-    const add = await runGit(dir, ['add', '--all', '--', '.'], git);
+    const add = await runGit(dir, ['add', '--all', '--', '.'], gitOpts);
     if (add.code === 0) break;
-    if (attempt >= 5) await runGitOk(dir, ['add', '--all', '--', '.'], git);
+    if (attempt >= 5) await runGitOk(dir, ['add', '--all', '--', '.'], gitOpts);
   }
-  const changes = parseNameStatus(await runGitOk(dir, ['diff', '--cached', '--name-status', '--no-renames', '--relative', '-z', '--', '.'], git));
-  const tracked = (await runGitOk(dir, ['ls-files', '-z', '--', '.'], git)).split('\0').filter((p) => p !== '');
+  const changes = parseNameStatus(await runGitOk(dir, ['diff', '--cached', '--name-status', '--no-renames', '--relative', '-z', '--', '.'], gitOpts));
+  const tracked = (await runGitOk(dir, ['ls-files', '-z', '--', '.'], gitOpts)).split('\0').filter((p) => p !== '');
   // Why: events newer than the run's last commit are what this commit adds (none yet: all of them).
-  const last = await runGit(dir, ['log', '-1', '--format=%ct', '--', '.'], git);
+  const last = await runGit(dir, ['log', '-1', '--format=%ct', '--', '.'], gitOpts);
   const sinceMs = last.code === 0 && last.stdout.trim() !== '' ? Number(last.stdout.trim()) * 1000 : undefined;
   const summary = await summariseChanges(ctx, changes, tracked, sinceMs);
   const subject = opts.message?.trim() || commitSubject(ctx.runId, summary);
@@ -189,7 +195,7 @@ export async function commitRun(ctx: RunCtx, opts: CommitRunOptions = {}): Promi
   const base = { repo, path_in_repo: prefix.replace(/\/$/, ''), message, summary };
   if (changes.length === 0) return { ...base, committed: false, commit: null };
   // Why: `commit -- .` (pathspec, --only) commits the run directory alone, whatever else is staged.
-  await runGitOk(dir, ['commit', '--quiet', '-m', message, '--', '.'], git);
-  const sha = (await runGitOk(dir, ['rev-parse', 'HEAD'], git)).trim();
+  await runGitOk(dir, ['commit', '--quiet', '-m', message, '--', '.'], gitOpts);
+  const sha = (await runGitOk(dir, ['rev-parse', 'HEAD'], gitOpts)).trim();
   return { ...base, committed: true, commit: sha };
 }

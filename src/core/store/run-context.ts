@@ -27,7 +27,7 @@ export type RunConfig = z.infer<typeof RunConfig>;
 export interface RunOptions {
   fs?: Fs;
   clock?: Clock;
-  /** Overrides the run's own durability setting (e.g. TQ_DURABILITY=none for throwaway runs). */
+  /** Overrides the run's own durability setting (the CLI fills it from TQ_DURABILITY). */
   durability?: Durability;
 }
 
@@ -42,15 +42,6 @@ export interface RunCtx {
   durable: boolean;
   /** Directories this process has already made (they are created lazily). */
   madeDirs: Set<string>;
-}
-
-export function defaultRoot(): string {
-  return process.env.TQ_ROOT && process.env.TQ_ROOT.trim() !== '' ? process.env.TQ_ROOT : 'runs';
-}
-
-export function durabilityFromEnv(): Durability | undefined {
-  const v = process.env.TQ_DURABILITY?.trim();
-  return v === 'none' || v === 'full' ? v : undefined;
 }
 
 export async function openRun(root: string, rawRunId: string, opts: RunOptions = {}): Promise<RunCtx> {
@@ -70,7 +61,7 @@ export async function openRun(root: string, rawRunId: string, opts: RunOptions =
     throw ioError(err, 'reading run.json', paths.runJson);
   }
   const config = parseRunConfig(text, paths.runJson);
-  const durability = opts.durability ?? durabilityFromEnv() ?? config.durability;
+  const durability = opts.durability ?? config.durability;
   return {
     root,
     runId,
