@@ -9,6 +9,7 @@ export { openRun, type RunCtx, type RunOptions, type Durability } from './core/s
 // Why the env as a parameter: core reads no environment; pass process.env for tq's own defaults.
 export { defaultRoot, durabilityFromEnv } from './cli/env-settings.js';
 export { createRun, type CreateRunOptions } from './core/ops/create-run.js';
+export { createOrResumeRun, type CreateOrResumeOptions, type CreateOrResumeResult } from './core/ops/create-or-resume-run.js';
 export { addTickets, entryStage, itemsOf, type AddResult } from './core/ops/add-tickets.js';
 export { readInputItems } from './core/ops/read-input.js';
 export { claimTicket, type ClaimOptions, type ClaimResult } from './core/ops/claim-ticket.js';

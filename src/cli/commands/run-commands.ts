@@ -1,16 +1,16 @@
 import { readFile } from 'node:fs/promises';
-import { TqError, errnoCode, isTqError } from '../../core/model/errors.js';
-import { parsePipeline } from '../../core/model/pipeline.js';
-import { createRun } from '../../core/ops/create-run.js';
-import { addTickets, entryStage, findUnfinishedBatch } from '../../core/ops/add-tickets.js';
-import { readInputItems } from '../../core/ops/read-input.js';
+import { TqError, errnoCode } from '../../core/model/errors.js';
+import { createOrResumeRun } from '../../core/ops/create-or-resume-run.js';
+import { addTickets, entryStage } from '../../core/ops/add-tickets.js';
+import { readInputItems, type InputItem } from '../../core/ops/read-input.js';
 import { listRuns, runStatus } from '../../core/views/list-tickets.js';
 import { nodeFs } from '../../core/store/fs-layer.js';
 import { stripBom } from '../../core/model/serialize-ticket.js';
-import { openRun, type Durability } from '../../core/store/run-context.js';
+import type { Durability } from '../../core/store/run-context.js';
 import { openRunFromArgs, table } from '../common.js';
 import { durabilityFromEnv } from '../env-settings.js';
 import { optStr, str, type CommandSpec } from '../command.js';
+import type { CliIo } from '../io.js';
 
 async function readPipeline(file: string): Promise<unknown> {
   let text: string;
@@ -24,6 +24,14 @@ async function readPipeline(file: string): Promise<unknown> {
   } catch (err) {
     throw new TqError('INVALID_PIPELINE', `${file}: not valid JSON: ${(err as Error).message}`, { file });
   }
+}
+
+/**
+ * The items of --input, opened only when the first is read. Why: touching io.stdin loads the
+ * tty and net machinery, and a create that fails before it adds tickets must not.
+ */
+function inputItemsWhenRead(input: string, io: CliIo): AsyncIterable<InputItem> {
+  return { [Symbol.asyncIterator]: () => readInputItems(input, io.stdin) };
 }
 
 export const createCommand: CommandSpec = {
@@ -42,22 +50,18 @@ export const createCommand: CommandSpec = {
     const durability = (optStr(args, 'durability') as Durability | undefined) ?? durabilityFromEnv(process.env);
     const input = optStr(args, 'input');
     const pipeline = await readPipeline(pipelineFile);
-    let ctx;
-    let resuming = false;
-    try {
-      ctx = await createRun(args.root, str(args, 'run'), { pipeline, pipelineFile, ...(durability ? { durability } : {}) });
-    } catch (err) {
-      // Why: a create killed half-way is finished by running it again with the same input.
-      if (!isTqError(err, 'RUN_EXISTS') || input === undefined || input === '-') throw err;
-      ctx = await openRun(args.root, str(args, 'run'), { durability });
-      const stage = optStr(args, 'type') ?? entryStage(ctx);
-      if (JSON.stringify(ctx.config.pipeline) !== JSON.stringify(parsePipeline(pipeline, pipelineFile)) || !(await findUnfinishedBatch(ctx, stage, input))) throw err;
-      resuming = true;
-    }
-    const added = input !== undefined ? await addTickets(ctx, optStr(args, 'type') ?? entryStage(ctx), readInputItems(input, io.stdin), { source: input, resume: resuming }) : undefined;
+    // Why createOrResumeRun: a create killed half-way is finished by running it again with the same input.
+    const { ctx, resumed, added } = await createOrResumeRun(args.root, str(args, 'run'), {
+      pipeline,
+      pipelineFile,
+      durability,
+      ...(input !== undefined ? { items: inputItemsWhenRead(input, io), source: input } : {}),
+      stage: optStr(args, 'type'),
+    });
+    const stages = Object.keys(ctx.config.pipeline.stages);
     return {
-      data: { run_id: ctx.runId, path: ctx.paths.dir, stages: Object.keys(ctx.config.pipeline.stages), resumed: resuming, added: added ?? null },
-      text: `${resuming ? 'resumed' : 'created'} run ${ctx.runId} at ${ctx.paths.dir} (stages: ${Object.keys(ctx.config.pipeline.stages).join(' -> ')})${added ? `\nadded ${added.created} ${added.stage} tickets${added.existing ? ` (${added.existing} already existed)` : ''}` : ''}\nagents: read ${ctx.paths.agents}`,
+      data: { run_id: ctx.runId, path: ctx.paths.dir, stages, resumed, added: added ?? null },
+      text: `${resumed ? 'resumed' : 'created'} run ${ctx.runId} at ${ctx.paths.dir} (stages: ${stages.join(' -> ')})${added ? `\nadded ${added.created} ${added.stage} tickets${added.existing ? ` (${added.existing} already existed)` : ''}` : ''}\nagents: read ${ctx.paths.agents}`,
     };
   },
 };
