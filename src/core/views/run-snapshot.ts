@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { listDir } from '../store/atomic-write.js';
 import { readTicketAt } from '../store/read-ticket.js';
 import { mapLimit } from '../store/run-pool.js';
-import { ticketIdOfFileName } from '../store/run-names.js';
+import { isInFlightName, isJsonFileName, isWhyFileName, ticketIdOfFileName } from '../store/run-names.js';
 import { claimedDir, stateDir, type RunCtx } from '../store/run-context.js';
 import type { ConcernLevel } from '../model/states.js';
 import type { Concern } from '../model/ticket-schema.js';
@@ -208,9 +208,9 @@ export function createRunWatcher(ctx: RunCtx, opts: WatchOptions = {}): RunWatch
         stalled: claims.filter((c) => c.stalled).length,
         concern_counts: counts,
         recent_concerns: allConcerns.slice(0, recentMax),
-        in_flight: (await listDir(ctx, ctx.paths.moving)).filter((n) => n.endsWith('.prev.json') || n.endsWith('.new.json')).length,
-        rejected_outputs: (await listDir(ctx, ctx.paths.rejected)).filter((n) => n.endsWith('.json')).length,
-        quarantined: (await listDir(ctx, ctx.paths.quarantine)).filter((n) => !n.endsWith('.why.json')).length,
+        in_flight: (await listDir(ctx, ctx.paths.moving)).filter(isInFlightName).length,
+        rejected_outputs: (await listDir(ctx, ctx.paths.rejected)).filter(isJsonFileName).length,
+        quarantined: (await listDir(ctx, ctx.paths.quarantine)).filter((n) => !isWhyFileName(n)).length,
       };
     },
   };
