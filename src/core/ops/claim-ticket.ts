@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { TqError, errnoCode, ioError, isTqError } from '../model/errors.js';
 import { quarantineFile } from '../store/quarantine.js';
 import { moveTicket } from '../protocol/move-ticket.js';
-import { awaitOrRecoverMove, isInFlight } from '../protocol/locate-ticket.js';
+import { retryThroughMove } from '../protocol/retry-through-move.js';
 import { cleanId } from '../model/ids.js';
 import { leaseMsOf, requestedLeaseMs, stageConfig } from '../model/pipeline.js';
 import { claimedDir, ensureDir, intoDir, stateDir, type RunCtx } from '../store/run-context.js';
@@ -190,17 +190,14 @@ export function claimedVersion(ticket: Ticket, workerId: string, now: Date, leas
  */
 async function readJustClaimed(ctx: RunCtx, path: string): Promise<{ text: string; ino: number } | undefined> {
   const ticketId = ticketIdOfFileName(basename(path)) ?? '';
-  const started = Date.now();
-  for (let attempt = 0; attempt < 200; attempt += 1) {
+  return retryThroughMove(ctx, ticketId, 200, async () => {
     try {
       return await ctx.fs.readFileWithIno(path);
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw ioError(err, 'reading claimed ticket', path);
-      if (!(await isInFlight(ctx, ticketId))) return undefined;
-      await awaitOrRecoverMove(ctx, ticketId, Date.now() - started);
+      return undefined;
     }
-  }
-  return undefined;
+  });
 }
 
 /** Write the claim into the ticket; a file that is not a valid ticket of this stage is quarantined. */
