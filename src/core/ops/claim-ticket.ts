@@ -2,6 +2,7 @@ import type { Dir } from 'node:fs';
 import { basename } from 'node:path';
 import { TqError, errnoCode, ioError, isTqError } from '../model/errors.js';
 import { quarantineFile } from '../store/quarantine.js';
+import { checkTicketNamesItself } from '../store/read-ticket.js';
 import { moveTicket } from '../protocol/move-ticket.js';
 import { retryThroughMove } from '../protocol/retry-through-move.js';
 import { cleanId } from '../model/ids.js';
@@ -207,8 +208,7 @@ async function stampClaim(ctx: RunCtx, path: string, stage: string, workerId: st
   let ticket: Ticket;
   try {
     ticket = parseTicket(read.text, path);
-    const expectedId = ticketIdOfFileName(basename(path));
-    if (ticket.ticket_id !== expectedId) throw new TqError('CORRUPT_TICKET', `${path}: field ticket_id is "${ticket.ticket_id}" but the file is named ${basename(path)}`, { file: path, field: 'ticket_id' });
+    checkTicketNamesItself(ticket, path);
     if (ticket.worker_type !== stage) throw new TqError('CORRUPT_TICKET', `${path}: field worker_type is "${ticket.worker_type}" but the file was in pending/${stage}/`, { file: path, field: 'worker_type' });
   } catch (err) {
     if (!isTqError(err, 'CORRUPT_TICKET')) throw err;
