@@ -26,14 +26,6 @@ export interface RunGraph {
   edges: GraphEdge[];
 }
 
-/** The worst concern level on a node, for colouring. */
-export function worstConcern(n: GraphNode): ConcernLevel | undefined {
-  if (n.concerns.error > 0) return 'error';
-  if (n.concerns.review > 0) return 'review';
-  if (n.concerns.info > 0) return 'info';
-  return undefined;
-}
-
 /**
  * Build the DAG from ticket files: lineage.parents for every ticket, plus the extra parents
  * of de-duplicated children (cascade/requested_by/<child>~<parent>.json, one file per edge).
