@@ -10,7 +10,7 @@ export interface CommandEntry {
 /**
  * Every command, in help order. Why a table: importing every command module (zod schemas,
  * chokidar, the graph renderers) cost each `tq claim` more than the claim itself; now a run
- * loads only its own command. test/cli/command-table.test.ts checks command and describe match
+ * loads only its own command. test/cli/fast-args.test.ts checks command and describe match
  * the modules.
  */
 export const COMMANDS: CommandEntry[] = [

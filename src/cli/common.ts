@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import type { Argv } from 'yargs';
 import { TqError, errnoCode } from '../core/model/errors.js';
 import { openRun, type RunCtx } from '../core/store/run-context.js';
 import { durabilityFromEnv } from './env-settings.js';
@@ -10,10 +9,6 @@ import type { CliIo } from './io.js';
 export interface GlobalArgs {
   root: string;
   json: boolean;
-}
-
-export function withRun<T>(y: Argv<T>): Argv<T & { run: string }> {
-  return y.positional('run', { type: 'string', describe: 'run id (a directory under the runs root)', demandOption: true }) as Argv<T & { run: string }>;
 }
 
 /**

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { curateNoun, parseWalk, translateBeats, type Beat, type DialogueNode } from './corpus.js';
+import { errorFileName, replyFileName, requestFileName, ticketFileName } from '../core/store/run-names.js';
 
 const TQ = fileURLToPath(new URL('../../bin/tq.js', import.meta.url));
 const STAGES = ['curate', 'translate', 'parse'];
@@ -89,9 +90,9 @@ async function filesRound(runDir: string, worker: string): Promise<boolean> {
   for (const stage of STAGES) {
     requestSeq += 1;
     const requestId = `${worker}-${process.pid}-${requestSeq}`;
-    await writeFile(join(runDir, 'requests', `${worker}.json`), JSON.stringify({ stage, request_id: requestId }));
+    await writeFile(join(runDir, 'requests', requestFileName(worker)), JSON.stringify({ stage, request_id: requestId }));
     const reply = await until(async () => {
-      const r = await readJson(join(runDir, 'requests', `${worker}.reply.json`));
+      const r = await readJson(join(runDir, 'requests', replyFileName(worker)));
       return r && r.request_id === requestId ? r : undefined;
     }, 20_000);
     if (!reply || reply.status !== 'claimed') continue;
@@ -103,11 +104,11 @@ async function filesRound(runDir: string, worker: string): Promise<boolean> {
     // Accepted when the ticket has left claimed/<worker>/; an .error.json would say why not.
     await until(async () => {
       const names = await readdir(join(runDir, 'claimed', worker));
-      if (names.includes(`${ticketId}.error.json`)) {
-        process.stderr.write(`[${worker}] result refused: ${await readFile(join(runDir, 'claimed', worker, `${ticketId}.error.json`), 'utf8')}\n`);
+      if (names.includes(errorFileName(ticketId))) {
+        process.stderr.write(`[${worker}] result refused: ${await readFile(join(runDir, 'claimed', worker, errorFileName(ticketId)), 'utf8')}\n`);
         return true;
       }
-      return names.includes(`${ticketId}.json`) ? undefined : true;
+      return names.includes(ticketFileName(ticketId)) ? undefined : true;
     }, 20_000);
     return true;
   }

@@ -1,13 +1,9 @@
 import { TqError } from '../../core/model/errors.js';
 import { agentSchemas } from '../../core/ops/agent-docs.js';
 import { openRun } from '../../core/store/run-context.js';
+import { schemaNameOfFileName } from '../../core/store/run-names.js';
 import type { Pipeline } from '../../core/model/pipeline.js';
 import { optStr, type CommandSpec } from '../command.js';
-
-/** `ticket.schema.json` -> `ticket`, `translate.output.schema.json` -> `translate.output`. */
-function nameOf(file: string): string {
-  return file.replace(/\.schema\.json$/, '');
-}
 
 export const schemaCommand: CommandSpec = {
   command: 'schema [name]',
@@ -25,8 +21,9 @@ export const schemaCommand: CommandSpec = {
     const runId = optStr(args, 'run');
     const pipeline: Pipeline = runId !== undefined ? (await openRun(args.root, runId)).config.pipeline : { stages: {}, cascade: [] };
     const files = agentSchemas(pipeline);
-    const byName = new Map(Object.entries(files).map(([file, text]) => [nameOf(file), text]));
-    const name = optStr(args, 'name')?.trim().replace(/\.schema\.json$|\.json$/, '');
+    const byName = new Map(Object.entries(files).map(([file, text]) => [schemaNameOfFileName(file), text]));
+    const typed = optStr(args, 'name')?.trim();
+    const name = typed === undefined ? undefined : schemaNameOfFileName(typed);
     if (name === undefined) {
       const names = [...byName.keys()];
       return { data: { names }, text: `${names.join('\n')}${runId === undefined ? '\n(pass --run RUN for the per-stage input/output schemas)' : ''}` };

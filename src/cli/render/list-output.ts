@@ -1,5 +1,6 @@
 import type { TicketDirListing } from '../../core/views/list-tickets.js';
 import { stageOfTicketId } from '../../core/model/ids.js';
+import { stripTicketSuffix } from '../../core/store/run-names.js';
 
 /** Lines per write: big enough that writes are few, small enough that no chunk is huge. */
 const LINES_PER_WRITE = 16_384;
@@ -23,7 +24,7 @@ export function writeTicketTable(dirs: readonly TicketDirListing[], write: (text
     if (d.stage !== undefined) stageWidth = Math.max(stageWidth, d.stage.length);
     for (const name of d.names) {
       idWidth = Math.max(idWidth, name.length - 5);
-      if (d.stage === undefined) stageWidth = Math.max(stageWidth, stageOfTicketId(name.slice(0, -5)).length);
+      if (d.stage === undefined) stageWidth = Math.max(stageWidth, stageOfTicketId(stripTicketSuffix(name)).length);
     }
   }
   if (count === 0) return 0;
@@ -42,13 +43,13 @@ export function writeTicketTable(dirs: readonly TicketDirListing[], write: (text
     if (d.worker_id === undefined) {
       const head = stateCell + (d.stage as string) + blanks(stageWidth - (d.stage as string).length) + '  ';
       for (let i = 0; i < names.length; i += 1) {
-        chunk += head + (names[i] as string).slice(0, -5) + '\n';
+        chunk += head + stripTicketSuffix(names[i] as string) + '\n';
         if (++lines === LINES_PER_WRITE) flush();
       }
     } else {
       const tail = `  ${d.worker_id}\n`;
       for (let i = 0; i < names.length; i += 1) {
-        const id = (names[i] as string).slice(0, -5);
+        const id = stripTicketSuffix(names[i] as string);
         const stage = d.stage ?? stageOfTicketId(id);
         chunk += stateCell + stage + blanks(stageWidth - stage.length) + '  ' + id + blanks(idWidth - id.length) + tail;
         if (++lines === LINES_PER_WRITE) flush();
@@ -74,7 +75,7 @@ export function writeTicketJson(dirs: readonly TicketDirListing[], head: { schem
   for (const d of dirs) {
     const prefix = `${d.dir}/`;
     for (const name of d.names) {
-      const id = name.slice(0, -5);
+      const id = stripTicketSuffix(name);
       // Same keys in the same order as listTickets' entries.
       const entry =
         d.worker_id === undefined

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { misnamedTicketProblem } from '../store/read-ticket.js';
 import { errnoCode, isTqError } from '../model/errors.js';
 import { isAgentSideFileName, ticketIdOfFileName } from '../store/run-names.js';
 import { ALL_STATES, type TicketState } from '../model/states.js';
@@ -70,8 +71,9 @@ async function readCensusFile(s: FsckSession, state: TicketState, sub: string, n
     await quarantineProblem(s, { kind: 'corrupt', file: path, ticket_id: id, message: err.message });
     return undefined;
   }
-  if (ticket.ticket_id !== id) {
-    await quarantineProblem(s, { kind: 'misnamed', file: path, ticket_id: id, message: `${path}: field ticket_id is "${ticket.ticket_id}" but the file is named ${name}` });
+  const misnamed = misnamedTicketProblem(ticket, path);
+  if (misnamed !== undefined) {
+    await quarantineProblem(s, { kind: 'misnamed', file: path, ticket_id: id, message: misnamed });
     return undefined;
   }
   const expectedStage = state === 'claimed' ? stageOfTicketId(id) : sub;

@@ -13,7 +13,10 @@ export const MAX_WORKER_ID = 64;
 export const MAX_STAGE = 40;
 export const MAX_TICKET_ID = 160;
 
-/** Suffixes the file-only protocol puts after a ticket id; ticket ids may not end with them. */
+/**
+ * Suffixes the file-only protocol puts after a ticket id; ticket ids may not end with them.
+ * store/run-names.ts derives from these which file names are not tickets.
+ */
 export const RESERVED_SUFFIXES = ['.result', '.error', '.heartbeat', '.release', '.reply', '.request'] as const;
 
 export type IdKind = 'run id' | 'worker id' | 'ticket id' | 'stage';
@@ -28,6 +31,7 @@ export function cleanId(raw: unknown, kind: IdKind): string {
   }
   let text = String(raw).trim();
   if (/^(["'`]).*\1$/.test(text) && text.length >= 2) text = text.slice(1, -1).trim();
+  // Why spelled here and not taken from store/run-names.ts (TICKET_SUFFIX): the model sits below the store.
   if (kind === 'ticket id' && text.endsWith('.json')) text = text.slice(0, -'.json'.length);
   validateId(text, kind);
   return text;

@@ -11,6 +11,7 @@ import type { RunCtx } from '../store/run-context.js';
 import type { InputItem } from './read-input.js';
 import type { JsonObject } from '../model/ticket-schema.js';
 import { listDir, readIfExists, writeFileAtomic } from '../store/atomic-write.js';
+import { batchFileName, isJsonFileName } from '../store/run-names.js';
 
 export interface AddResult {
   stage: string;
@@ -43,14 +44,14 @@ export interface AddOptions {
 const ADD_CONCURRENCY = 16;
 
 function batchPath(ctx: RunCtx, batchId: string): string {
-  return join(ctx.paths.inputs, `${batchId}.json`);
+  return join(ctx.paths.inputs, batchFileName(batchId));
 }
 
 /** The newest unfinished batch of this stage and source, if any (what a resume continues). */
 export async function findUnfinishedBatch(ctx: RunCtx, stage: string, source: string): Promise<InputBatch | undefined> {
   const found: InputBatch[] = [];
   for (const name of await listDir(ctx, ctx.paths.inputs)) {
-    if (!name.endsWith('.json')) continue;
+    if (!isJsonFileName(name)) continue;
     const text = await readIfExists(ctx, join(ctx.paths.inputs, name));
     const parsed = text === undefined ? undefined : InputBatch.safeParse(safeJson(text));
     if (parsed?.success && parsed.data.finished_at === null && parsed.data.stage === stage && parsed.data.source === source) found.push(parsed.data);

@@ -5,6 +5,7 @@ import { ClaimRequest, ResultFile } from '../model/file-protocol-schema.js';
 import { DEFAULT_LEASE, DEFAULT_MAX_ATTEMPTS, type Pipeline } from '../model/pipeline.js';
 import type { RunCtx } from '../store/run-context.js';
 import { Ticket } from '../model/ticket-schema.js';
+import { schemaFileName } from '../store/run-names.js';
 
 function schemaText(schema: z.ZodType, title: string): string {
   const json = z.toJSONSchema(schema, { unrepresentable: 'any', io: 'input' }) as Record<string, unknown>;
@@ -14,15 +15,15 @@ function schemaText(schema: z.ZodType, title: string): string {
 /** JSON Schemas describing every file a worker reads or writes in this run. */
 export function agentSchemas(pipeline: Pipeline): Record<string, string> {
   const files: Record<string, string> = {
-    'ticket.schema.json': schemaText(Ticket, 'ticketq ticket'),
-    'request.schema.json': schemaText(ClaimRequest, 'ticketq claim request (requests/<worker-id>.json)'),
-    'result.schema.json': schemaText(ResultFile, 'ticketq result (claimed/<worker-id>/<ticket-id>.result.json)'),
+    [schemaFileName('ticket')]: schemaText(Ticket, 'ticketq ticket'),
+    [schemaFileName('request')]: schemaText(ClaimRequest, 'ticketq claim request (requests/<worker-id>.json)'),
+    [schemaFileName('result')]: schemaText(ResultFile, 'ticketq result (claimed/<worker-id>/<ticket-id>.result.json)'),
   };
   for (const [stage, cfg] of Object.entries(pipeline.stages)) {
     for (const which of ['input', 'output'] as const) {
       const schema = which === 'input' ? cfg.input_schema : cfg.output_schema;
       const doc = schema ?? { type: 'object', description: `any JSON object (the pipeline sets no ${which}_schema for ${stage})` };
-      files[`${stage}.${which}.schema.json`] = `${JSON.stringify({ title: `${stage} ${which}_data`, ...doc }, null, 2)}\n`;
+      files[schemaFileName(`${stage}.${which}`)] = `${JSON.stringify({ title: `${stage} ${which}_data`, ...doc }, null, 2)}\n`;
     }
   }
   return files;

@@ -6,6 +6,7 @@ import { rulesFrom } from '../model/pipeline.js';
 import type { RunCtx } from '../store/run-context.js';
 import type { Ticket } from '../model/ticket-schema.js';
 import { readIfExists, writeFileAtomic } from '../store/atomic-write.js';
+import { requestedByFileName, ticketFileName } from '../store/run-names.js';
 
 export const CascadeMarker = z.object({
   parent_id: z.string(),
@@ -18,11 +19,12 @@ export const CascadeMarker = z.object({
 export type CascadeMarker = z.infer<typeof CascadeMarker>;
 
 export function cascadeMarkerPath(ctx: RunCtx, parentId: string): string {
-  return join(ctx.paths.cascadeDone, `${parentId}.json`);
+  // Why the parent's ticket file name: the daemon reads a marker's name as its parent's id.
+  return join(ctx.paths.cascadeDone, ticketFileName(parentId));
 }
 
 export function requestedByPath(ctx: RunCtx, childId: string, parentId: string): string {
-  return join(ctx.paths.requestedBy, `${childId}~${parentId}.json`);
+  return join(ctx.paths.requestedBy, requestedByFileName(childId, parentId));
 }
 
 export async function readCascadeMarker(ctx: RunCtx, parentId: string): Promise<CascadeMarker | undefined> {

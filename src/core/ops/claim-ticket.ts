@@ -2,8 +2,9 @@ import type { Dir } from 'node:fs';
 import { basename } from 'node:path';
 import { TqError, errnoCode, ioError, isTqError } from '../model/errors.js';
 import { quarantineFile } from '../store/quarantine.js';
+import { checkTicketNamesItself } from '../store/read-ticket.js';
 import { moveTicket } from '../protocol/move-ticket.js';
-import { awaitOrRecoverMove, isInFlight } from '../protocol/locate-ticket.js';
+import { retryThroughMove } from '../protocol/retry-through-move.js';
 import { cleanId } from '../model/ids.js';
 import { leaseMsOf, requestedLeaseMs, stageConfig } from '../model/pipeline.js';
 import { claimedDir, ensureDir, intoDir, stateDir, type RunCtx } from '../store/run-context.js';
@@ -190,17 +191,14 @@ export function claimedVersion(ticket: Ticket, workerId: string, now: Date, leas
  */
 async function readJustClaimed(ctx: RunCtx, path: string): Promise<{ text: string; ino: number } | undefined> {
   const ticketId = ticketIdOfFileName(basename(path)) ?? '';
-  const started = Date.now();
-  for (let attempt = 0; attempt < 200; attempt += 1) {
+  return retryThroughMove(ctx, ticketId, 200, async () => {
     try {
       return await ctx.fs.readFileWithIno(path);
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw ioError(err, 'reading claimed ticket', path);
-      if (!(await isInFlight(ctx, ticketId))) return undefined;
-      await awaitOrRecoverMove(ctx, ticketId, Date.now() - started);
+      return undefined;
     }
-  }
-  return undefined;
+  });
 }
 
 /** Write the claim into the ticket; a file that is not a valid ticket of this stage is quarantined. */
@@ -210,8 +208,7 @@ async function stampClaim(ctx: RunCtx, path: string, stage: string, workerId: st
   let ticket: Ticket;
   try {
     ticket = parseTicket(read.text, path);
-    const expectedId = ticketIdOfFileName(basename(path));
-    if (ticket.ticket_id !== expectedId) throw new TqError('CORRUPT_TICKET', `${path}: field ticket_id is "${ticket.ticket_id}" but the file is named ${basename(path)}`, { file: path, field: 'ticket_id' });
+    checkTicketNamesItself(ticket, path);
     if (ticket.worker_type !== stage) throw new TqError('CORRUPT_TICKET', `${path}: field worker_type is "${ticket.worker_type}" but the file was in pending/${stage}/`, { file: path, field: 'worker_type' });
   } catch (err) {
     if (!isTqError(err, 'CORRUPT_TICKET')) throw err;

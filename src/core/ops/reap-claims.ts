@@ -5,7 +5,7 @@ import { leaseMsOf, maxAttemptsOf, maxLeaseMs } from '../model/pipeline.js';
 import { moveTicket } from '../protocol/move-ticket.js';
 import { claimedVersion } from './claim-ticket.js';
 import { quarantineFile } from '../store/quarantine.js';
-import { readTicketAt } from '../store/read-ticket.js';
+import { checkTicketNamesItself, readTicketAt } from '../store/read-ticket.js';
 import { withHistory } from '../model/serialize-ticket.js';
 import { claimedDir, type RunCtx } from '../store/run-context.js';
 import { listDir } from '../store/atomic-write.js';
@@ -60,16 +60,12 @@ export async function reapOne(ctx: RunCtx, path: string, worker: string, ticketI
   let ticket: Ticket;
   try {
     ticket = await readTicketAt(ctx, path);
+    checkTicketNamesItself(ticket, path);
   } catch (err) {
     if (isTqError(err, 'IO_ERROR') && (err.cause as { code?: string } | undefined)?.code === 'ENOENT') return undefined;
     if (!isTqError(err, 'CORRUPT_TICKET')) throw err;
     await quarantineFile(ctx, path, err.message);
     return { ticket_id: ticketId, worker_id: worker, action: 'quarantined', note: err.message };
-  }
-  if (ticket.ticket_id !== ticketId) {
-    const why = `${path}: field ticket_id is "${ticket.ticket_id}" but the file is named ${ticketId}.json`;
-    await quarantineFile(ctx, path, why);
-    return { ticket_id: ticketId, worker_id: worker, action: 'quarantined', note: why };
   }
   const now = ctx.clock.now();
   const at = now.toISOString();

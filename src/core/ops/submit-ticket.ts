@@ -1,12 +1,12 @@
 import { TqError } from '../model/errors.js';
 import { cleanId, stageOfTicketId } from '../model/ids.js';
-import { claimedDir, type RunCtx } from '../store/run-context.js';
-import { moveTicket } from '../protocol/move-ticket.js';
+import type { RunCtx } from '../store/run-context.js';
 import { cascadeTicket, type CascadeMarker } from './cascade-ticket.js';
 import { checkCascadeOutput } from './plan-children.js';
 import { checkStageData } from '../model/stage-schemas.js';
 import { keepRejectedOutput } from '../store/reject-output.js';
-import { locateAll, isInFlight, awaitOrRecoverMove } from '../protocol/locate-ticket.js';
+import { locateAll } from '../protocol/locate-ticket.js';
+import { heldTicketPath, tryMoveHeldTicket } from './worker-moves.js';
 import { withHistory } from '../model/serialize-ticket.js';
 import { readTicketAt } from '../store/read-ticket.js';
 import { SUBMIT_STATES, type SubmitState } from '../model/states.js';
@@ -84,33 +84,21 @@ export async function submitTicket(ctx: RunCtx, opts: SubmitOptions): Promise<Su
   const workerId = cleanId(opts.workerId, 'worker id');
   const stage = stageOfTicketId(ticketId);
   const v = validateSubmission(ctx, stage, opts);
-  const source = `${claimedDir(ctx, workerId)}/${ticketId}.json`;
+  const source = heldTicketPath(ctx, workerId, ticketId);
   const now = ctx.clock.now();
 
-  const started = Date.now();
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    const outcome = await moveTicket(ctx, source, {
-      ...(opts.token !== undefined ? { expectToken: opts.token.trim() } : {}),
-      build: (t) => ({
-        ...t,
-        status: v.status,
-        output_data: v.output,
-        worker_concerns: [...t.worker_concerns, ...v.concerns.map((c) => ({ ...c, worker_id: workerId, at: now.toISOString() }))],
-        usage: v.usage,
-        completed_at: now.toISOString(),
-        history: withHistory(t, { at: now.toISOString(), event: 'submitted', from: 'claimed', to: v.status, worker_id: workerId }),
-      }),
-    });
-    if (outcome.moved) {
-      const cascade = outcome.ticket.status === 'completed' ? await cascadeTicket(ctx, outcome.ticket) : undefined;
-      return { ticket: outcome.ticket, path: outcome.path, ...(cascade ? { cascade } : {}), repeated: false };
-    }
-    // A move by someone else (e.g. the daemon serving a heartbeat) may be in flight: wait it out.
-    if (outcome.reason === 'gone' && (await isInFlight(ctx, ticketId))) {
-      await awaitOrRecoverMove(ctx, ticketId, Date.now() - started);
-      continue;
-    }
-    break;
+  const moved = await tryMoveHeldTicket(ctx, source, ticketId, opts.token, (t) => ({
+    ...t,
+    status: v.status,
+    output_data: v.output,
+    worker_concerns: [...t.worker_concerns, ...v.concerns.map((c) => ({ ...c, worker_id: workerId, at: now.toISOString() }))],
+    usage: v.usage,
+    completed_at: now.toISOString(),
+    history: withHistory(t, { at: now.toISOString(), event: 'submitted', from: 'claimed', to: v.status, worker_id: workerId }),
+  }));
+  if (moved) {
+    const cascade = moved.ticket.status === 'completed' ? await cascadeTicket(ctx, moved.ticket) : undefined;
+    return { ticket: moved.ticket, path: moved.path, ...(cascade ? { cascade } : {}), repeated: false };
   }
   const repeat = await findAppliedSubmit(ctx, ticketId, workerId, v.output, opts.token);
   if (repeat) {

@@ -4,7 +4,8 @@ import { cleanId } from '../model/ids.js';
 import { leaseMsOf, requestedLeaseMs } from '../model/pipeline.js';
 import { claimedDir, type RunCtx } from '../store/run-context.js';
 import { moveTicket, type MoveOptions } from '../protocol/move-ticket.js';
-import { isInFlight, awaitOrRecoverMove } from '../protocol/locate-ticket.js';
+import { retryThroughMove } from '../protocol/retry-through-move.js';
+import { ticketFileName } from '../store/run-names.js';
 import { withHistory } from '../model/serialize-ticket.js';
 import type { Ticket } from '../model/ticket-schema.js';
 
@@ -14,21 +15,31 @@ export interface WorkerMoveOptions {
   token?: string;
 }
 
+/** Where a worker's held ticket is. */
+export function heldTicketPath(ctx: RunCtx, workerId: string, ticketId: string): string {
+  return join(claimedDir(ctx, workerId), ticketFileName(ticketId));
+}
+
+/**
+ * Move the ticket at `source` (held by a worker; fenced on `token` when given), waiting out
+ * someone else's move of it in flight (e.g. the daemon serving a heartbeat). Undefined when the
+ * worker no longer holds it (or it changed under every try).
+ */
+export async function tryMoveHeldTicket(ctx: RunCtx, source: string, ticketId: string, token: string | undefined, build: MoveOptions['build']): Promise<{ ticket: Ticket; path: string } | undefined> {
+  const outcome = await retryThroughMove(ctx, ticketId, 50, async () => {
+    const o = await moveTicket(ctx, source, { build, ...(token !== undefined ? { expectToken: token.trim() } : {}) });
+    return !o.moved && o.reason === 'gone' ? undefined : o;
+  });
+  return outcome?.moved ? { ticket: outcome.ticket, path: outcome.path } : undefined;
+}
+
 /** Move a ticket this worker holds; LEASE_LOST when it no longer does. */
 async function moveHeldTicket(ctx: RunCtx, opts: WorkerMoveOptions, action: string, build: MoveOptions['build']): Promise<{ ticket: Ticket; path: string }> {
   const ticketId = cleanId(opts.ticketId, 'ticket id');
   const workerId = cleanId(opts.workerId, 'worker id');
-  const source = join(claimedDir(ctx, workerId), `${ticketId}.json`);
-  const started = Date.now();
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    const outcome = await moveTicket(ctx, source, { build, ...(opts.token !== undefined ? { expectToken: opts.token.trim() } : {}) });
-    if (outcome.moved) return { ticket: outcome.ticket, path: outcome.path };
-    if (outcome.reason === 'gone' && (await isInFlight(ctx, ticketId))) {
-      await awaitOrRecoverMove(ctx, ticketId, Date.now() - started);
-      continue;
-    }
-    break;
-  }
+  const source = heldTicketPath(ctx, workerId, ticketId);
+  const moved = await tryMoveHeldTicket(ctx, source, ticketId, opts.token, build);
+  if (moved) return moved;
   throw new TqError('LEASE_LOST', `cannot ${action} ${ticketId}: it is not claimed by ${workerId}${opts.token ? ` with token ${opts.token}` : ''} (its lease expired, or it was released or requeued)`, {
     file: source,
     hint: `see where it is with \`tq show ${ctx.runId} ${ticketId}\``,

@@ -1,13 +1,15 @@
 import { dirname, join } from 'node:path';
 import { errnoCode, ioError } from '../model/errors.js';
 import { nonce } from '../model/ids.js';
-import { ensureDir, ensureParent, intoDir, pathForTicket, type RunCtx } from '../store/run-context.js';
+import { ensureDir, ensureParent, intoDir, pathForTicket, stateDir, type RunCtx } from '../store/run-context.js';
+import { MovingKind, isMovingFileOf, movingFileName, parseMovingFileName, ticketFileName } from '../store/run-names.js';
+import { TicketState } from '../model/states.js';
 import { serializeTicket } from '../model/serialize-ticket.js';
 import type { Ticket } from '../model/ticket-schema.js';
 import { createFileExclusive, linkTempExclusive, listDir, writeTempFor, readIfExists, syncDirIfDurable, unlinkIfExists } from '../store/atomic-write.js';
 
 export function registryPath(ctx: RunCtx, stage: string, ticketId: string): string {
-  return join(ctx.paths.registry, stage, `${ticketId}.json`);
+  return join(ctx.paths.registry, stage, ticketFileName(ticketId));
 }
 
 export type BirthOutcome = 'created' | 'exists';
@@ -25,7 +27,7 @@ export type BirthOutcome = 'created' | 'exists';
  */
 export async function birthTicket(ctx: RunCtx, ticket: Ticket): Promise<BirthOutcome> {
   const reg = registryPath(ctx, ticket.worker_type, ticket.ticket_id);
-  const staged = join(ctx.paths.moving, `${ticket.ticket_id}~${nonce()}.new.json`);
+  const staged = join(ctx.paths.moving, movingFileName(ticket.ticket_id, nonce(), MovingKind.new));
   const target = pathForTicket(ctx, ticket);
   const text = serializeTicket(ticket);
   await ensureDir(ctx, ctx.paths.moving);
@@ -85,7 +87,7 @@ export async function birthTicket(ctx: RunCtx, ticket: Ticket): Promise<BirthOut
  * Returns true if it published one.
  */
 export async function publishStrandedBirth(ctx: RunCtx, stage: string, ticketId: string): Promise<boolean> {
-  const names = (await listDir(ctx, ctx.paths.moving)).filter((n) => n.startsWith(`${ticketId}~`) && n.endsWith('.new.json'));
+  const names = (await listDir(ctx, ctx.paths.moving)).filter((n) => isMovingFileOf(n, ticketId) && parseMovingFileName(n)?.kind === MovingKind.new);
   if (names.length === 0) return false;
   const registered = await readIfExists(ctx, registryPath(ctx, stage, ticketId));
   let published = false;
@@ -94,7 +96,7 @@ export async function publishStrandedBirth(ctx: RunCtx, stage: string, ticketId:
     const text = await readIfExists(ctx, staged);
     if (text === undefined) continue;
     if (registered !== undefined && text === registered && !published) {
-      const target = join(ctx.paths.dir, 'pending', stage, `${ticketId}.json`);
+      const target = join(stateDir(ctx, TicketState.pending, stage), ticketFileName(ticketId));
       await ensureParent(ctx, target);
       try {
         // RACE: two recoverers may both try; rename of a vanished source fails, never duplicates.

@@ -4,6 +4,7 @@ import { cleanId, stageOfTicketId } from '../model/ids.js';
 import { claimedDir, pathExists, stateDir, type RunCtx } from '../store/run-context.js';
 import { ALL_STATES, TicketState } from '../model/states.js';
 import { listDir } from '../store/atomic-write.js';
+import { isMovingFileOf, ticketFileName } from '../store/run-names.js';
 
 export interface TicketLocation {
   ticketId: string;
@@ -16,7 +17,7 @@ export interface TicketLocation {
 /** Every place a ticket id currently has a file (normally exactly one). Reads no bodies. */
 export async function locateAll(ctx: RunCtx, ticketId: string): Promise<TicketLocation[]> {
   const stage = stageOfTicketId(ticketId);
-  const file = `${ticketId}.json`;
+  const file = ticketFileName(ticketId);
   const found: TicketLocation[] = [];
   for (const state of ALL_STATES) {
     if (state === TicketState.claimed) {
@@ -32,27 +33,40 @@ export async function locateAll(ctx: RunCtx, ticketId: string): Promise<TicketLo
   return found;
 }
 
+/** Is a move of this ticket in flight right now (moving/<id>~*.prev.json)? */
+export async function isInFlight(ctx: RunCtx, ticketId: string): Promise<boolean> {
+  return (await listDir(ctx, ctx.paths.moving)).some((n) => isMovingFileOf(n, ticketId));
+}
+
 /** How long a worker's own operation waits for someone else's move of its ticket to finish. */
 export const IN_FLIGHT_PATIENCE_MS = 500;
 
-/**
- * A move of `ticketId` is in flight. Wait for it; if it is still there after
- * IN_FLIGHT_PATIENCE_MS (a live move takes microseconds), its mover crashed: finish or undo
- * it now (only this ticket's entries), so that a worker re-running its submit after a crash
- * gets its answer instead of a spurious LEASE_LOST.
- */
-export async function awaitOrRecoverMove(ctx: RunCtx, ticketId: string, waitedMs: number): Promise<void> {
-  if (waitedMs < IN_FLIGHT_PATIENCE_MS) {
-    await new Promise((r) => setTimeout(r, 20));
-    return;
-  }
-  const { recoverMoving } = await import('./recover-moving.js');
-  await recoverMoving(ctx, 0, ticketId);
-}
+/** How often a move in flight is looked at again. */
+const IN_FLIGHT_POLL_MS = 20;
 
-/** Is a move of this ticket in flight right now (moving/<id>~*.prev.json)? */
-export async function isInFlight(ctx: RunCtx, ticketId: string): Promise<boolean> {
-  return (await listDir(ctx, ctx.paths.moving)).some((n) => n.startsWith(`${ticketId}~`));
+/**
+ * Run `attempt` (at most `tries` times) until it finds the ticket: `undefined` means it was not
+ * where `attempt` looked. While a move of the ticket is in flight, wait for it and try again;
+ * when none is, give up (undefined). `recoverStalled`, if given, is called instead of waiting
+ * once the ticket has been in flight for IN_FLIGHT_PATIENCE_MS (a live move takes
+ * microseconds, so its mover crashed); without it, the move is only waited for.
+ */
+export async function retryWhileInFlight<T>(
+  ctx: RunCtx,
+  ticketId: string,
+  tries: number,
+  attempt: () => Promise<T | undefined>,
+  recoverStalled?: () => Promise<unknown>,
+): Promise<T | undefined> {
+  const started = Date.now();
+  for (let i = 0; i < tries; i += 1) {
+    const found = await attempt();
+    if (found !== undefined) return found;
+    if (!(await isInFlight(ctx, ticketId))) return undefined;
+    if (recoverStalled !== undefined && Date.now() - started >= IN_FLIGHT_PATIENCE_MS) await recoverStalled();
+    else await new Promise((r) => setTimeout(r, IN_FLIGHT_POLL_MS));
+  }
+  return undefined;
 }
 
 /**
@@ -61,12 +75,8 @@ export async function isInFlight(ctx: RunCtx, ticketId: string): Promise<boolean
  */
 export async function locateTicket(ctx: RunCtx, rawId: string): Promise<TicketLocation> {
   const ticketId = cleanId(rawId, 'ticket id');
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    const found = await locateAll(ctx, ticketId);
-    if (found[0]) return found[0];
-    if (!(await isInFlight(ctx, ticketId))) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const found = await retryWhileInFlight(ctx, ticketId, 50, async () => (await locateAll(ctx, ticketId))[0]);
+  if (found) return found;
   throw new TqError('NOT_FOUND', `no ticket "${ticketId}" in run "${ctx.runId}"`, {
     hint: `list tickets with \`tq list ${ctx.runId}\``,
   });

@@ -5,6 +5,7 @@ import { ensureDir, ensureParent, intoDir, pathForTicket, type RunCtx } from '..
 import { parseTicket, serializeTicket } from '../model/serialize-ticket.js';
 import type { Ticket } from '../model/ticket-schema.js';
 import { readIfExists, syncDirIfDurable, unlinkIfExists } from '../store/atomic-write.js';
+import { MovingKind, movingFileName } from '../store/run-names.js';
 
 export type MoveOutcome =
   | { moved: true; ticket: Ticket; path: string; previous: Ticket }
@@ -27,8 +28,8 @@ export interface MoveOptions {
 
 export function movingNames(ctx: RunCtx, ticketId: string, n: string): { next: string; prev: string } {
   return {
-    next: `${ctx.paths.moving}/${ticketId}~${n}.next.json`,
-    prev: `${ctx.paths.moving}/${ticketId}~${n}.prev.json`,
+    next: `${ctx.paths.moving}/${movingFileName(ticketId, n, MovingKind.next)}`,
+    prev: `${ctx.paths.moving}/${movingFileName(ticketId, n, MovingKind.prev)}`,
   };
 }
 

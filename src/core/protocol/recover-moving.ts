@@ -8,14 +8,13 @@ import type { Ticket } from '../model/ticket-schema.js';
 import { keepRejectedOutput } from '../store/reject-output.js';
 import { quarantineFile } from '../store/quarantine.js';
 import { listDir, readIfExists, unlinkIfExists } from '../store/atomic-write.js';
+import { isMovingFileOf, parseMovingFileName } from '../store/run-names.js';
 
 export interface RecoveryAction {
   ticket_id: string;
   action: 'finished move' | 'cleared' | 'restored' | 'published birth' | 'dropped unregistered birth' | 'kept aborted output' | 'quarantined';
   file: string;
 }
-
-const NAME_RE = /^(.+)~([0-9a-f]+)\.(next|prev|new)\.json$/;
 
 /** Wait, then keep only names seen both times: live operations finish within milliseconds. */
 export async function settledListing(ctx: RunCtx, dir: string, settleMs: number): Promise<string[]> {
@@ -26,77 +25,98 @@ export async function settledListing(ctx: RunCtx, dir: string, settleMs: number)
   return first.filter((n) => second.has(n));
 }
 
+/** The files of one move or birth in moving/ (one `<id>~<n>`), as paths. */
+interface MovingGroup {
+  id: string;
+  next?: string;
+  prev?: string;
+  new?: string;
+}
+
 /**
  * Finish or undo what crashed processes left in moving/ (see move-ticket.ts and
  * birth-ticket.ts for the protocol). Only entries that stayed put for `settleMs` are touched.
  */
 export async function recoverMoving(ctx: RunCtx, settleMs: number, onlyTicketId?: string): Promise<RecoveryAction[]> {
   const all = await settledListing(ctx, ctx.paths.moving, settleMs);
-  const names = onlyTicketId === undefined ? all : all.filter((n) => n.startsWith(`${onlyTicketId}~`));
-  const groups = new Map<string, { id: string; next?: string; prev?: string; new?: string }>();
+  const names = onlyTicketId === undefined ? all : all.filter((n) => isMovingFileOf(n, onlyTicketId));
   const actions: RecoveryAction[] = [];
+  for (const g of await groupMovingFiles(ctx, names, actions)) {
+    if (g.new) actions.push(...(await recoverBirth(ctx, g.id, g.new)));
+    if (g.next && g.prev) actions.push(...(await finishFencedMove(ctx, g.id, g.next, g.prev)));
+    else if (g.prev) actions.push(...(await settlePrev(ctx, g.id, g.prev)));
+    else if (g.next) actions.push(...(await dropUnfencedDraft(ctx, g.id, g.next)));
+  }
+  return actions;
+}
+
+/** Group the names of moving/ by move; a name that is no moving file is quarantined. */
+async function groupMovingFiles(ctx: RunCtx, names: string[], actions: RecoveryAction[]): Promise<MovingGroup[]> {
+  const groups = new Map<string, MovingGroup>();
   for (const name of names) {
-    const m = NAME_RE.exec(name);
+    const m = parseMovingFileName(name);
     if (!m) {
       const file = join(ctx.paths.moving, name);
       await quarantineFile(ctx, file, 'unexpected file in moving/');
       actions.push({ ticket_id: '', action: 'quarantined', file });
       continue;
     }
-    const key = `${m[1]}~${m[2]}`;
-    const g = groups.get(key) ?? { id: m[1] as string };
-    g[m[3] as 'next' | 'prev' | 'new'] = join(ctx.paths.moving, name);
+    const key = `${m.ticketId}~${m.n}`;
+    const g = groups.get(key) ?? { id: m.ticketId };
+    g[m.kind] = join(ctx.paths.moving, name);
     groups.set(key, g);
   }
-  for (const g of groups.values()) {
-    if (g.new) actions.push(...(await recoverBirth(ctx, g.id, g.new)));
-    if (g.next && g.prev) {
-      // Fenced but not committed: finish the move.
-      const draft = await readDraft(ctx, g.id, g.next, actions);
-      if (draft === 'gone' || draft === 'unusable') {
-        // Why: a draft that is gone was committed by someone else; an unusable one (empty or
-        // torn by a crash or power cut) cannot be committed, so the move is undone from prev.
-        actions.push(...(await settlePrev(ctx, g.id, g.prev)));
-        continue;
-      }
-      const target = pathForTicket(ctx, draft.ticket);
-      await ensureParent(ctx, target);
-      await renameIfPresent(ctx, g.next, target);
-      await unlinkIfExists(ctx, g.prev);
-      actions.push({ ticket_id: g.id, action: 'finished move', file: g.next });
-    } else if (g.prev) {
-      actions.push(...(await settlePrev(ctx, g.id, g.prev)));
-    } else if (g.next) {
-      // Never fenced: the source is still where it was. Keep any worker output, drop the draft.
-      const read = await readDraft(ctx, g.id, g.next, actions);
-      if (read === 'gone' || read === 'unusable') continue;
-      const draft = read.ticket;
-      const elsewhere = await locateAll(ctx, g.id);
-      if (elsewhere.length === 0) {
-        const target = pathForTicket(ctx, draft);
-        await ensureParent(ctx, target);
-        await renameIfPresent(ctx, g.next, target);
-        actions.push({ ticket_id: g.id, action: 'restored', file: g.next });
-        continue;
-      }
-      if (draft.output_data !== null && draft.status !== 'pending' && draft.status !== 'claimed') {
-        await keepRejectedOutput(ctx, {
-          ticket_id: g.id,
-          worker_id: draft.claim?.worker_id ?? '',
-          token: draft.claim?.token ?? null,
-          reason: 'a submit was interrupted before it took effect',
-          status: draft.status,
-          output_data: draft.output_data,
-          worker_concerns: draft.worker_concerns,
-          usage: draft.usage,
-        });
-        actions.push({ ticket_id: g.id, action: 'kept aborted output', file: g.next });
-      } else {
-        actions.push({ ticket_id: g.id, action: 'cleared', file: g.next });
-      }
-      await unlinkIfExists(ctx, g.next);
-    }
+  return [...groups.values()];
+}
+
+/** Fenced but not committed (next and prev): finish the move. */
+async function finishFencedMove(ctx: RunCtx, id: string, next: string, prev: string): Promise<RecoveryAction[]> {
+  const actions: RecoveryAction[] = [];
+  const draft = await readDraft(ctx, id, next, actions);
+  if (draft === 'gone' || draft === 'unusable') {
+    // Why: a draft that is gone was committed by someone else; an unusable one (empty or
+    // torn by a crash or power cut) cannot be committed, so the move is undone from prev.
+    actions.push(...(await settlePrev(ctx, id, prev)));
+    return actions;
   }
+  const target = pathForTicket(ctx, draft.ticket);
+  await ensureParent(ctx, target);
+  await renameIfPresent(ctx, next, target);
+  await unlinkIfExists(ctx, prev);
+  actions.push({ ticket_id: id, action: 'finished move', file: next });
+  return actions;
+}
+
+/** Never fenced (next alone): the source is still where it was. Keep any worker output, drop the draft. */
+async function dropUnfencedDraft(ctx: RunCtx, id: string, next: string): Promise<RecoveryAction[]> {
+  const actions: RecoveryAction[] = [];
+  const read = await readDraft(ctx, id, next, actions);
+  if (read === 'gone' || read === 'unusable') return actions;
+  const draft = read.ticket;
+  const elsewhere = await locateAll(ctx, id);
+  if (elsewhere.length === 0) {
+    const target = pathForTicket(ctx, draft);
+    await ensureParent(ctx, target);
+    await renameIfPresent(ctx, next, target);
+    actions.push({ ticket_id: id, action: 'restored', file: next });
+    return actions;
+  }
+  if (draft.output_data !== null && draft.status !== 'pending' && draft.status !== 'claimed') {
+    await keepRejectedOutput(ctx, {
+      ticket_id: id,
+      worker_id: draft.claim?.worker_id ?? '',
+      token: draft.claim?.token ?? null,
+      reason: 'a submit was interrupted before it took effect',
+      status: draft.status,
+      output_data: draft.output_data,
+      worker_concerns: draft.worker_concerns,
+      usage: draft.usage,
+    });
+    actions.push({ ticket_id: id, action: 'kept aborted output', file: next });
+  } else {
+    actions.push({ ticket_id: id, action: 'cleared', file: next });
+  }
+  await unlinkIfExists(ctx, next);
   return actions;
 }
 

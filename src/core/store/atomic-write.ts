@@ -1,12 +1,13 @@
 import { basename, dirname, join } from 'node:path';
 import { errnoCode, ioError } from '../model/errors.js';
 import { nonce } from '../model/ids.js';
+import { tempFileName } from './run-names.js';
 import { ensureDir, ensureParent, intoDir, type RunCtx } from './run-context.js';
 
 /** A fresh temp path inside the run's .tmp/ (same filesystem, so renames are atomic). */
 export async function tmpPath(ctx: RunCtx, hint: string): Promise<string> {
   await ensureDir(ctx, ctx.paths.tmp);
-  return join(ctx.paths.tmp, `${basename(hint)}.${process.pid}.${nonce()}.tmp`);
+  return join(ctx.paths.tmp, tempFileName(basename(hint), process.pid, nonce()));
 }
 
 /** Write `data` completely to a new temp file, and make sure `path`'s directory exists. */

@@ -3,6 +3,7 @@ import { errnoCode, ioError } from '../model/errors.js';
 import { nonce } from '../model/ids.js';
 import { ensureDir, intoDir, type RunCtx } from './run-context.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { quarantineFileName, whyFileName } from './run-names.js';
 
 /**
  * Move a file the queue cannot accept out of the state directories, into quarantine/, with a
@@ -11,7 +12,7 @@ import { writeFileAtomic } from './atomic-write.js';
  */
 export async function quarantineFile(ctx: RunCtx, path: string, reason: string): Promise<string | undefined> {
   await ensureDir(ctx, ctx.paths.quarantine);
-  const name = `${basename(path)}~${nonce()}`;
+  const name = quarantineFileName(basename(path), nonce());
   const target = join(ctx.paths.quarantine, name);
   try {
     await intoDir(ctx, ctx.paths.quarantine, () => ctx.fs.rename(path, target));
@@ -20,6 +21,6 @@ export async function quarantineFile(ctx: RunCtx, path: string, reason: string):
     throw ioError(err, 'quarantining', path);
   }
   const why = { file: path, quarantined_as: target, reason, at: ctx.clock.now().toISOString() };
-  await writeFileAtomic(ctx, `${target}.why.json`, `${JSON.stringify(why, null, 2)}\n`);
+  await writeFileAtomic(ctx, join(ctx.paths.quarantine, whyFileName(name)), `${JSON.stringify(why, null, 2)}\n`);
   return target;
 }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { nonce } from '../model/ids.js';
 import type { RunCtx } from './run-context.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { rejectedFileName } from './run-names.js';
 import type { Concern, JsonObject, Usage } from '../model/ticket-schema.js';
 
 export interface RejectedOutput {
@@ -21,7 +22,7 @@ export interface RejectedOutput {
  * the work is never lost and `tq show` / `tq concerns` can still find it.
  */
 export async function keepRejectedOutput(ctx: RunCtx, record: Omit<RejectedOutput, 'rejected_at'>): Promise<string> {
-  const path = join(ctx.paths.rejected, `${record.ticket_id}~${nonce()}.json`);
+  const path = join(ctx.paths.rejected, rejectedFileName(record.ticket_id, nonce()));
   const full: RejectedOutput = { ...record, rejected_at: ctx.clock.now().toISOString() };
   await writeFileAtomic(ctx, path, `${JSON.stringify(full, null, 2)}\n`);
   return path;

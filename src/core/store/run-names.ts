@@ -12,11 +12,18 @@
  *   moving/<id>~<n>.next.json|.prev.json  a fenced move in flight (protocol/move-ticket.ts)
  *   moving/<id>~<n>.new.json            a birth in flight (protocol/birth-ticket.ts)
  *   cascade/requested_by/<child>~<parent>.json  an extra parent of a de-duplicated child
- *   quarantine/<name>.why.json          why a file was quarantined
+ *   cascade/done/<parent-id>.json       a parent whose children were all created (named like its ticket)
+ *   quarantine/<name>~<n>               a quarantined file
+ *   quarantine/<name>~<n>.why.json      why it was quarantined
+ *   rejected/<id>~<n>.json              an output refused because the lease was lost
+ *   inputs/<batch>.json                 the record of one `tq create/add` input
+ *   .tmp/<name>.<pid>.<n>.tmp           a temp file (git-ignored)
+ *   schemas/<name>.schema.json          a JSON Schema for agents (ops/agent-docs.ts)
  *
  * Why one module: the copies of these regexps that used to live beside each reader had drifted
  * apart, so two parts of ticketq could disagree about what a file is.
  */
+import { RESERVED_SUFFIXES } from '../model/ids.js';
 
 export const TICKET_SUFFIX = '.json';
 export const WHY_SUFFIX = '.why.json';
@@ -33,8 +40,13 @@ export type MovingKind = (typeof MovingKind)[keyof typeof MovingKind];
 
 const AGENT_FILE_RE = /^(.+)\.(result|heartbeat|release)\.json$/;
 const MOVING_RE = /^(.+)~([0-9a-f]+)\.(next|prev|new)\.json$/;
-/** Suffixes that mark a name as something other than a ticket. */
-const NOT_A_TICKET_RE = /\.(result|error|heartbeat|release|reply|request)$/;
+/** Suffixes that mark a name as something other than a ticket: the ones ticket ids may not end with (ids.ts). */
+const RESERVED_ALTERNATIVES = RESERVED_SUFFIXES.map((s) => s.replace(/\./g, '\\.')).join('|');
+const NOT_A_TICKET_RE = new RegExp(`(?:${RESERVED_ALTERNATIVES})$`);
+/** The same, on a whole file name (`<id><reserved suffix>.json`). */
+const NOT_A_TICKET_FILE_RE = new RegExp(`(?:${RESERVED_ALTERNATIVES})\\.json$`);
+/** `cascade/requested_by/<child>~<parent>.json`. Why it splits unambiguously: ids never contain '~' (ids.ts). */
+const REQUESTED_BY_RE = /^([^~]+)~([^~]+)\.json$/;
 
 export function ticketFileName(ticketId: string): string {
   return `${ticketId}${TICKET_SUFFIX}`;
@@ -110,4 +122,71 @@ export function isWhyFileName(name: string): boolean {
  */
 export function isAgentSideFileName(name: string): boolean {
   return parseAgentFileName(name) !== undefined || (!name.startsWith('.') && name.endsWith(ERROR_SUFFIX));
+}
+
+/**
+ * Same answer as `ticketIdOfFileName(name) !== undefined`, without making the id string: the
+ * regex runs only for the rare names with a second dot. Why: runs on every name of a listing.
+ */
+export function isTicketFileName(name: string): boolean {
+  if (!name.endsWith(TICKET_SUFFIX) || name.charCodeAt(0) === 46 /* . */) return false;
+  const dot = name.indexOf('.');
+  return dot === name.length - TICKET_SUFFIX.length || !NOT_A_TICKET_FILE_RE.test(name);
+}
+
+/** The ticket id of a name `isTicketFileName` accepted (no check: the fast path of listings). */
+export function stripTicketSuffix(ticketFileName: string): string {
+  return ticketFileName.slice(0, -TICKET_SUFFIX.length);
+}
+
+/** Any JSON record by name (`*.json`): rejected outputs, input batches, registry entries when only counted. */
+export function isJsonFileName(name: string): boolean {
+  return name.endsWith(TICKET_SUFFIX);
+}
+
+/** Does this name in moving/ belong to a move or birth of `ticketId` (any kind, well-formed or not)? */
+export function isMovingFileOf(name: string, ticketId: string): boolean {
+  return name.startsWith(`${ticketId}~`);
+}
+
+export function parseRequestedByFileName(name: string): { childId: string; parentId: string } | undefined {
+  const m = REQUESTED_BY_RE.exec(name);
+  return m ? { childId: m[1] as string, parentId: m[2] as string } : undefined;
+}
+
+/** `rejected/<id>~<n>.json`: one refused output of a ticket. */
+export function rejectedFileName(ticketId: string, n: string): string {
+  return `${ticketId}~${n}${TICKET_SUFFIX}`;
+}
+
+export function isRejectedFileOf(name: string, ticketId: string): boolean {
+  return name.startsWith(`${ticketId}~`) && name.endsWith(TICKET_SUFFIX);
+}
+
+/** `quarantine/<original name>~<n>`: a quarantined file keeps its name, made unique. */
+export function quarantineFileName(originalName: string, n: string): string {
+  return `${originalName}~${n}`;
+}
+
+/** `inputs/<batch-id>.json`: the record of one `tq create/add` input. */
+export function batchFileName(batchId: string): string {
+  return `${batchId}${TICKET_SUFFIX}`;
+}
+
+/** `.tmp/<name>.<pid>.<n>.tmp`: a temp file on its way to `name`. */
+export function tempFileName(targetName: string, pid: number, n: string): string {
+  return `${targetName}.${pid}.${n}.tmp`;
+}
+
+export const SCHEMA_SUFFIX = '.schema.json';
+const SCHEMA_SUFFIX_RE = /\.schema\.json$|\.json$/;
+
+/** `schemas/<name>.schema.json`: `ticket`, `result`, `<stage>.output` ... */
+export function schemaFileName(schemaName: string): string {
+  return `${schemaName}${SCHEMA_SUFFIX}`;
+}
+
+/** `translate.output.schema.json` -> `translate.output`; a name typed with only `.json` is forgiven too. */
+export function schemaNameOfFileName(name: string): string {
+  return name.replace(SCHEMA_SUFFIX_RE, '');
 }

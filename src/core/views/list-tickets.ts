@@ -4,6 +4,8 @@ import { claimedDir, stateDir, type RunCtx } from '../store/run-context.js';
 import { ALL_STATES, TicketState, isTicketState } from '../model/states.js';
 import { TqError } from '../model/errors.js';
 import { listDir } from '../store/atomic-write.js';
+import { runPaths } from '../store/run-paths.js';
+import { isInFlightName, isJsonFileName, isTicketFileName, isWhyFileName, stripTicketSuffix } from '../store/run-names.js';
 
 export interface TicketEntry {
   ticket_id: string;
@@ -27,18 +29,6 @@ export interface TicketDirListing {
   dir: string;
   /** Ticket file names (`<ticket-id>.json`), sorted by code unit; the ids are the names without `.json`. */
   names: string[];
-}
-
-const NOT_TICKET_SUFFIX = /\.(result|error|heartbeat|release|reply|request)\.json$/;
-
-/**
- * Same answer as `ticketIdOfFileName(name) !== undefined`, without making the id string: the
- * regex runs only for the rare names with a second dot. Why: runs on every name of a listing.
- */
-export function isTicketFileName(name: string): boolean {
-  if (!name.endsWith('.json') || name.charCodeAt(0) === 46 /* . */) return false;
-  const dot = name.indexOf('.');
-  return dot === name.length - 5 || !NOT_TICKET_SUFFIX.test(name);
 }
 
 /** The ticket file names of a listing; the same array when every name is one (the usual case). */
@@ -78,7 +68,7 @@ export async function listTicketDirs(ctx: RunCtx, filter: ListFilter = {}): Prom
   const stages = stage !== undefined ? [stage] : Object.keys(ctx.config.pipeline.stages);
   const listing = async (s: TicketState, st: string | undefined, worker_id: string | undefined, dir: string): Promise<TicketDirListing> => {
     let names = ticketNames(await listDir(ctx, dir));
-    if (worker_id !== undefined && st !== undefined) names = names.filter((n) => stageOfTicketId(n.slice(0, -5)) === st);
+    if (worker_id !== undefined && st !== undefined) names = names.filter((n) => stageOfTicketId(stripTicketSuffix(n)) === st);
     return { state: s, stage: st, worker_id, dir, names: names.sort(byCodeUnit) };
   };
   // Every listing starts at once (claimed/<worker>/ as soon as claimed/ is listed); the order is fixed afterwards.
@@ -104,12 +94,12 @@ export async function listTickets(ctx: RunCtx, filter: ListFilter = {}): Promise
       const stage = d.stage as string;
       for (let i = 0; i < names.length; i += 1) {
         const name = names[i] as string;
-        out[k++] = { ticket_id: name.slice(0, -5), state: d.state, stage, path: prefix + name };
+        out[k++] = { ticket_id: stripTicketSuffix(name), state: d.state, stage, path: prefix + name };
       }
     } else {
       for (let i = 0; i < names.length; i += 1) {
         const name = names[i] as string;
-        const id = name.slice(0, -5);
+        const id = stripTicketSuffix(name);
         out[k++] = { ticket_id: id, state: d.state, stage: stageOfTicketId(id), path: prefix + name, worker_id: d.worker_id };
       }
     }
@@ -168,7 +158,7 @@ export async function runStatus(ctx: RunCtx, opts: { withRegistry?: boolean } = 
   for (const { worker, names } of claimed) {
     for (const name of names) {
       if (!isTicketFileName(name)) continue;
-      bump(stageOfTicketId(name.slice(0, -5)), TicketState.claimed, 1);
+      bump(stageOfTicketId(stripTicketSuffix(name)), TicketState.claimed, 1);
       workers[worker] = (workers[worker] ?? 0) + 1;
     }
   }
@@ -177,15 +167,15 @@ export async function runStatus(ctx: RunCtx, opts: { withRegistry?: boolean } = 
     counts,
     totals,
     workers,
-    in_flight: moving.filter((n) => n.endsWith('.prev.json') || n.endsWith('.new.json')).length,
-    rejected_outputs: rejected.filter((n) => n.endsWith('.json')).length,
-    quarantined: quarantine.filter((n) => !n.endsWith('.why.json')).length,
+    in_flight: moving.filter(isInFlightName).length,
+    rejected_outputs: rejected.filter(isJsonFileName).length,
+    quarantined: quarantine.filter((n) => !isWhyFileName(n)).length,
     ...(registered !== undefined ? { registered } : {}),
   };
 }
 
 async function countRegistered(ctx: RunCtx, stages: string[]): Promise<Record<string, number>> {
-  const n = await Promise.all(stages.map(async (stage) => (await listDir(ctx, join(ctx.paths.registry, stage))).filter((f) => f.endsWith('.json')).length));
+  const n = await Promise.all(stages.map(async (stage) => (await listDir(ctx, join(ctx.paths.registry, stage))).filter(isJsonFileName).length));
   return Object.fromEntries(stages.map((stage, i) => [stage, n[i] as number]));
 }
 
@@ -201,7 +191,7 @@ export async function listRuns(root: string, fs: { readdir(p: string): Promise<s
   for (const name of names.sort()) {
     if (name.startsWith('.')) continue;
     try {
-      if ((await fs.stat(join(root, name, 'run.json'))).isFile()) runs.push(name);
+      if ((await fs.stat(runPaths(root, name).runJson)).isFile()) runs.push(name);
     } catch {
       // not a run
     }

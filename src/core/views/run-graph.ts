@@ -1,4 +1,5 @@
 import { listDir } from '../store/atomic-write.js';
+import { parseRequestedByFileName } from '../store/run-names.js';
 import { readAllTickets } from './read-all-tickets.js';
 import { stageOfTicketId } from '../model/ids.js';
 import type { RunCtx } from '../store/run-context.js';
@@ -25,14 +26,6 @@ export interface RunGraph {
   edges: GraphEdge[];
 }
 
-/** The worst concern level on a node, for colouring. */
-export function worstConcern(n: GraphNode): ConcernLevel | undefined {
-  if (n.concerns.error > 0) return 'error';
-  if (n.concerns.review > 0) return 'review';
-  if (n.concerns.info > 0) return 'info';
-  return undefined;
-}
-
 /**
  * Build the DAG from ticket files: lineage.parents for every ticket, plus the extra parents
  * of de-duplicated children (cascade/requested_by/<child>~<parent>.json, one file per edge).
@@ -50,9 +43,8 @@ export async function buildRunGraph(ctx: RunCtx): Promise<RunGraph> {
     for (const p of ticket.lineage.parents) addEdge(p, entry.ticket_id);
   }
   for (const name of await listDir(ctx, ctx.paths.requestedBy)) {
-    // Why: ids never contain '~' (ids.ts), so the edge file name splits unambiguously.
-    const m = /^([^~]+)~([^~]+)\.json$/.exec(name);
-    if (m?.[1] !== undefined && m[2] !== undefined) addEdge(m[2], m[1]);
+    const edge = parseRequestedByFileName(name);
+    if (edge) addEdge(edge.parentId, edge.childId);
   }
   for (const e of edges.values()) {
     for (const id of [e.from, e.to]) {

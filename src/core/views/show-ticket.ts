@@ -6,6 +6,7 @@ import type { RunCtx } from '../store/run-context.js';
 import type { Ticket } from '../model/ticket-schema.js';
 import type { RejectedOutput } from '../store/reject-output.js';
 import { listDir, readIfExists } from '../store/atomic-write.js';
+import { isRejectedFileOf, parseRequestedByFileName } from '../store/run-names.js';
 
 export interface TicketView {
   ticket: Ticket;
@@ -22,7 +23,7 @@ export interface TicketView {
 export async function rejectedOutputsOf(ctx: RunCtx, ticketId: string): Promise<(RejectedOutput & { path: string })[]> {
   const out: (RejectedOutput & { path: string })[] = [];
   for (const name of (await listDir(ctx, ctx.paths.rejected)).sort()) {
-    if (!name.startsWith(`${ticketId}~`) || !name.endsWith('.json')) continue;
+    if (!isRejectedFileOf(name, ticketId)) continue;
     const path = join(ctx.paths.rejected, name);
     const text = await readIfExists(ctx, path);
     if (text === undefined) continue;
@@ -39,7 +40,8 @@ export async function requestedByOf(ctx: RunCtx, ticket: Ticket): Promise<string
   const parents = new Set(ticket.lineage.parents);
   if (ticket.lineage.key !== undefined) {
     for (const name of await listDir(ctx, ctx.paths.requestedBy)) {
-      if (name.startsWith(`${ticket.ticket_id}~`) && name.endsWith('.json')) parents.add(name.slice(ticket.ticket_id.length + 1, -'.json'.length));
+      const edge = parseRequestedByFileName(name);
+      if (edge?.childId === ticket.ticket_id) parents.add(edge.parentId);
     }
   }
   return [...parents].sort();

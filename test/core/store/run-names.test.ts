@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { RESERVED_SUFFIXES } from '../../../src/core/model/ids.js';
+import {
+  AgentFileKind,
+  MovingKind,
+  agentFileName,
+  errorFileName,
+  isInFlightName,
+  isMovingFileOf,
+  isRejectedFileOf,
+  isTicketFileName,
+  movingFileName,
+  parseMovingFileName,
+  parseRequestedByFileName,
+  rejectedFileName,
+  replyFileName,
+  requestedByFileName,
+  stripTicketSuffix,
+  ticketFileName,
+  ticketIdOfFileName,
+} from '../../../src/core/store/run-names.js';
+
+describe('run-names', () => {
+  it('isTicketFileName agrees with ticketIdOfFileName', () => {
+    const names = ['parse-1.json', 'a.b.json', '.hidden.json', 'x.result.json', 'x.error.json', 'x.heartbeat.json', 'x.release.json', 'x.reply.json', 'x.request.json',
+      'x.results.json', 'result.json', 'x.json.tmp', 'x.tmp', 'x', '.json', 'a.b.c.result.json', 'x.prev.json', 'x.resultjson', 'x-y.json'];
+    for (const n of names) expect([n, isTicketFileName(n)]).toEqual([n, ticketIdOfFileName(n) !== undefined]);
+  });
+
+  it('a ticket file name gives back its id', () => {
+    expect(ticketIdOfFileName(ticketFileName('parse-1'))).toBe('parse-1');
+    expect(stripTicketSuffix(ticketFileName('parse-1.v2'))).toBe('parse-1.v2');
+  });
+
+  it('no name the file-only protocol writes beside a ticket is taken for a ticket, and ids may not end like one (RESERVED_SUFFIXES)', () => {
+    const beside = [...Object.values(AgentFileKind).map((k) => agentFileName('parse-1', k)), errorFileName('parse-1'), replyFileName('w1')];
+    for (const name of beside) {
+      expect([name, isTicketFileName(name), ticketIdOfFileName(name)]).toEqual([name, false, undefined]);
+      expect(RESERVED_SUFFIXES.some((s) => name.endsWith(`${s}.json`))).toBe(true);
+    }
+  });
+
+  it('moving names round-trip, and only fences and births count as in flight', () => {
+    for (const kind of Object.values(MovingKind)) {
+      const name = movingFileName('parse-1', 'ab12', kind);
+      expect(parseMovingFileName(name)).toEqual({ ticketId: 'parse-1', n: 'ab12', kind });
+      expect(isMovingFileOf(name, 'parse-1')).toBe(true);
+      expect(isMovingFileOf(name, 'parse-2')).toBe(false);
+      expect(isInFlightName(name)).toBe(kind !== MovingKind.next);
+    }
+    expect(parseMovingFileName('parse-1.json')).toBeUndefined();
+  });
+
+  it('requested_by and rejected names round-trip', () => {
+    expect(parseRequestedByFileName(requestedByFileName('fr-k-x-1', 'parse-2'))).toEqual({ childId: 'fr-k-x-1', parentId: 'parse-2' });
+    expect(parseRequestedByFileName('parse-2.json')).toBeUndefined();
+    expect(isRejectedFileOf(rejectedFileName('parse-1', 'ab12'), 'parse-1')).toBe(true);
+    expect(isRejectedFileOf(rejectedFileName('parse-10', 'ab12'), 'parse-1')).toBe(false);
+  });
+});
