@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { TqError, errnoCode, isTqError } from '../../core/model/errors.js';
 import { parsePipeline } from '../../core/model/pipeline.js';
 import { createRun } from '../../core/ops/create-run.js';
@@ -7,6 +6,8 @@ import { readInputItems } from '../../core/ops/read-input.js';
 import { listRuns, runStatus } from '../../core/views/list-tickets.js';
 import { nodeFs } from '../../core/store/fs-layer.js';
 import { stripBom } from '../../core/model/serialize-ticket.js';
+import { MAX_JSON_BYTES } from '../../core/model/json-limits.js';
+import { readTextBounded } from '../../core/store/read-bounded.js';
 import { durabilityFromEnv, openRun } from '../../core/store/run-context.js';
 import { openRunFromArgs, table } from '../common.js';
 import { optStr, str, type CommandSpec } from '../command.js';
@@ -14,8 +15,10 @@ import { optStr, str, type CommandSpec } from '../command.js';
 async function readPipeline(file: string): Promise<unknown> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    // Why bounded: `--pipeline /dev/zero` must end with an error, not with Node out of memory.
+    text = await readTextBounded(file, { maxBytes: MAX_JSON_BYTES, tooBig: () => new TqError('INVALID_PIPELINE', `${file}: over the ${MAX_JSON_BYTES / 1048576} MB limit for a pipeline file`, { file }) });
   } catch (err) {
+    if (isTqError(err)) throw err;
     throw new TqError('NOT_FOUND', `cannot read pipeline ${file}: ${errnoCode(err) ?? String(err)}`, { file, hint: 'pass --pipeline with a JSON file (see "Pipeline format" in the README)' });
   }
   try {
