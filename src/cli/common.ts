@@ -25,7 +25,7 @@ export async function readJsonArg(source: string, io: CliIo, what: string): Prom
   const label = source === '-' ? '<stdin>' : source;
   try {
     // Why bounded: `--output /dev/zero` or a 1 GB file must stop at the limit with an error naming it.
-    text = await readTextBounded(source === '-' ? io.stdin : source, { maxBytes: MAX_JSON_BYTES, tooBig: (bytes) => jsonTooBig(label, bytes) });
+    text = await readTextBounded(source === '-' || source === '/dev/stdin' ? io.stdin : source, { maxBytes: MAX_JSON_BYTES, tooBig: (bytes) => jsonTooBig(label, bytes) });
   } catch (err) {
     if (isTqError(err)) throw err;
     throw new TqError(errnoCode(err) === 'ENOENT' ? 'NOT_FOUND' : 'INVALID_INPUT', `cannot read ${what} ${source}: ${errnoCode(err) ?? String(err)}`, { file: source });

@@ -27,13 +27,15 @@ type InputMode = 'unknown' | 'jsonl' | 'whole';
 
 /**
  * Stream work items from a JSONL file (one object per line), a JSON array, or a single JSON
- * object; '-' reads stdin. Items are yielded one by one so that huge inputs never sit in
+ * object; '-' (or /dev/stdin) reads stdin. Items are yielded one by one so that huge inputs never sit in
  * memory twice; a line over MAX_INPUT_LINE or a document over MAX_INPUT_DOCUMENT stops the
  * read with an error naming the file (so /dev/zero or a 1 GB one-line file fail in bounded memory).
  */
 export async function* readInputItems(source: string, stdin: Readable = process.stdin): AsyncGenerator<InputItem> {
   const label = source === '-' ? '<stdin>' : source;
-  const stream = source === '-' ? stdin : await openInput(source, label);
+  // Why /dev/stdin too: when stdin is a socket (a parent that spawned us from Node), opening
+  // /dev/stdin fails with ENXIO; the stream we already hold reads it either way.
+  const stream = source === '-' || source === '/dev/stdin' ? stdin : await openInput(source, label);
   let mode: InputMode = 'unknown';
   const whole: string[] = [];
   let wholeBytes = 0;
