@@ -43,27 +43,32 @@ export async function* readInputItems(source: string, stdin: Readable = process.
   // Why a budget per line, decided before the line ends: an unterminated line is never held past it.
   const budget = (firstByte: number | undefined): number =>
     mode === 'whole' ? MAX_INPUT_DOCUMENT - wholeBytes : mode === 'unknown' && firstByte === OPEN_BRACKET ? MAX_INPUT_DOCUMENT : MAX_INPUT_LINE;
-  for await (const { text: rawLine, no: lineNo, bytes } of readLinesBounded(stream, label, budget, () => mode)) {
-    const line = lineNo === 1 ? stripBom(rawLine) : rawLine;
-    if (mode === 'whole') {
-      whole.push(line);
-      wholeBytes += bytes + 1;
-      continue;
-    }
-    const trimmed = line.trim();
-    if (trimmed === '') continue;
-    if (mode === 'unknown') {
-      if (trimmed.startsWith('[') || (trimmed.startsWith('{') && !parses(trimmed))) {
-        // A JSON array, a pretty-printed single object or a JSON document spread over lines.
-        mode = 'whole';
-        wholeStart = lineNo;
+  for await (const batch of readLinesBounded(stream, label, budget, () => mode)) {
+    for (let i = 0; i < batch.lines.length; i += 1) {
+      const lineNo = batch.firstNo + i;
+      const line = lineNo === 1 ? stripBom(batch.lines[i] as string) : (batch.lines[i] as string);
+      if (mode === 'whole') {
         whole.push(line);
-        wholeBytes += bytes + 1;
+        // Characters, not bytes (cheaper): the joined document is held to the limit in bytes below.
+        wholeBytes += line.length + 1;
+        if (wholeBytes > MAX_INPUT_DOCUMENT) throw tooLong(label, lineNo, MAX_INPUT_DOCUMENT, mode, undefined);
         continue;
       }
-      mode = 'jsonl';
+      const trimmed = line.trim();
+      if (trimmed === '') continue;
+      if (mode === 'unknown') {
+        if (trimmed.startsWith('[') || (trimmed.startsWith('{') && !parses(trimmed))) {
+          // A JSON array, a pretty-printed single object or a JSON document spread over lines.
+          mode = 'whole';
+          wholeStart = lineNo;
+          whole.push(line);
+          wholeBytes += line.length + 1;
+          continue;
+        }
+        mode = 'jsonl';
+      }
+      yield { item: asObject(parseJson(trimmed, `${label}:${lineNo}`), `${label}:${lineNo}`), where: `${label}:${lineNo}` };
     }
-    yield { item: asObject(parseJson(trimmed, `${label}:${lineNo}`), `${label}:${lineNo}`), where: `${label}:${lineNo}` };
   }
   if (mode === 'whole') {
     // Why: a JSON array holds many items; each item is still held to the per-item limits.
@@ -101,57 +106,59 @@ function cannotRead(err: unknown, label: string): TqError {
   });
 }
 
-interface InputLine {
-  text: string;
-  /** 1-based line number. */
-  no: number;
-  /** Its length in bytes (without the line end). */
-  bytes: number;
+/** The lines that one read of the stream completed. */
+interface LineBatch {
+  lines: string[];
+  /** 1-based number of lines[0]. */
+  firstNo: number;
 }
 
 /**
- * Split a byte stream into lines (LF or CRLF), never holding more of one line than
- * budget(first non-blank byte of the line) allows. Why not readline: it buffers an
- * unterminated line without bound, so `--input /dev/zero` grew until V8 died.
+ * Split a byte stream into lines (LF or CRLF), never holding more of an unterminated line than
+ * budget(its first non-blank byte) allows. Why not readline: it buffers an unterminated line
+ * without bound, so `--input /dev/zero` grew until V8 died. Why batches: the lines a read
+ * completed are decoded with one call and handed over with one await, as readline did.
  */
-async function* readLinesBounded(stream: Readable, label: string, budget: (firstByte: number | undefined) => number, mode: () => InputMode): AsyncGenerator<InputLine> {
-  let parts: Buffer[] = [];
+async function* readLinesBounded(stream: Readable, label: string, budget: (firstByte: number | undefined) => number, mode: () => InputMode): AsyncGenerator<LineBatch> {
+  let pending: Buffer[] = [];
   let size = 0;
   let first: number | undefined;
   let no = 1;
-  const take = (): InputLine => {
-    const buf = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
-    const end = buf.length > 0 && buf[buf.length - 1] === 0x0d ? buf.length - 1 : buf.length;
-    const line = { text: buf.toString('utf8', 0, end), no, bytes: size };
-    parts = [];
-    size = 0;
-    first = undefined;
-    no += 1;
-    return line;
-  };
   try {
     for await (const chunk of stream as AsyncIterable<Buffer | string>) {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      let start = 0;
-      while (start <= buf.length) {
-        const nl = buf.indexOf(NEWLINE, start);
-        const end = nl < 0 ? buf.length : nl;
-        first ??= firstNonBlank(buf, start, end, no === 1);
-        size += end - start;
-        const max = budget(first);
-        if (size > max) throw tooLong(label, no, max, mode(), first);
-        if (end > start) parts.push(buf.subarray(start, end));
-        if (nl < 0) break;
-        yield take();
-        start = nl + 1;
+      const firstNl = buf.indexOf(NEWLINE);
+      const head = firstNl < 0 ? buf.length : firstNl;
+      first ??= firstNonBlank(buf, 0, head, no === 1);
+      const max = budget(first);
+      if (size + head > max) throw tooLong(label, no, max, mode(), first);
+      if (firstNl < 0) {
+        pending.push(buf);
+        size += buf.length;
+        continue;
       }
+      // Why decoding up to a newline byte is safe: in UTF-8 it never falls inside a character.
+      const lastNl = buf.lastIndexOf(NEWLINE);
+      const done = pending.length > 0 ? Buffer.concat([...pending, buf.subarray(0, lastNl)]) : buf.subarray(0, lastNl);
+      const lines = done.toString('utf8').split('\n');
+      for (let i = 0; i < lines.length; i += 1) lines[i] = withoutCr(lines[i] as string);
+      const rest = buf.subarray(lastNl + 1);
+      pending = rest.length > 0 ? [rest] : [];
+      size = rest.length;
+      first = firstNonBlank(rest, 0, rest.length, false);
+      yield { lines, firstNo: no };
+      no += lines.length;
     }
   } catch (err) {
     // Leaving the loop early (this error, or a consumer that stopped) destroyed the stream: no
     // file or pipe stays open, and nothing more is read from an endless source.
     throw cannotRead(err, label);
   }
-  if (size > 0) yield take();
+  if (size > 0) yield { lines: [withoutCr(Buffer.concat(pending).toString('utf8'))], firstNo: no };
+}
+
+function withoutCr(line: string): string {
+  return line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line;
 }
 
 function firstNonBlank(buf: Buffer, start: number, end: number, firstLine: boolean): number | undefined {
