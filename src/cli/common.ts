@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
-import { TqError, errnoCode } from '../core/model/errors.js';
+import { TqError, errnoCode, isTqError } from '../core/model/errors.js';
 import { openRun, type RunCtx } from '../core/store/run-context.js';
 import { durabilityFromEnv } from './env-settings.js';
 import { stripBom } from '../core/model/serialize-ticket.js';
-import { checkJsonText } from '../core/model/json-limits.js';
+import { MAX_JSON_BYTES, checkJsonText, jsonTooBig } from '../core/model/json-limits.js';
+import { readTextBounded } from '../core/store/read-bounded.js';
 import type { CliIo } from './io.js';
 
 export interface GlobalArgs {
@@ -22,12 +22,14 @@ export async function openRunFromArgs(args: GlobalArgs & { run: string }): Promi
 /** Read a JSON document from a file or '-' (stdin); errors name the file. */
 export async function readJsonArg(source: string, io: CliIo, what: string): Promise<unknown> {
   let text: string;
+  const label = source === '-' ? '<stdin>' : source;
   try {
-    text = source === '-' ? await readStream(io.stdin) : await readFile(source, 'utf8');
+    // Why bounded: `--output /dev/zero` or a 1 GB file must stop at the limit with an error naming it.
+    text = await readTextBounded(source === '-' || source === '/dev/stdin' ? io.stdin : source, { maxBytes: MAX_JSON_BYTES, tooBig: (bytes) => jsonTooBig(label, bytes) });
   } catch (err) {
+    if (isTqError(err)) throw err;
     throw new TqError(errnoCode(err) === 'ENOENT' ? 'NOT_FOUND' : 'INVALID_INPUT', `cannot read ${what} ${source}: ${errnoCode(err) ?? String(err)}`, { file: source });
   }
-  const label = source === '-' ? '<stdin>' : source;
   checkJsonText(text, label);
   try {
     return JSON.parse(stripBom(text));
@@ -35,12 +37,6 @@ export async function readJsonArg(source: string, io: CliIo, what: string): Prom
     const conflict = /^(<<<<<<<|>>>>>>>) /m.test(text) ? ' (it has git conflict markers)' : '';
     throw new TqError('INVALID_INPUT', `${label}: ${what} is not valid JSON${conflict}: ${(err as Error).message}`, { file: source });
   }
-}
-
-async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 export function pad(text: string, width: number): string {

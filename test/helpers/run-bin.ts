@@ -17,6 +17,8 @@ export function spawnCollect(cmd: string, args: string[], opts: { env?: NodeJS.P
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
+    // Why: a child that stops reading early (an input over a limit) closes its stdin: EPIPE is expected.
+    child.stdin.on('error', () => undefined);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
     child.stdin.end(opts.stdin ?? '');
   });

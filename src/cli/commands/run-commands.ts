@@ -1,11 +1,12 @@
-import { readFile } from 'node:fs/promises';
-import { TqError, errnoCode } from '../../core/model/errors.js';
+import { TqError, errnoCode, isTqError } from '../../core/model/errors.js';
 import { createOrResumeRun } from '../../core/ops/create-or-resume-run.js';
 import { addTickets, entryStage } from '../../core/ops/add-tickets.js';
 import { readInputItems, type InputItem } from '../../core/ops/read-input.js';
 import { listRuns, runStatus } from '../../core/views/list-tickets.js';
 import { nodeFs } from '../../core/store/fs-layer.js';
 import { stripBom } from '../../core/model/serialize-ticket.js';
+import { MAX_JSON_BYTES } from '../../core/model/json-limits.js';
+import { readTextBounded } from '../../core/store/read-bounded.js';
 import type { Durability } from '../../core/store/run-context.js';
 import { openRunFromArgs, table } from '../common.js';
 import { durabilityFromEnv } from '../env-settings.js';
@@ -15,8 +16,10 @@ import type { CliIo } from '../io.js';
 async function readPipeline(file: string): Promise<unknown> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    // Why bounded: `--pipeline /dev/zero` must end with an error, not with Node out of memory.
+    text = await readTextBounded(file, { maxBytes: MAX_JSON_BYTES, tooBig: () => new TqError('INVALID_PIPELINE', `${file}: over the ${MAX_JSON_BYTES / 1048576} MB limit for a pipeline file`, { file }) });
   } catch (err) {
+    if (isTqError(err)) throw err;
     throw new TqError('NOT_FOUND', `cannot read pipeline ${file}: ${errnoCode(err) ?? String(err)}`, { file, hint: 'pass --pipeline with a JSON file (see "Pipeline format" in the README)' });
   }
   try {

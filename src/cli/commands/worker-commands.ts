@@ -1,4 +1,5 @@
 import { TqError } from '../../core/model/errors.js';
+import { MAX_DURATION, parseDuration } from '../../core/model/duration.js';
 import { claimTicket } from '../../core/ops/claim-ticket.js';
 import { submitTicket } from '../../core/ops/submit-ticket.js';
 import { heartbeatTicket, releaseTicket } from '../../core/ops/worker-moves.js';
@@ -17,10 +18,10 @@ export const claimCommand: CommandSpec = {
       .positional('run', { type: 'string' })
       .option('type', { type: 'string', demandOption: true, describe: 'stage to claim from' })
       .option('worker', { type: 'string', demandOption: true, describe: 'your worker id' })
-      .option('lease', { type: 'string', describe: 'lease length, e.g. 10m (default: the stage lease)' }),
+      .option('lease', { type: 'string', describe: `lease length, e.g. 10m, at most ${MAX_DURATION} (default: the stage lease)` }),
   async run(args) {
+    const lease = leaseArg(args);
     const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
-    const lease = optStr(args, 'lease');
     const r = await claimTicket(ctx, { stage: str(args, 'type'), workerId: str(args, 'worker'), ...(lease ? { lease } : {}) });
     if (!r) {
       throw new TqError('NOTHING_CLAIMABLE', `nothing to claim: no pending ${str(args, 'type').trim()} tickets in ${ctx.runId}`, { hint: 'try again later, or check `tq status`' });
@@ -31,6 +32,13 @@ export const claimCommand: CommandSpec = {
     };
   },
 };
+
+/** --lease, checked before the run is opened: a bad or over-long lease is a usage error. */
+function leaseArg(args: Args): string | undefined {
+  const lease = optStr(args, 'lease');
+  if (lease !== undefined) parseDuration(lease, 'lease');
+  return lease;
+}
 
 function parseConcernArg(text: string): Concern {
   const first = text.indexOf(':');
@@ -120,10 +128,10 @@ export const heartbeatCommand: CommandSpec = {
   command: 'heartbeat <run> <ticket>',
   describe: 'extend the lease of a ticket you hold',
   examples: [['$0 heartbeat gallia translate-mi0x2k3c000-a7f3z --worker agent-7', 'lease renewed from now']],
-  builder: (y) => y.positional('run', { type: 'string' }).positional('ticket', { type: 'string' }).option('worker', { type: 'string', demandOption: true }).option('lease', { type: 'string' }).option('token', { type: 'string' }),
+  builder: (y) => y.positional('run', { type: 'string' }).positional('ticket', { type: 'string' }).option('worker', { type: 'string', demandOption: true }).option('lease', { type: 'string', describe: `new lease length from now, e.g. 10m, at most ${MAX_DURATION} (default: the stage lease)` }).option('token', { type: 'string' }),
   async run(args) {
+    const lease = leaseArg(args);
     const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
-    const lease = optStr(args, 'lease');
     const token = optStr(args, 'token');
     const r = await heartbeatTicket(ctx, { ticketId: str(args, 'ticket'), workerId: str(args, 'worker'), ...(lease ? { lease } : {}), ...(token ? { token } : {}) });
     return { data: { ticket: r.ticket, path: r.path }, text: `lease of ${r.ticket.ticket_id} now ends ${r.ticket.claim?.lease_expires_at}` };

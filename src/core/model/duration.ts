@@ -2,11 +2,23 @@ import { TqError } from './errors.js';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Parse "90s", "10m", "1h30m", "500ms" or a bare number of seconds into milliseconds. */
+/**
+ * The longest duration accepted anywhere (leases, intervals, windows), as text and in ms.
+ * Why: a duration is added to the clock to make a Date; past ±8.64e15 ms that Date is invalid
+ * and every claim, reap and fsck of the run would crash with "Invalid time value". A lease
+ * longer than a month is a typo or a hostile edit, not a plan.
+ */
+export const MAX_DURATION = '30d';
+export const MAX_DURATION_MS = 30 * 86_400_000;
+
+/**
+ * Parse "90s", "10m", "1h30m", "500ms" or a bare number of seconds into milliseconds; refuse
+ * anything over MAX_DURATION (the error names `field`).
+ */
 export function parseDuration(input: string | number, field = 'duration'): number {
   if (typeof input === 'number') {
     if (!Number.isFinite(input) || input <= 0) throw badDuration(String(input), field);
-    return Math.round(input * 1000);
+    return capped(Math.round(input * 1000), String(input), field);
   }
   const text = input.trim();
   if (/^\d+(\.\d+)?$/.test(text)) return parseDuration(Number(text), field);
@@ -18,7 +30,17 @@ export function parseDuration(input: string | number, field = 'duration'): numbe
     matched = re.lastIndex;
   }
   if (matched !== text.length || text.length === 0 || total <= 0) throw badDuration(text, field);
-  return Math.round(total);
+  return capped(Math.round(total), text, field);
+}
+
+function capped(ms: number, text: string, field: string): number {
+  if (ms > MAX_DURATION_MS) {
+    throw new TqError('USAGE', `${field} "${text}" is over the ${MAX_DURATION} limit`, {
+      field,
+      hint: `durations are at most ${MAX_DURATION}; for long work, take a shorter lease and heartbeat to extend it`,
+    });
+  }
+  return ms;
 }
 
 function badDuration(text: string, field: string): TqError {

@@ -23,13 +23,7 @@ export function jsonDepth(value: unknown, limit = MAX_JSON_DEPTH + 1): number {
 /** Refuse JSON text that is too big or too deep, before or right after parsing. */
 export function checkJsonText(text: string, where: string, field?: string, maxBytes = MAX_JSON_BYTES): void {
   const bytes = text.length > maxBytes / 4 ? Buffer.byteLength(text) : 0;
-  if (bytes > maxBytes) {
-    throw new TqError('INVALID_INPUT', `${where}: ${(bytes / 1048576).toFixed(1)} MB is over the ${maxBytes / 1048576} MB limit for one ticket's data`, {
-      file: where,
-      ...(field ? { field } : {}),
-      hint: 'store large artifacts as files next to your data and put their paths in the output',
-    });
-  }
+  if (bytes > maxBytes) throw jsonTooBig(where, bytes, maxBytes, field);
   // Cheap pre-check: nesting can only be as deep as the count of opening brackets.
   let depth = 0;
   let max = 0;
@@ -46,6 +40,19 @@ export function checkJsonText(text: string, where: string, field?: string, maxBy
     } else if (c === 125 || c === 93) depth -= 1;
   }
   if (max > MAX_JSON_DEPTH) throw tooDeep(where, field);
+}
+
+/**
+ * The error for JSON data over the size limit; `bytes` is undefined when the data came from a
+ * stream that was cut off at the limit (its real size is unknown, perhaps endless).
+ */
+export function jsonTooBig(where: string, bytes: number | undefined, maxBytes = MAX_JSON_BYTES, field?: string): TqError {
+  const size = bytes === undefined ? `more than ${maxBytes / 1048576} MB (reading stopped there)` : `${(bytes / 1048576).toFixed(1)} MB`;
+  return new TqError('INVALID_INPUT', `${where}: ${size} is over the ${maxBytes / 1048576} MB limit for one ticket's data`, {
+    file: where,
+    ...(field ? { field } : {}),
+    hint: 'store large artifacts as files next to your data and put their paths in the output',
+  });
 }
 
 export function checkJsonValue(value: unknown, where: string, field?: string): void {

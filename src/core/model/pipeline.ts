@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TqError } from './errors.js';
+import { TqError, isTqError } from './errors.js';
 import { validateId } from './ids.js';
 import { parseDuration } from './duration.js';
 import { formatZodError } from './zod-messages.js';
@@ -66,10 +66,13 @@ export function parsePipeline(raw: unknown, file: string): Pipeline {
     }
     const lease = pipeline.stages[stage]?.lease;
     if (lease !== undefined) {
+      // Why here: a lease over the limit accepted now would crash every later claim, reap and
+      // fsck of the run ("Invalid time value"); refusing it at create and at open names it.
       try {
         parseDuration(lease, `stages.${stage}.lease`);
       } catch (err) {
-        fail(`stages.${stage}.lease`, (err as Error).message);
+        const field = `stages.${stage}.lease`;
+        throw new TqError('INVALID_PIPELINE', `${file}: ${(err as Error).message}`, { file, field, hint: isTqError(err) && err.hint ? err.hint : 'see "Pipeline format" in the README' });
       }
     }
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseDuration } from '../../../src/core/model/duration.js';
+import { MAX_DURATION_MS, formatDuration, parseDuration } from '../../../src/core/model/duration.js';
 import { isTqError } from '../../../src/core/model/errors.js';
 
 describe('parseDuration', () => {
@@ -27,6 +27,29 @@ describe('parseDuration', () => {
       expect(isTqError(err) && err.field).toBe('stages.parse.lease');
       expect((err as Error).message).toContain('stages.parse.lease');
     }
+  });
+});
+
+describe('parseDuration: the 30d limit', () => {
+  it('accepts up to 30d', () => {
+    expect(parseDuration('30d')).toBe(MAX_DURATION_MS);
+    expect(parseDuration('720h')).toBe(MAX_DURATION_MS);
+    expect(parseDuration(30 * 86_400)).toBe(MAX_DURATION_MS);
+  });
+
+  it.each(['100000000000h', '30d1ms', '31d', `${'9'.repeat(400)}h`, 1e20, '1' + '0'.repeat(30)])('refuses %j with USAGE naming the field and the limit', (input) => {
+    try {
+      parseDuration(input, 'stages.parse.lease');
+      throw new Error('accepted');
+    } catch (err) {
+      expect(isTqError(err, 'USAGE')).toBe(true);
+      expect(isTqError(err) && err.field).toBe('stages.parse.lease');
+      expect((err as Error).message).toMatch(/^stages\.parse\.lease "[^"]+" is (over the 30d limit|not a duration)$/);
+    }
+  });
+
+  it('an over-long lease says so, quoting it', () => {
+    expect(() => parseDuration('100000000000h', 'stages.parse.lease')).toThrow('stages.parse.lease "100000000000h" is over the 30d limit');
   });
 });
 

@@ -57,6 +57,15 @@ describe('parsePipeline', () => {
     expect(refused([]).message).toContain('p.json');
   });
 
+  it('refuses a lease over the 30d limit, naming the file, the field and the limit', () => {
+    const e = refused({ stages: { parse: { lease: '100000000000h' } } });
+    expect(e.code).toBe('INVALID_PIPELINE');
+    expect(e.field).toBe('stages.parse.lease');
+    expect(e.message).toBe('p.json: stages.parse.lease "100000000000h" is over the 30d limit');
+    expect(refused({ stages: { parse: { lease: 1e12 } } }).message).toMatch(/over the 30d limit/);
+    expect(parsePipeline({ stages: { parse: { lease: '30d' } } }, 'p.json').stages.parse?.lease).toBe('30d');
+  });
+
   it('tags rules when several feed the same stage', () => {
     const p = parsePipeline({ stages: { a: {}, b: {}, c: {} }, cascade: [{ from: 'a', to: 'c' }, { from: 'b', to: 'c' }] }, 'p');
     expect(rulesFrom(p, 'a')[0]?.tag).toBe('r0');

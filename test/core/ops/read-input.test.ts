@@ -1,8 +1,9 @@
-import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readInputItems } from '../../../src/core/ops/read-input.js';
+import { MAX_INPUT_DOCUMENT, MAX_INPUT_LINE, readInputItems } from '../../../src/core/ops/read-input.js';
 import { isTqError, type TqError } from '../../../src/core/model/errors.js';
 import { makeTempDir, removeDir } from '../../helpers/temp-dir.js';
 
@@ -104,5 +105,77 @@ describe('readInputItems', () => {
     const out = [];
     for await (const it of readInputItems('-', Readable.from([Buffer.from('{"a":1}\n{"a":2}\n')]))) out.push(it.item);
     expect(out).toEqual([{ a: 1 }, { a: 2 }]);
+  });
+});
+
+async function failureOfSource(source: string, stdin?: Readable): Promise<TqError> {
+  try {
+    for await (const _ of readInputItems(source, stdin)) void _;
+  } catch (err) {
+    expect(isTqError(err)).toBe(true);
+    return err as TqError;
+  }
+  throw new Error('input was accepted');
+}
+
+describe('readInputItems: bounded reads', () => {
+  it('an endless source without line ends (/dev/zero) stops at the line limit, naming it', async () => {
+    if (!existsSync('/dev/zero')) return;
+    const e = await failureOfSource('/dev/zero');
+    expect(e.code).toBe('INVALID_INPUT');
+    expect(e.message).toBe('/dev/zero:1: line over the 16 MB limit for one work item (no line end within it)');
+    expect(e.file).toBe('/dev/zero');
+  });
+
+  it('a JSONL line over the limit names its line; the lines before it were read', async () => {
+    const file = join(dir, 'long.jsonl');
+    await writeFile(file, `{"id":1}\n{"x":"${'y'.repeat(MAX_INPUT_LINE)}"}\n{"id":3}\n`);
+    const seen: unknown[] = [];
+    try {
+      for await (const it of readInputItems(file)) seen.push(it.item);
+      throw new Error('accepted');
+    } catch (err) {
+      expect(isTqError(err, 'INVALID_INPUT')).toBe(true);
+      expect((err as Error).message).toMatch(/long\.jsonl:2: line over the 16 MB limit/);
+    }
+    expect(seen).toEqual([{ id: 1 }]);
+  });
+
+  it('a JSON document over its limit stops there (a sparse file that starts with "[")', async () => {
+    const file = join(dir, 'huge.json');
+    await writeFile(file, '[');
+    await truncate(file, MAX_INPUT_DOCUMENT + 4096);
+    const e = await failureOfSource(file);
+    expect(e.code).toBe('INVALID_INPUT');
+    expect(e.message).toMatch(/huge\.json: JSON document over the 128 MB limit for an input read whole/);
+    expect(e.hint).toMatch(/JSONL/);
+  });
+
+  it('an endless stdin is stopped too', async () => {
+    let pulled = 0;
+    const endless = new Readable({
+      read() {
+        pulled += 1;
+        this.push(Buffer.alloc(64 * 1024, 0x61));
+      },
+    });
+    const e = await failureOfSource('-', endless);
+    expect(e.message).toMatch(/^<stdin>:1: line over the 16 MB limit/);
+    expect(endless.destroyed).toBe(true);
+    expect(pulled * 64 * 1024).toBeLessThan(MAX_INPUT_LINE + 1024 * 1024);
+  });
+
+  it('keeps UTF-8 characters and CRLF line ends that are split across chunks', async () => {
+    const bytes = Buffer.from('\ufeff{"t":"café ☕"}\r\n{"t":"ü"}\r\n');
+    const oneByteChunks = Readable.from(Array.from(bytes, (b) => Buffer.from([b])));
+    const out = [];
+    for await (const it of readInputItems('-', oneByteChunks)) out.push(it.item);
+    expect(out).toEqual([{ t: 'café ☕' }, { t: 'ü' }]);
+  });
+
+  it('a directory given as input is a clear error', async () => {
+    const e = await failureOfSource(dir);
+    expect(e.code).toBe('INVALID_INPUT');
+    expect(e.message).toMatch(/cannot read input .*: EISDIR/);
   });
 });
