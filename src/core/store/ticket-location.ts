@@ -1,0 +1,99 @@
+import { TqError } from '../model/errors.js';
+import { stageOfTicketId, validateId } from '../model/ids.js';
+import { TicketState } from '../model/states.js';
+import type { Ticket } from '../model/ticket-schema.js';
+import { ticketFileName, ticketIdOfFileName } from './run-names.js';
+import { claimedDir, stateDir, type RunCtx } from './run-context.js';
+
+/**
+ * Where a ticket file is, said by its path alone: the truth about a ticket's id, stage, state
+ * and holder. Why: agents can write any file in the run, so a ticket's JSON is only a claim
+ * about itself; a path is never built from what a file says, and what a file says is checked
+ * against where it is (see ticketLocationProblem).
+ */
+export type TicketLocation =
+  | { state: typeof TicketState.claimed; ticketId: string; stage: string; worker: string }
+  | { state: Exclude<TicketState, 'claimed'>; ticketId: string; stage: string };
+
+/** The location of a ticket in `claimed/<worker>/`. Ids are validated (INVALID_ID otherwise). */
+export function claimedLocation(ticketId: string, worker: string): TicketLocation {
+  validateId(ticketId, 'ticket id');
+  validateId(worker, 'worker id');
+  return { state: TicketState.claimed, ticketId, stage: stageOfTicketId(ticketId), worker };
+}
+
+/** The location of a ticket in `<state>/<stage>/`, where the stage is the one its id names. */
+export function stateLocation(state: Exclude<TicketState, 'claimed'>, ticketId: string): TicketLocation {
+  validateId(ticketId, 'ticket id');
+  const stage = stageOfTicketId(ticketId);
+  validateId(stage, 'stage');
+  return { state, ticketId, stage };
+}
+
+/** The file of a location: built from validated ids only. */
+export function pathOfLocation(ctx: RunCtx, loc: TicketLocation): string {
+  const dir = loc.state === TicketState.claimed ? claimedDir(ctx, loc.worker) : stateDir(ctx, loc.state, loc.stage);
+  return `${dir}/${ticketFileName(loc.ticketId)}`;
+}
+
+/**
+ * The location of a ticket file from its path relative to the run directory
+ * (`pending/parse/parse-1.json`, `claimed/w1/parse-1.json`), or undefined when the path is not
+ * where a ticket can be (a stray name, a directory too deep, an invalid id, a stage directory
+ * that is not the stage its id names).
+ */
+export function locationOfRelPath(relPath: string): TicketLocation | undefined {
+  const parts = relPath.split('/');
+  if (parts.length !== 3) return undefined;
+  const [state, sub, name] = parts as [string, string, string];
+  const ticketId = ticketIdOfFileName(name);
+  if (ticketId === undefined) return undefined;
+  try {
+    if (state === TicketState.claimed) return claimedLocation(ticketId, sub);
+    if (!(Object.values(TicketState) as string[]).includes(state)) return undefined;
+    const loc = stateLocation(state as Exclude<TicketState, 'claimed'>, ticketId);
+    return loc.stage === sub ? loc : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface LocationProblem {
+  /** The JSON field that disagrees with the location. */
+  field: 'ticket_id' | 'worker_type' | 'status' | 'claim.worker_id' | 'claim';
+  message: string;
+}
+
+/**
+ * What the content of a ticket says that its location contradicts, or undefined when they
+ * agree: its id (the file name), its stage (the id's stage prefix and the stage directory), its
+ * status (the state directory) and, in claimed/<worker>/, its holder.
+ */
+export function ticketLocationProblem(ticket: Ticket, loc: TicketLocation, file: string): LocationProblem | undefined {
+  const where = loc.state === TicketState.claimed ? `claimed/${loc.worker}/` : `${loc.state}/${loc.stage}/`;
+  if (ticket.ticket_id !== loc.ticketId) {
+    return { field: 'ticket_id', message: `${file}: field ticket_id is ${JSON.stringify(ticket.ticket_id)} but the file is named ${ticketFileName(loc.ticketId)}` };
+  }
+  if (ticket.worker_type !== loc.stage) {
+    return { field: 'worker_type', message: `${file}: field worker_type is ${JSON.stringify(ticket.worker_type)} but ticket ${loc.ticketId} belongs to stage ${loc.stage}` };
+  }
+  if (ticket.status !== loc.state) {
+    return { field: 'status', message: `${file}: field status is ${JSON.stringify(ticket.status)} but the file is in ${where}` };
+  }
+  if (loc.state === TicketState.claimed && ticket.claim !== null && ticket.claim.worker_id !== loc.worker) {
+    return { field: 'claim.worker_id', message: `${file}: field claim.worker_id is ${JSON.stringify(ticket.claim.worker_id)} but the file is in ${where}` };
+  }
+  return undefined;
+}
+
+/** CORRUPT_TICKET naming the file and field unless the ticket agrees with its location. */
+export function checkTicketLocation(ticket: Ticket, loc: TicketLocation, file: string): void {
+  const problem = ticketLocationProblem(ticket, loc, file);
+  if (problem) {
+    throw new TqError('CORRUPT_TICKET', problem.message, {
+      file,
+      field: problem.field,
+      hint: 'a ticket file was edited or copied by hand; `tq fsck --repair` quarantines it and restores the ticket from registry/',
+    });
+  }
+}
