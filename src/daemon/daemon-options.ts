@@ -1,4 +1,5 @@
 import type { Clock } from '../core/model/clock.js';
+import type { Fs } from '../core/store/fs-layer.js';
 import type { Durability } from '../core/store/run-context.js';
 import type { DaemonLogger } from './daemon-log.js';
 import type { DaemonSettle } from './daemon-run.js';
@@ -23,6 +24,11 @@ export interface DaemonOptions {
   settle?: Partial<DaemonSettle>;
   clock?: Clock;
   durability?: Durability;
+  /**
+   * Every filesystem call of the daemon goes through this (fault injection, tests): the runs
+   * root's (default nodeFs) and, when given, the runs' (else each run's own, by its durability).
+   */
+  fs?: Fs;
   log?: DaemonLogger;
   /** Commit every served run into its git repository this often (ms); undefined = never. */
   commitIntervalMs?: number;

@@ -1,6 +1,6 @@
-import { lstat } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { Clock } from '../core/model/clock.js';
+import type { Fs } from '../core/store/fs-layer.js';
 import type { RunCtx } from '../core/store/run-context.js';
 import { AgentFileMemory } from './agent-file-memory.js';
 import { KeyedLock } from './bounded.js';
@@ -67,17 +67,17 @@ export function relOf(run: DaemonRun, path: string): string {
 }
 
 /** A real directory (not a link to one: nothing is ever written outside the run)? */
-export async function isRealDir(path: string): Promise<boolean> {
+export async function isRealDir(fs: Fs, path: string): Promise<boolean> {
   try {
-    return (await lstat(path)).isDirectory();
+    return (await fs.lstat(path)).isDirectory();
   } catch {
     return false;
   }
 }
 
-export async function isRegularFile(path: string): Promise<boolean> {
+export async function isRegularFile(fs: Fs, path: string): Promise<boolean> {
   try {
-    return (await lstat(path)).isFile();
+    return (await fs.lstat(path)).isFile();
   } catch {
     return false;
   }

@@ -1,9 +1,9 @@
-import { lstat, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { systemClock, type Clock } from '../core/model/clock.js';
 import { cleanId } from '../core/model/ids.js';
 import { commitRun } from '../core/ops/commit-run.js';
 import { listDir } from '../core/store/atomic-write.js';
+import { nodeFs, type Fs } from '../core/store/fs-layer.js';
 import { cascadingStages } from './cascade-completed.js';
 import { classifyHint, type Hint } from './classify-hint.js';
 import { DEFAULT_FULL_EVERY, DEFAULT_INTERVAL_MS, DEFAULT_SETTLE } from './daemon-defaults.js';
@@ -34,6 +34,8 @@ interface DaemonConfig {
   named: string[] | undefined;
   clock: Clock;
   log: DaemonLogger;
+  /** For the runs root (each run has its own, in its ctx). */
+  fs: Fs;
   poll: boolean;
   watch: boolean;
   loop: boolean;
@@ -48,6 +50,7 @@ function configOf(opts: DaemonOptions): DaemonConfig {
     named: opts.runs && opts.runs.length > 0 ? opts.runs.map((r) => cleanId(r, 'run id')) : undefined,
     clock: opts.clock ?? systemClock,
     log: opts.log ?? (() => undefined),
+    fs: opts.fs ?? nodeFs,
     poll: opts.poll ?? false,
     watch: opts.watch ?? true,
     loop: opts.loop ?? true,
@@ -94,6 +97,8 @@ export class Daemon {
       clock: cfg.clock,
       settle: { ...DEFAULT_SETTLE, ...opts.settle },
       durability: opts.durability,
+      fs: cfg.fs,
+      runFs: opts.fs,
       force: opts.force ?? false,
       log: cfg.log,
       ...(opts.pid !== undefined ? { pid: opts.pid } : {}),
@@ -163,7 +168,7 @@ export class Daemon {
 
   async #announce(): Promise<void> {
     const { root, named, intervalMs, fullEvery, poll } = this.#cfg;
-    if (!named && !(await isDir(root))) this.#emit('', { action: 'warning', note: `the runs root ${root} does not exist (yet); runs created there later will be served (check --root / TQ_ROOT)` });
+    if (!named && !(await isDir(this.#cfg.fs, root))) this.#emit('', { action: 'warning', note: `the runs root ${root} does not exist (yet); runs created there later will be served (check --root / TQ_ROOT)` });
     this.#emit('', { action: 'started', note: `pid ${process.pid}; ${named ? `runs ${named.join(', ')}` : `every run under ${root}`}; rescan every ${intervalMs} ms (a full one every ${fullEvery})${poll ? '; polling' : ''}` });
   }
 
@@ -268,14 +273,14 @@ export class Daemon {
     const added: Hint[] = [];
     const runId = run.ctx.runId;
     for (const { stage, dir } of cascadingStages(run)) {
-      const ino = await realDirIno(dir);
+      const ino = await realDirIno(run.ctx.fs, dir);
       if (ino !== undefined && bigDirs.ensure(dir, ino)) added.push({ kind: 'completed', run: runId, stage });
     }
     const claimed = join(run.ctx.paths.dir, 'claimed');
-    if (await isRealDir(claimed)) {
+    if (await isRealDir(run.ctx.fs, claimed)) {
       for (const worker of await listDir(run.ctx, claimed)) {
         const dir = join(claimed, worker);
-        const ino = await realDirIno(dir);
+        const ino = await realDirIno(run.ctx.fs, dir);
         if (ino !== undefined && bigDirs.ensure(dir, ino)) added.push({ kind: 'worker', run: runId, worker });
       }
     }
@@ -362,9 +367,9 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 }
 
 /** The inode of a real directory (not a link to one), or undefined. */
-async function realDirIno(path: string): Promise<number | undefined> {
+async function realDirIno(fs: Fs, path: string): Promise<number | undefined> {
   try {
-    const st = await lstat(path);
+    const st = await fs.lstat(path);
     return st.isDirectory() ? st.ino : undefined;
   } catch {
     return undefined;
@@ -372,9 +377,9 @@ async function realDirIno(path: string): Promise<number | undefined> {
 }
 
 /** The root may itself be a symlink (unlike anything inside a run): stat, not lstat. */
-async function isDir(path: string): Promise<boolean> {
+async function isDir(fs: Fs, path: string): Promise<boolean> {
   try {
-    return (await stat(path)).isDirectory();
+    return (await fs.stat(path)).isDirectory();
   } catch {
     return false;
   }

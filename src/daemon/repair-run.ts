@@ -38,7 +38,7 @@ export function startRecovery(run: DaemonRun): Promise<void> {
 export async function reapRun(run: DaemonRun, full: boolean): Promise<void> {
   const ctx = run.ctx;
   const top = join(ctx.paths.dir, 'claimed');
-  if (!(await isRealDir(top))) {
+  if (!(await isRealDir(ctx.fs, top))) {
     run.claimDue.clear();
     return;
   }

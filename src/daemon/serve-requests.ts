@@ -19,7 +19,7 @@ import { originalOfTaken } from './take-file.js';
  */
 export async function serveRequests(run: DaemonRun): Promise<void> {
   const dir = run.ctx.paths.requests;
-  if (!(await isRealDir(dir))) return;
+  if (!(await isRealDir(run.ctx.fs, dir))) return;
   const names = await listDir(run.ctx, dir);
   for (const name of names) {
     try {
@@ -44,7 +44,7 @@ async function serveRequestEntry(run: DaemonRun, dir: string, name: string): Pro
     if (q) run.log({ action: 'quarantined', file: rel, note: `unusable request file name; moved to ${q}` });
     return;
   }
-  const read = await readAgentFile(path);
+  const read = await readAgentFile(run.ctx.fs, path);
   if (read.kind === 'gone') return run.memory.forget(path);
   if (read.kind !== 'text') {
     const error = unreadableError(read, rel);
@@ -143,7 +143,7 @@ async function alreadyAnswered(run: DaemonRun, worker: string, requestId: string
   } catch {
     return false;
   }
-  return isRegularFile(join(run.ctx.paths.dir, 'claimed', worker, `${prior.ticket_id}.json`));
+  return isRegularFile(run.ctx.fs, join(run.ctx.paths.dir, 'claimed', worker, `${prior.ticket_id}.json`));
 }
 
 /** The request_id of a request that failed validation, so the agent can match the reply. */

@@ -36,7 +36,7 @@ const PER_DIR_CONCURRENCY = 8;
 /** Serve result, heartbeat and release files in every claimed/<worker>/ directory (but those `skip` says). */
 export async function serveWorkerDirs(run: DaemonRun, skip?: (dir: string) => boolean): Promise<void> {
   const top = join(run.ctx.paths.dir, 'claimed');
-  if (!(await isRealDir(top))) return;
+  if (!(await isRealDir(run.ctx.fs, top))) return;
   for (const worker of await listDir(run.ctx, top)) {
     if (skip?.(join(top, worker))) continue;
     await serveWorkerDir(run, worker);
@@ -56,7 +56,7 @@ export function workerLockKey(worker: string, rawId: string): string {
 export async function serveWorkerDir(run: DaemonRun, worker: string): Promise<void> {
   const dir = join(run.ctx.paths.dir, 'claimed', worker);
   // Why: a link here could point outside the run, and we write error files into this directory.
-  if (!(await isRealDir(dir))) return;
+  if (!(await isRealDir(run.ctx.fs, dir))) return;
   const names = await listDir(run.ctx, dir);
   // Why: one group per ticket, in listing order: a heartbeat and a result of the same ticket are
   // handled one after the other, different tickets side by side.
@@ -90,7 +90,7 @@ export async function serveWorkerFile(run: DaemonRun, worker: string, name: stri
   // Why: a name no error file can be derived from is quarantined by the directory pass.
   if (!isSafeBaseName(rawId, '.error.json')) return serveWorkerDir(run, worker);
   const dir = join(run.ctx.paths.dir, 'claimed', worker);
-  if (!(await isRealDir(dir))) return;
+  if (!(await isRealDir(run.ctx.fs, dir))) return;
   await run.locks.with(workerLockKey(worker, rawId), () => serveOne(run, dir, worker, name));
 }
 
@@ -116,7 +116,7 @@ async function serveWorkerEntry(run: DaemonRun, dir: string, worker: string, nam
     if (q) run.log({ action: 'quarantined', worker_id: worker, file: rel, note: `unusable file name; moved to ${q}` });
     return;
   }
-  const read = await readAgentFile(path);
+  const read = await readAgentFile(run.ctx.fs, path);
   if (read.kind === 'gone') return run.memory.forget(path);
   const f: WorkerFile = { dir, worker, name, path, rel, rawId, fingerprint: read.kind === 'text' ? read.fingerprint : '' };
   if (read.kind !== 'text') {
@@ -150,8 +150,8 @@ async function answer(run: DaemonRun, f: WorkerFile, error: AgentError): Promise
 
 async function submitResult(run: DaemonRun, f: WorkerFile, result: AgentValues['result']): Promise<void> {
   const ticketId = f.rawId;
-  const held = await isRegularFile(join(f.dir, `${ticketId}.json`));
-  if (!held && !(await isRegularFile(registryPath(run.ctx, stageOfTicketId(ticketId), ticketId)))) {
+  const held = await isRegularFile(run.ctx.fs, join(f.dir, `${ticketId}.json`));
+  if (!held && !(await isRegularFile(run.ctx.fs, registryPath(run.ctx, stageOfTicketId(ticketId), ticketId)))) {
     // Why: keep the result: it holds the agent's work, filed under a ticket id that does not exist.
     return answer(run, f, {
       code: 'NOT_FOUND',
