@@ -21,6 +21,7 @@ export interface DaemonOptions {
   watch?: boolean;
   /** Work on its own (watcher hints and the interval); false = only when pass() is called. */
   loop?: boolean;
+  /** How long to wait before acting on what may still be in progress; see resolveSettle for what is left unset. */
   settle?: Partial<DaemonSettle>;
   clock?: Clock;
   durability?: Durability;

@@ -6,7 +6,7 @@ import { listDir } from '../core/store/atomic-write.js';
 import { nodeFs, type Fs } from '../core/store/fs-layer.js';
 import { cascadingStages } from './cascade-completed.js';
 import { classifyHint, type Hint } from './classify-hint.js';
-import { DEFAULT_FULL_EVERY, DEFAULT_INTERVAL_MS, DEFAULT_SETTLE } from './daemon-defaults.js';
+import { DEFAULT_FULL_EVERY, DEFAULT_INTERVAL_MS, resolveSettle } from './daemon-defaults.js';
 import type { DaemonLogEntry, DaemonLogger } from './daemon-log.js';
 import type { DaemonOptions } from './daemon-options.js';
 import { errorLogOf, isRealDir, type DaemonRun } from './daemon-run.js';
@@ -95,7 +95,7 @@ export class Daemon {
       root: cfg.root,
       named: cfg.named,
       clock: cfg.clock,
-      settle: { ...DEFAULT_SETTLE, ...opts.settle },
+      settle: resolveSettle(opts.settle),
       durability: opts.durability,
       fs: cfg.fs,
       runFs: opts.fs,
