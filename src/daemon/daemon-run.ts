@@ -83,17 +83,6 @@ export async function isRegularFile(fs: Fs, path: string): Promise<boolean> {
   }
 }
 
-/**
- * Can `<base><suffix>` be written next to an agent's file? Names come from readdir, so they
- * hold no '/'; refuse hidden names, control characters, undecodable bytes and names too long.
- */
-export function isSafeBaseName(base: string, suffix: string): boolean {
-  if (base.length === 0 || base.startsWith('.')) return false;
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f\\/\uFFFD]/.test(base)) return false;
-  return Buffer.byteLength(base) + suffix.length <= 200;
-}
-
 export function errorLogOf(err: unknown): { code: string; message: string } {
   if (typeof err === 'object' && err !== null && 'code' in err && typeof (err as { code: unknown }).code === 'string' && err instanceof Error) {
     return { code: (err as { code: string }).code, message: err.message };

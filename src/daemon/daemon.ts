@@ -4,6 +4,9 @@ import { cleanId } from '../core/model/ids.js';
 import { commitRun } from '../core/ops/commit-run.js';
 import { listDir } from '../core/store/atomic-write.js';
 import { nodeFs, type Fs } from '../core/store/fs-layer.js';
+import { parseAgentFileName } from '../core/store/run-names.js';
+import { claimedDir } from '../core/store/run-context.js';
+import { TicketState } from '../core/model/states.js';
 import { cascadingStages } from './cascade-completed.js';
 import { classifyHint, type Hint } from './classify-hint.js';
 import { DEFAULT_FULL_EVERY, DEFAULT_INTERVAL_MS, resolveSettle } from './daemon-defaults.js';
@@ -14,7 +17,6 @@ import { RunSet } from './daemon-runs.js';
 import { HintQueue } from './hint-queue.js';
 import { runFullPass, runLightPass, type FullPassOptions } from './run-pass.js';
 import { CASCADE_CHUNK, serveHint } from './serve-hint.js';
-import { agentFileTicket } from './serve-worker-files.js';
 import { DirEntryWatchers } from './watch-dir-entries.js';
 import { watchRuns, type RunWatcher } from './watch-runs.js';
 
@@ -276,10 +278,10 @@ export class Daemon {
       const ino = await realDirIno(run.ctx.fs, dir);
       if (ino !== undefined && bigDirs.ensure(dir, ino)) added.push({ kind: 'completed', run: runId, stage });
     }
-    const claimed = join(run.ctx.paths.dir, 'claimed');
+    const claimed = join(run.ctx.paths.dir, TicketState.claimed);
     if (await isRealDir(run.ctx.fs, claimed)) {
       for (const worker of await listDir(run.ctx, claimed)) {
-        const dir = join(claimed, worker);
+        const dir = claimedDir(run.ctx, worker);
         const ino = await realDirIno(run.ctx.fs, dir);
         if (ino !== undefined && bigDirs.ensure(dir, ino)) added.push({ kind: 'worker', run: runId, worker });
       }
@@ -304,7 +306,7 @@ export class Daemon {
       if (file === undefined) return this.#hints.add(h);
       // Only agents' files mean work; the ticket files and error files the daemon moves
       // and writes there make events too.
-      if (agentFileTicket(file) !== undefined) return this.#hints.add({ ...h, file });
+      if (parseAgentFileName(file) !== undefined) return this.#hints.add({ ...h, file });
       // A claim file changed (claimed, stamped, heartbeat, edited): the reaper reads it again.
       this.#runs.runs.get(h.run)?.claimDue.delete(`${h.worker}/${file}`);
     }

@@ -6,6 +6,7 @@ import { leaseVerdict } from '../core/protocol/lease.js';
 import { readTicketAt } from '../core/store/read-ticket.js';
 import { ticketIdOfFileName } from '../core/store/run-names.js';
 import { claimedDir } from '../core/store/run-context.js';
+import { TicketState } from '../core/model/states.js';
 import { errorLogOf, isRealDir, nowMs, type DaemonRun } from './daemon-run.js';
 
 /**
@@ -38,7 +39,7 @@ export function startRecovery(run: DaemonRun): Promise<void> {
  */
 export async function reapRun(run: DaemonRun, full: boolean): Promise<void> {
   const ctx = run.ctx;
-  const top = join(ctx.paths.dir, 'claimed');
+  const top = join(ctx.paths.dir, TicketState.claimed);
   if (!(await isRealDir(ctx.fs, top))) {
     run.claimDue.clear();
     return;
