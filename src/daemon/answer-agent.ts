@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/store/atomic-write.js';
+import { errorFileName, replyFileName } from '../core/store/run-names.js';
 import type { AgentError } from './agent-error.js';
 import type { DaemonRun } from './daemon-run.js';
 
 export function errorFilePath(workerDir: string, rawTicketId: string): string {
-  return join(workerDir, `${rawTicketId}.error.json`);
+  return join(workerDir, errorFileName(rawTicketId));
 }
 
 /** `claimed/<worker>/<ticket-id>.error.json`: what was wrong with the file `rel`. */
@@ -28,5 +29,5 @@ export interface ClaimReply {
 /** `requests/<worker>.reply.json`, written whole (agents poll it). */
 export async function writeClaimReply(run: DaemonRun, rawWorker: string, reply: Omit<ClaimReply, 'at'>): Promise<void> {
   const body: ClaimReply = { ...reply, at: run.clock.now().toISOString() };
-  await writeFileAtomic(run.ctx, join(run.ctx.paths.requests, `${rawWorker}.reply.json`), `${JSON.stringify(body, null, 2)}\n`);
+  await writeFileAtomic(run.ctx, join(run.ctx.paths.requests, replyFileName(rawWorker)), `${JSON.stringify(body, null, 2)}\n`);
 }

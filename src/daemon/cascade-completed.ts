@@ -72,7 +72,7 @@ export function cascadeLockKey(id: string): string {
 async function cascadeLocked(run: DaemonRun, stage: string, dir: string, name: string, id: string): Promise<void> {
   await run.locks.with(cascadeLockKey(id), async () => {
     // Why: a marker is named <parent-id>.json, exactly like the parent's ticket file.
-    if (await isRegularFile(join(run.ctx.paths.cascadeDone, name))) return;
+    if (await isRegularFile(run.ctx.fs, join(run.ctx.paths.cascadeDone, name))) return;
     await cascadeOne(run, stage, join(dir, name), id);
   });
 }
@@ -84,7 +84,7 @@ export function cascadingStages(run: DaemonRun): { stage: string; dir: string }[
 }
 
 async function cascadeOne(run: DaemonRun, stage: string, path: string, id: string): Promise<void> {
-  const read = await readAgentFile(path, MAX_TICKET_BYTES);
+  const read = await readAgentFile(run.ctx.fs, path, MAX_TICKET_BYTES);
   if (read.kind === 'gone') return;
   if (read.kind !== 'text') {
     const why = read.kind === 'too_big' ? `${relOf(run, path)} is ${read.size} bytes, too big to be a ticket` : `${relOf(run, path)} is a ${read.what}, not a ticket file`;

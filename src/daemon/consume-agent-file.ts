@@ -8,7 +8,7 @@ import { putBack, takeFile } from './take-file.js';
 export async function takeUnchanged(run: DaemonRun, dir: string, name: string, fingerprint: string): Promise<string | undefined> {
   const taken = await takeFile(run.ctx, dir, name);
   if (taken === undefined) return undefined;
-  const again = await readAgentFile(taken);
+  const again = await readAgentFile(run.ctx.fs, taken);
   if (again.kind === 'text' && again.fingerprint === fingerprint) return taken;
   // RACE: the agent rewrote the file between our read and our take: give its new version back.
   await putBack(run.ctx, taken, join(dir, name));

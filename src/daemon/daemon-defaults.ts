@@ -10,3 +10,16 @@ export const DEFAULT_INTERVAL_MS = 2000;
  */
 export const DEFAULT_FULL_EVERY = 15;
 export const DEFAULT_SETTLE: DaemonSettle = { fileMs: 3000, movingMs: 5000, takenMs: 10_000, tmpMs: 60_000 };
+
+/**
+ * The settle times a daemon runs with, from those its caller set (`tq daemon --settle
+ * --file-settle`, or DaemonOptions.settle). Why takenMs and tmpMs follow a movingMs that was
+ * set (10× and 60× as long, at least 1 s and 5 s), unless set themselves: whoever shortens or
+ * lengthens the wait before a move in moving/ counts as crashed means the same for the other
+ * leftovers of crashed writers, which are never in more of a hurry. Nothing set: DEFAULT_SETTLE.
+ */
+export function resolveSettle(given: Partial<DaemonSettle> = {}): DaemonSettle {
+  const moving = given.movingMs;
+  const scaled = moving !== undefined ? { takenMs: Math.max(10 * moving, 1000), tmpMs: Math.max(60 * moving, 5000) } : {};
+  return { ...DEFAULT_SETTLE, ...scaled, ...given };
+}

@@ -4,6 +4,7 @@ import { TqError, errnoCode, ioError } from '../core/model/errors.js';
 import { nonce } from '../core/model/ids.js';
 import type { RunCtx } from '../core/store/run-context.js';
 import { createFileExclusive, readIfExists, tmpPath, unlinkIfExists } from '../core/store/atomic-write.js';
+import { DAEMON_LOCK_FILE_NAME } from '../core/store/run-names.js';
 
 export interface DaemonLockInfo {
   pid: number;
@@ -25,7 +26,7 @@ export interface DaemonLock {
 }
 
 export function daemonLockPath(ctx: RunCtx): string {
-  return join(ctx.paths.dir, '.daemon.lock');
+  return join(ctx.paths.dir, DAEMON_LOCK_FILE_NAME);
 }
 
 /** Is a process with this pid alive on this machine? (EPERM: alive, owned by someone else.) */

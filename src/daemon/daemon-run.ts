@@ -1,6 +1,6 @@
-import { lstat } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { Clock } from '../core/model/clock.js';
+import type { Fs } from '../core/store/fs-layer.js';
 import type { RunCtx } from '../core/store/run-context.js';
 import { AgentFileMemory } from './agent-file-memory.js';
 import { KeyedLock } from './bounded.js';
@@ -67,31 +67,20 @@ export function relOf(run: DaemonRun, path: string): string {
 }
 
 /** A real directory (not a link to one: nothing is ever written outside the run)? */
-export async function isRealDir(path: string): Promise<boolean> {
+export async function isRealDir(fs: Fs, path: string): Promise<boolean> {
   try {
-    return (await lstat(path)).isDirectory();
+    return (await fs.lstat(path)).isDirectory();
   } catch {
     return false;
   }
 }
 
-export async function isRegularFile(path: string): Promise<boolean> {
+export async function isRegularFile(fs: Fs, path: string): Promise<boolean> {
   try {
-    return (await lstat(path)).isFile();
+    return (await fs.lstat(path)).isFile();
   } catch {
     return false;
   }
-}
-
-/**
- * Can `<base><suffix>` be written next to an agent's file? Names come from readdir, so they
- * hold no '/'; refuse hidden names, control characters, undecodable bytes and names too long.
- */
-export function isSafeBaseName(base: string, suffix: string): boolean {
-  if (base.length === 0 || base.startsWith('.')) return false;
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f\\/\uFFFD]/.test(base)) return false;
-  return Buffer.byteLength(base) + suffix.length <= 200;
 }
 
 export function errorLogOf(err: unknown): { code: string; message: string } {

@@ -1,12 +1,11 @@
-import { lstat } from 'node:fs/promises';
 import type { Clock } from '../core/model/clock.js';
 import { isTqError } from '../core/model/errors.js';
-import { nodeFs } from '../core/store/fs-layer.js';
+import type { Fs } from '../core/store/fs-layer.js';
 import { listRuns } from '../core/views/list-tickets.js';
 import { openRun, type Durability } from '../core/store/run-context.js';
 import { acquireDaemonLock, releaseDaemonLock, retakeDaemonLock } from './daemon-lock.js';
 import type { DaemonLogEntry } from './daemon-log.js';
-import { errorLogOf, newDaemonRun, type DaemonRun, type DaemonSettle } from './daemon-run.js';
+import { errorLogOf, isRegularFile, newDaemonRun, type DaemonRun, type DaemonSettle } from './daemon-run.js';
 
 export interface RunSetOptions {
   root: string;
@@ -15,6 +14,10 @@ export interface RunSetOptions {
   clock: Clock;
   settle: DaemonSettle;
   durability: Durability | undefined;
+  /** For the runs root. */
+  fs: Fs;
+  /** For the runs; undefined = each run's own, by its durability. */
+  runFs: Fs | undefined;
   force: boolean;
   pid?: number;
   hostname?: string;
@@ -36,7 +39,7 @@ export class RunSet {
         for (const id of this.o.named) await this.attach(id);
         return;
       }
-      for (const id of await listRuns(this.o.root, nodeFs)) {
+      for (const id of await listRuns(this.o.root, this.o.fs)) {
         try {
           await this.attach(id);
         } catch (err) {
@@ -54,7 +57,7 @@ export class RunSet {
   async refresh(): Promise<DaemonRun[]> {
     const added: DaemonRun[] = [];
     for (const [id, run] of this.runs) {
-      if (!(await isFile(run.ctx.paths.runJson))) {
+      if (!(await isRegularFile(run.ctx.fs, run.ctx.paths.runJson))) {
         this.runs.delete(id);
         this.logRun(id, { action: 'run gone', note: `${run.ctx.paths.runJson} disappeared; no longer served` });
         continue;
@@ -65,7 +68,7 @@ export class RunSet {
       }
     }
     if (this.o.named) return added;
-    for (const id of await listRuns(this.o.root, nodeFs)) {
+    for (const id of await listRuns(this.o.root, this.o.fs)) {
       if (this.runs.has(id)) continue;
       try {
         added.push(await this.attach(id));
@@ -91,7 +94,7 @@ export class RunSet {
   }
 
   private async attach(id: string): Promise<DaemonRun> {
-    const ctx = await openRun(this.o.root, id, { clock: this.o.clock, ...(this.o.durability ? { durability: this.o.durability } : {}) });
+    const ctx = await openRun(this.o.root, id, { clock: this.o.clock, ...(this.o.durability ? { durability: this.o.durability } : {}), ...(this.o.runFs ? { fs: this.o.runFs } : {}) });
     const run = newDaemonRun(ctx, this.o.clock, this.o.settle, this.o.log);
     run.lock = await acquireDaemonLock(ctx, { force: this.o.force, ...(this.o.pid ? { pid: this.o.pid } : {}), ...(this.o.hostname ? { hostname: this.o.hostname } : {}) });
     this.runs.set(ctx.runId, run);
@@ -103,13 +106,5 @@ export class RunSet {
 
   private logRun(run: string, entry: Omit<DaemonLogEntry, 'at' | 'run'>): void {
     this.o.log({ at: this.o.clock.now().toISOString(), run, ...entry });
-  }
-}
-
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await lstat(path)).isFile();
-  } catch {
-    return false;
   }
 }

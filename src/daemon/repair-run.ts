@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import { listDir } from '../core/store/atomic-write.js';
 import { recoverMoving } from '../core/protocol/recover-moving.js';
-import { UNSTAMPED_GRACE_MS, leaseTrustLimitMs, reapOne } from '../core/ops/reap-claims.js';
+import { UNSTAMPED_GRACE_MS, reapOne } from '../core/ops/reap-claims.js';
+import { leaseVerdict } from '../core/protocol/lease.js';
 import { readTicketAt } from '../core/store/read-ticket.js';
 import { ticketIdOfFileName } from '../core/store/run-names.js';
 import { claimedDir } from '../core/store/run-context.js';
+import { TicketState } from '../core/model/states.js';
 import { errorLogOf, isRealDir, nowMs, type DaemonRun } from './daemon-run.js';
 
 /**
@@ -37,8 +39,8 @@ export function startRecovery(run: DaemonRun): Promise<void> {
  */
 export async function reapRun(run: DaemonRun, full: boolean): Promise<void> {
   const ctx = run.ctx;
-  const top = join(ctx.paths.dir, 'claimed');
-  if (!(await isRealDir(top))) {
+  const top = join(ctx.paths.dir, TicketState.claimed);
+  if (!(await isRealDir(ctx.fs, top))) {
     run.claimDue.clear();
     return;
   }
@@ -71,11 +73,9 @@ export async function reapRun(run: DaemonRun, full: boolean): Promise<void> {
 async function leaseEnd(run: DaemonRun, path: string, worker: string, ticketId: string): Promise<number | undefined> {
   try {
     const t = await readTicketAt(run.ctx, path);
-    if (t.ticket_id !== ticketId || !t.claim || t.claim.worker_id !== worker) return undefined;
-    const expires = Date.parse(t.claim.lease_expires_at);
-    const now = nowMs(run);
-    if (Number.isNaN(expires) || expires <= now || expires - now > leaseTrustLimitMs(run.ctx, t.worker_type)) return undefined;
-    return expires;
+    if (t.ticket_id !== ticketId) return undefined;
+    const verdict = leaseVerdict(t, { worker, now: nowMs(run), pipeline: run.ctx.config.pipeline });
+    return verdict.kind === 'live' ? verdict.expiresAt : undefined;
   } catch {
     return undefined;
   }

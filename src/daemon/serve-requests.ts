@@ -4,11 +4,14 @@ import { validateId } from '../core/model/ids.js';
 import { claimTicket } from '../core/ops/claim-ticket.js';
 import { quarantineFile } from '../core/store/quarantine.js';
 import { listDir, readIfExists, unlinkIfExists } from '../core/store/atomic-write.js';
+import { AgentFileKind, REPLY_SUFFIX, agentFileName, isSafeBaseName, parseRequestFileName, replyFileName, requestFileName, ticketFileName } from '../core/store/run-names.js';
+import { claimedDir } from '../core/store/run-context.js';
+import { TicketState } from '../core/model/states.js';
 import type { ClaimRequest } from '../core/model/file-protocol-schema.js';
 import { agentErrorOf, unreadableError, type AgentError } from './agent-error.js';
 import { writeClaimReply, type ClaimReply } from './answer-agent.js';
 import { removeUnchanged, restoreStaleTaken, takeUnchanged } from './consume-agent-file.js';
-import { errorLogOf, isRealDir, isRegularFile, isSafeBaseName, nowMs, type DaemonRun } from './daemon-run.js';
+import { errorLogOf, isRealDir, isRegularFile, nowMs, type DaemonRun } from './daemon-run.js';
 import { parseAgentJson } from './parse-agent-json.js';
 import { readAgentFile } from './read-agent-file.js';
 import { originalOfTaken } from './take-file.js';
@@ -19,7 +22,7 @@ import { originalOfTaken } from './take-file.js';
  */
 export async function serveRequests(run: DaemonRun): Promise<void> {
   const dir = run.ctx.paths.requests;
-  if (!(await isRealDir(dir))) return;
+  if (!(await isRealDir(run.ctx.fs, dir))) return;
   const names = await listDir(run.ctx, dir);
   for (const name of names) {
     try {
@@ -34,17 +37,17 @@ export async function serveRequests(run: DaemonRun): Promise<void> {
 async function serveRequestEntry(run: DaemonRun, dir: string, name: string): Promise<void> {
   const original = originalOfTaken(name);
   if (original !== undefined) return restoreStaleTaken(run, dir, name, original);
-  if (name.startsWith('.') || !name.endsWith('.json') || name.endsWith('.reply.json')) return;
-  const rawWorker = name.slice(0, -'.json'.length);
+  const rawWorker = parseRequestFileName(name);
+  if (rawWorker === undefined) return;
   const path = join(dir, name);
   const rel = `requests/${name}`;
-  if (!isSafeBaseName(rawWorker, '.reply.json')) {
+  if (!isSafeBaseName(rawWorker, REPLY_SUFFIX)) {
     // No reply can be written under a name derived from this one: keep the file for a human.
     const q = await quarantineFile(run.ctx, path, `${rel}: the file name is not usable as a worker id, and no reply file can be named after it`);
     if (q) run.log({ action: 'quarantined', file: rel, note: `unusable request file name; moved to ${q}` });
     return;
   }
-  const read = await readAgentFile(path);
+  const read = await readAgentFile(run.ctx.fs, path);
   if (read.kind === 'gone') return run.memory.forget(path);
   if (read.kind !== 'text') {
     const error = unreadableError(read, rel);
@@ -64,7 +67,7 @@ async function serveRequestEntry(run: DaemonRun, dir: string, name: string): Pro
   try {
     validateId(rawWorker, 'worker id');
   } catch (err) {
-    return refuse(run, dir, name, rawWorker, read.fingerprint, requestId, { ...agentErrorOf(err), message: `${rel}: the file name must be <worker-id>.json: ${(err as Error).message}` });
+    return refuse(run, dir, name, rawWorker, read.fingerprint, requestId, { ...agentErrorOf(err), message: `${rel}: the file name must be ${requestFileName('<worker-id>')}: ${(err as Error).message}` });
   }
   if (await alreadyAnswered(run, rawWorker, requestId)) {
     // A daemon died after replying but before removing the request: do not claim twice.
@@ -95,8 +98,8 @@ async function claimFor(run: DaemonRun, worker: string, request: ClaimRequest): 
       return { request_id: requestId, status: 'empty', ticket_id: null, ticket_path: null, result_path: null, message: `no pending ${request.stage} tickets right now; ask again later` };
     }
     const id = r.ticket.ticket_id;
-    const ticketPath = `claimed/${worker}/${id}.json`;
-    const resultPath = `claimed/${worker}/${id}.result.json`;
+    const ticketPath = `${TicketState.claimed}/${worker}/${ticketFileName(id)}`;
+    const resultPath = `${TicketState.claimed}/${worker}/${agentFileName(id, AgentFileKind.result)}`;
     return {
       request_id: requestId,
       status: 'claimed',
@@ -128,7 +131,7 @@ async function refuse(run: DaemonRun, dir: string, name: string, worker: string,
 /** Did we already claim for this request_id, and does the worker still hold that ticket? */
 async function alreadyAnswered(run: DaemonRun, worker: string, requestId: string | null): Promise<boolean> {
   if (requestId === null) return false;
-  const text = await readIfExists(run.ctx, join(run.ctx.paths.requests, `${worker}.reply.json`)).catch(() => undefined);
+  const text = await readIfExists(run.ctx, join(run.ctx.paths.requests, replyFileName(worker))).catch(() => undefined);
   if (text === undefined) return false;
   let prior: Partial<ClaimReply>;
   try {
@@ -143,7 +146,7 @@ async function alreadyAnswered(run: DaemonRun, worker: string, requestId: string
   } catch {
     return false;
   }
-  return isRegularFile(join(run.ctx.paths.dir, 'claimed', worker, `${prior.ticket_id}.json`));
+  return isRegularFile(run.ctx.fs, join(claimedDir(run.ctx, worker), ticketFileName(prior.ticket_id)));
 }
 
 /** The request_id of a request that failed validation, so the agent can match the reply. */

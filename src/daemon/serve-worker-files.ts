@@ -6,17 +6,18 @@ import { heartbeatTicket, releaseTicket } from '../core/ops/worker-moves.js';
 import { registryPath } from '../core/protocol/birth-ticket.js';
 import { quarantineFile } from '../core/store/quarantine.js';
 import { listDir, unlinkIfExists } from '../core/store/atomic-write.js';
+import { AgentFileKind, ERROR_SUFFIX, agentFileName, isSafeBaseName, parseAgentFileName, ticketFileName } from '../core/store/run-names.js';
+import { claimedDir } from '../core/store/run-context.js';
+import { TicketState } from '../core/model/states.js';
 import { agentErrorOf, unreadableError, type AgentError } from './agent-error.js';
 import { errorFilePath, writeAgentErrorFile } from './answer-agent.js';
 import { restoreStaleTaken, takeUnchanged } from './consume-agent-file.js';
-import { errorLogOf, isRealDir, isRegularFile, isSafeBaseName, nowMs, type DaemonRun } from './daemon-run.js';
+import { errorLogOf, isRealDir, isRegularFile, nowMs, type DaemonRun } from './daemon-run.js';
 import { parseAgentJson, type AgentValues } from './parse-agent-json.js';
 import { readAgentFile } from './read-agent-file.js';
 import { putBack, originalOfTaken } from './take-file.js';
 import { mapLimit } from '../core/store/run-pool.js';
 import { cascadeLockKey } from './cascade-completed.js';
-
-const AGENT_FILE_RE = /^(.+)\.(result|heartbeat|release)\.json$/;
 
 /** One file an agent wrote into its claimed/<worker>/ directory. */
 interface WorkerFile {
@@ -35,18 +36,12 @@ const PER_DIR_CONCURRENCY = 8;
 
 /** Serve result, heartbeat and release files in every claimed/<worker>/ directory (but those `skip` says). */
 export async function serveWorkerDirs(run: DaemonRun, skip?: (dir: string) => boolean): Promise<void> {
-  const top = join(run.ctx.paths.dir, 'claimed');
-  if (!(await isRealDir(top))) return;
+  const top = join(run.ctx.paths.dir, TicketState.claimed);
+  if (!(await isRealDir(run.ctx.fs, top))) return;
   for (const worker of await listDir(run.ctx, top)) {
-    if (skip?.(join(top, worker))) continue;
+    if (skip?.(claimedDir(run.ctx, worker))) continue;
     await serveWorkerDir(run, worker);
   }
-}
-
-/** The ticket id an agent file is about (its lock key), or undefined for any other entry. */
-export function agentFileTicket(name: string): string | undefined {
-  if (name.startsWith('.')) return undefined;
-  return AGENT_FILE_RE.exec(name)?.[1];
 }
 
 export function workerLockKey(worker: string, rawId: string): string {
@@ -54,9 +49,9 @@ export function workerLockKey(worker: string, rawId: string): string {
 }
 
 export async function serveWorkerDir(run: DaemonRun, worker: string): Promise<void> {
-  const dir = join(run.ctx.paths.dir, 'claimed', worker);
+  const dir = claimedDir(run.ctx, worker);
   // Why: a link here could point outside the run, and we write error files into this directory.
-  if (!(await isRealDir(dir))) return;
+  if (!(await isRealDir(run.ctx.fs, dir))) return;
   const names = await listDir(run.ctx, dir);
   // Why: one group per ticket, in listing order: a heartbeat and a result of the same ticket are
   // handled one after the other, different tickets side by side.
@@ -66,7 +61,7 @@ export async function serveWorkerDir(run: DaemonRun, worker: string): Promise<vo
       await serveOne(run, dir, worker, name);
       continue;
     }
-    const rawId = agentFileTicket(name);
+    const rawId = parseAgentFileName(name)?.rawId;
     if (rawId === undefined) continue;
     const g = groups.get(rawId);
     if (g) g.push(name);
@@ -85,12 +80,12 @@ export async function serveWorkerDir(run: DaemonRun, worker: string): Promise<vo
  * directory: a worker directory also holds every ticket the worker claimed.
  */
 export async function serveWorkerFile(run: DaemonRun, worker: string, name: string): Promise<void> {
-  const rawId = agentFileTicket(name);
+  const rawId = parseAgentFileName(name)?.rawId;
   if (rawId === undefined) return;
   // Why: a name no error file can be derived from is quarantined by the directory pass.
-  if (!isSafeBaseName(rawId, '.error.json')) return serveWorkerDir(run, worker);
-  const dir = join(run.ctx.paths.dir, 'claimed', worker);
-  if (!(await isRealDir(dir))) return;
+  if (!isSafeBaseName(rawId, ERROR_SUFFIX)) return serveWorkerDir(run, worker);
+  const dir = claimedDir(run.ctx, worker);
+  if (!(await isRealDir(run.ctx.fs, dir))) return;
   await run.locks.with(workerLockKey(worker, rawId), () => serveOne(run, dir, worker, name));
 }
 
@@ -105,18 +100,17 @@ async function serveOne(run: DaemonRun, dir: string, worker: string, name: strin
 async function serveWorkerEntry(run: DaemonRun, dir: string, worker: string, name: string): Promise<void> {
   const original = originalOfTaken(name);
   if (original !== undefined) return restoreStaleTaken(run, dir, name, original);
-  const m = AGENT_FILE_RE.exec(name);
-  if (name.startsWith('.') || !m) return;
-  const rawId = m[1] as string;
-  const kind = m[2] as 'result' | 'heartbeat' | 'release';
+  const agentFile = parseAgentFileName(name);
+  if (!agentFile) return;
+  const { rawId, kind } = agentFile;
   const path = join(dir, name);
-  const rel = `claimed/${worker}/${name}`;
-  if (!isSafeBaseName(rawId, '.error.json')) {
+  const rel = `${TicketState.claimed}/${worker}/${name}`;
+  if (!isSafeBaseName(rawId, ERROR_SUFFIX)) {
     const q = await quarantineFile(run.ctx, path, `${rel}: no error file can be named after this file`);
     if (q) run.log({ action: 'quarantined', worker_id: worker, file: rel, note: `unusable file name; moved to ${q}` });
     return;
   }
-  const read = await readAgentFile(path);
+  const read = await readAgentFile(run.ctx.fs, path);
   if (read.kind === 'gone') return run.memory.forget(path);
   const f: WorkerFile = { dir, worker, name, path, rel, rawId, fingerprint: read.kind === 'text' ? read.fingerprint : '' };
   if (read.kind !== 'text') {
@@ -135,7 +129,7 @@ async function serveWorkerEntry(run: DaemonRun, dir: string, worker: string, nam
     validateId(worker, 'worker id');
     validateId(rawId, 'ticket id');
   } catch (err) {
-    return answer(run, f, { ...agentErrorOf(err), message: `${rel}: ${(err as Error).message}`, hint: 'write it as claimed/<your-worker-id>/<ticket-id>.' + kind + '.json, using the ticket_id of a ticket you hold' });
+    return answer(run, f, { ...agentErrorOf(err), message: `${rel}: ${(err as Error).message}`, hint: `write it as ${TicketState.claimed}/<your-worker-id>/${agentFileName('<ticket-id>', kind)}, using the ticket_id of a ticket you hold` });
   }
   if (kind === 'result') return submitResult(run, f, parsed.value as AgentValues['result']);
   return moveHeld(run, f, kind, parsed.value as AgentValues['heartbeat'] & AgentValues['release']);
@@ -150,14 +144,14 @@ async function answer(run: DaemonRun, f: WorkerFile, error: AgentError): Promise
 
 async function submitResult(run: DaemonRun, f: WorkerFile, result: AgentValues['result']): Promise<void> {
   const ticketId = f.rawId;
-  const held = await isRegularFile(join(f.dir, `${ticketId}.json`));
-  if (!held && !(await isRegularFile(registryPath(run.ctx, stageOfTicketId(ticketId), ticketId)))) {
+  const held = await isRegularFile(run.ctx.fs, join(f.dir, ticketFileName(ticketId)));
+  if (!held && !(await isRegularFile(run.ctx.fs, registryPath(run.ctx, stageOfTicketId(ticketId), ticketId)))) {
     // Why: keep the result: it holds the agent's work, filed under a ticket id that does not exist.
     return answer(run, f, {
       code: 'NOT_FOUND',
       message: `${f.rel}: there is no ticket ${ticketId} in this run`,
       field: null,
-      hint: `check the ticket id: write your result as claimed/${f.worker}/<ticket-id>.result.json for a ticket in claimed/${f.worker}/`,
+      hint: `check the ticket id: write your result as ${TicketState.claimed}/${f.worker}/${agentFileName('<ticket-id>', AgentFileKind.result)} for a ticket in ${TicketState.claimed}/${f.worker}/`,
     });
   }
   try {

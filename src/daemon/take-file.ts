@@ -3,12 +3,11 @@ import { errnoCode, ioError } from '../core/model/errors.js';
 import { nonce } from '../core/model/ids.js';
 import type { RunCtx } from '../core/store/run-context.js';
 import { unlinkIfExists } from '../core/store/atomic-write.js';
+import { parseTakenFileName, takenFileName } from '../core/store/run-names.js';
 
-/** `.<name>.<nonce>.taken`: a file the daemon took to act on; hidden from agents and fsck. */
-const TAKEN_RE = /^\.(.+)\.([0-9a-f]{12,})\.taken$/;
-
+/** The name of the agent's file a taken file (run-names.ts takenFileName) was taken from, or undefined. */
 export function originalOfTaken(name: string): string | undefined {
-  return TAKEN_RE.exec(name)?.[1];
+  return parseTakenFileName(name);
 }
 
 /**
@@ -17,7 +16,7 @@ export function originalOfTaken(name: string): string | undefined {
  * taken path, or undefined when someone else took it first.
  */
 export async function takeFile(ctx: RunCtx, dir: string, name: string): Promise<string | undefined> {
-  const taken = join(dir, `.${name}.${nonce()}.taken`);
+  const taken = join(dir, takenFileName(name, nonce()));
   try {
     // RACE: the fence between daemons: exactly one rename of the agent's file succeeds.
     await ctx.fs.rename(join(dir, name), taken);

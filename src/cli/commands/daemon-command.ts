@@ -47,7 +47,7 @@ export const daemonCommand: CommandSpec = {
   async run(args, io) {
     const json = args.json === true;
     let actions = 0;
-    const settle = positiveMs(args, 'settle', 0);
+    const movingMs = positiveMs(args, 'settle', 0);
     // Why: loaded here, not at start-up: chokidar is only needed by the daemon.
     const { startDaemon } = await import('../../daemon/start-daemon.js');
     const daemon = await startDaemon({
@@ -61,7 +61,7 @@ export const daemonCommand: CommandSpec = {
       ...commitOption(args),
       watch: args.once !== true,
       loop: args.once !== true,
-      settle: { movingMs: settle, fileMs: positiveMs(args, 'file-settle', 0), takenMs: Math.max(10 * settle, 1000), tmpMs: Math.max(60 * settle, 5000) },
+      settle: { movingMs, fileMs: positiveMs(args, 'file-settle', 0) },
       log: (entry) => {
         if (entry.run !== '') actions += 1;
         io.stderr(formatLogLine(entry, json));

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { isTqError } from '../model/errors.js';
 import { ticketIdOfFileName } from '../store/run-names.js';
-import { leaseMsOf, maxAttemptsOf, maxLeaseMs } from '../model/pipeline.js';
+import { leaseMsOf, maxAttemptsOf } from '../model/pipeline.js';
 import { moveTicket } from '../protocol/move-ticket.js';
+import { leaseVerdict } from '../protocol/lease.js';
 import { claimedVersion } from './claim-ticket.js';
 import { quarantineFile } from '../store/quarantine.js';
 import { checkTicketNamesItself, readTicketAt } from '../store/read-ticket.js';
@@ -16,11 +17,6 @@ export interface ReapAction {
   worker_id: string;
   action: 'requeued' | 'failed' | 'adopted' | 'clamped' | 'quarantined';
   note: string;
-}
-
-/** A lease further ahead than this is not trusted (clock skew or a hand edit). */
-export function leaseTrustLimitMs(ctx: RunCtx, stage: string): number {
-  return maxLeaseMs(ctx.config.pipeline, stage);
 }
 
 /**
@@ -70,7 +66,8 @@ export async function reapOne(ctx: RunCtx, path: string, worker: string, ticketI
   const now = ctx.clock.now();
   const at = now.toISOString();
   const stage = ticket.worker_type;
-  if (!ticket.claim || ticket.claim.worker_id !== worker) {
+  const verdict = leaseVerdict(ticket, { worker, now: now.getTime(), pipeline: ctx.config.pipeline });
+  if (verdict.kind === 'unstamped') {
     if (opts.unstampedGraceMs && (await youngerThan(ctx, path, opts.unstampedGraceMs))) return undefined;
     // A claimer died between its rename and its stamp (or the file was moved by hand).
     const outcome = await moveTicket(ctx, path, {
@@ -78,10 +75,10 @@ export async function reapOne(ctx: RunCtx, path: string, worker: string, ticketI
     });
     return outcome.moved ? { ticket_id: ticketId, worker_id: worker, action: 'adopted', note: 'claim had no lease record; lease starts now' } : undefined;
   }
-  const token = ticket.claim.token;
-  const expires = Date.parse(ticket.claim.lease_expires_at);
-  if (expires - now.getTime() > leaseTrustLimitMs(ctx, stage)) {
-    const was = ticket.claim.lease_expires_at;
+  if (verdict.kind === 'live') return undefined;
+  const token = verdict.claim.token;
+  if (verdict.kind === 'too_far') {
+    const was = verdict.claim.lease_expires_at;
     const outcome = await moveTicket(ctx, path, {
       expectToken: token,
       build: (t) => ({
@@ -92,11 +89,11 @@ export async function reapOne(ctx: RunCtx, path: string, worker: string, ticketI
     });
     return outcome.moved ? { ticket_id: ticketId, worker_id: worker, action: 'clamped', note: `lease_expires_at ${was} is too far in the future; clamped to one lease from now` } : undefined;
   }
-  if (!(expires <= now.getTime()) && !Number.isNaN(expires)) return undefined;
+  // Expired (or a lease_expires_at that does not parse).
   const attempts = ticket.attempts + 1;
   const max = maxAttemptsOf(ctx.config.pipeline, stage);
   const toFailed = attempts >= max;
-  const note = `lease expired at ${ticket.claim.lease_expires_at} (attempt ${attempts} of ${max})`;
+  const note = `lease expired at ${verdict.claim.lease_expires_at} (attempt ${attempts} of ${max})`;
   const outcome = await moveTicket(ctx, path, {
     expectToken: token,
     build: (t) => ({

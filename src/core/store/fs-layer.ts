@@ -20,6 +20,13 @@ export interface Fs {
   opendir(path: string): Promise<Dir>;
   lstat(path: string): Promise<Stats>;
   stat(path: string): Promise<Stats>;
+  /**
+   * Read at most `limit` bytes of a file someone else controls: never through a symlink (the
+   * open fails with ELOOP) and never blocking on a FIFO (O_NONBLOCK). When the entry opened is
+   * not a regular file, nothing is read and `isFile` is false. Errors keep the node `syscall`
+   * ('open' for the open, else a read).
+   */
+  readUpTo(path: string, limit: number): Promise<{ bytes: Buffer; ino: number; isFile: boolean }>;
   rmdir(path: string): Promise<void>;
   /** fsync a directory so that renames into it survive a power cut. */
   syncDir(path: string): Promise<void>;
@@ -33,6 +40,8 @@ export interface Fs {
  */
 const SYNC_READ_MAX = 256 * 1024;
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
+/** Chunk size of readUpTo: a file growing while we read never makes us hold more than the limit. */
+const READ_UP_TO_CHUNK = 64 * 1024;
 
 function readOpenFileSync(fd: number, size: number): string {
   // Why: one read of size+1 bytes: a file that grew after our fstat is still read whole.
@@ -115,6 +124,27 @@ export const nodeFs: Fs = {
   opendir: (path) => fsp.opendir(path, { bufferSize: 64 }),
   lstat: async (path) => fs.lstatSync(path),
   stat: async (path) => fs.statSync(path),
+  async readUpTo(path, limit) {
+    // RACE: the entry may have been swapped for a link or a FIFO since the caller's lstat:
+    // O_NOFOLLOW refuses the link (ELOOP), O_NONBLOCK keeps a FIFO from hanging us, fstat decides.
+    const fh = await fsp.open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) return { bytes: Buffer.alloc(0), ino: st.ino, isFile: false };
+      const chunks: Buffer[] = [];
+      let total = 0;
+      while (total < limit) {
+        const buf = Buffer.allocUnsafe(Math.min(READ_UP_TO_CHUNK, limit - total));
+        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) break;
+        chunks.push(buf.subarray(0, bytesRead));
+        total += bytesRead;
+      }
+      return { bytes: Buffer.concat(chunks, total), ino: st.ino, isFile: true };
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
+  },
   rmdir: async (path) => fs.rmdirSync(path),
   async syncDir(path) {
     const fh = await fsp.open(path, 'r');

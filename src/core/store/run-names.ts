@@ -190,3 +190,34 @@ export function schemaFileName(schemaName: string): string {
 export function schemaNameOfFileName(name: string): string {
   return name.replace(SCHEMA_SUFFIX_RE, '');
 }
+
+export const TAKEN_SUFFIX = '.taken';
+const TAKEN_RE = /^\.(.+)\.([0-9a-f]{12,})\.taken$/;
+
+/**
+ * `.<name>.<nonce>.taken`: an agent's file the daemon took (renamed) to act on it; hidden from
+ * agents and fsck. `nonce` is hex, at least 12 digits (ids.ts nonce()).
+ */
+export function takenFileName(name: string, nonce: string): string {
+  return `.${name}.${nonce}${TAKEN_SUFFIX}`;
+}
+
+/** The name a taken file was taken from, or undefined for any other name. */
+export function parseTakenFileName(name: string): string | undefined {
+  return TAKEN_RE.exec(name)?.[1];
+}
+
+/** `<run>/.daemon.lock`: which daemon serves the run. */
+export const DAEMON_LOCK_FILE_NAME = '.daemon.lock';
+
+/**
+ * Can `<base><suffix>` be written next to a file named after `base` (an agent's result file, a
+ * request)? Names come from readdir, so they hold no '/'; refuse hidden names, control
+ * characters, undecodable bytes and names too long.
+ */
+export function isSafeBaseName(base: string, suffix: string): boolean {
+  if (base.length === 0 || base.startsWith('.')) return false;
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f\\/\uFFFD]/.test(base)) return false;
+  return Buffer.byteLength(base) + suffix.length <= 200;
+}

@@ -1,0 +1,39 @@
+import type { Clock } from '../core/model/clock.js';
+import type { Fs } from '../core/store/fs-layer.js';
+import type { Durability } from '../core/store/run-context.js';
+import type { DaemonLogger } from './daemon-log.js';
+import type { DaemonSettle } from './daemon-run.js';
+
+export interface DaemonOptions {
+  /** The runs root. */
+  root: string;
+  /** Runs to serve; empty or undefined = every run under the root, including runs created later. */
+  runs?: string[];
+  /** Poll the filesystem instead of inotify (network filesystems). */
+  poll?: boolean;
+  /** Rescan period in ms (default 2000). */
+  intervalMs?: number;
+  /** Every how many rescans one is full (default DEFAULT_FULL_EVERY); the others are light (see runLightPass). */
+  fullEvery?: number;
+  /** Run even where another live daemon holds the lock. */
+  force?: boolean;
+  /** Watch with chokidar (default true). */
+  watch?: boolean;
+  /** Work on its own (watcher hints and the interval); false = only when pass() is called. */
+  loop?: boolean;
+  /** How long to wait before acting on what may still be in progress; see resolveSettle for what is left unset. */
+  settle?: Partial<DaemonSettle>;
+  clock?: Clock;
+  durability?: Durability;
+  /**
+   * Every filesystem call of the daemon goes through this (fault injection, tests): the runs
+   * root's (default nodeFs) and, when given, the runs' (else each run's own, by its durability).
+   */
+  fs?: Fs;
+  log?: DaemonLogger;
+  /** Commit every served run into its git repository this often (ms); undefined = never. */
+  commitIntervalMs?: number;
+  /** Lock identity (tests). */
+  pid?: number;
+  hostname?: string;
+}

@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { nonce } from '../../../src/core/model/ids.js';
+import { ERROR_SUFFIX, isSafeBaseName, parseTakenFileName, takenFileName } from '../../../src/core/store/run-names.js';
+
+describe('names the daemon uses', () => {
+  it('a taken file names the file it was taken from', () => {
+    const name = takenFileName('t1.result.json', nonce());
+    expect(name.startsWith('.')).toBe(true);
+    expect(parseTakenFileName(name)).toBe('t1.result.json');
+    expect(parseTakenFileName('t1.result.json')).toBeUndefined();
+    expect(parseTakenFileName('.t1.result.json.abc.taken')).toBeUndefined();
+  });
+
+  it('isSafeBaseName refuses hidden, control-character, undecodable and too long bases', () => {
+    expect(isSafeBaseName('t1', ERROR_SUFFIX)).toBe(true);
+    for (const bad of ['', '.t1', 'a\nb', 'a\\b', 'a\uFFFDb', 'x'.repeat(200)]) expect(isSafeBaseName(bad, ERROR_SUFFIX)).toBe(false);
+  });
+});
