@@ -91,7 +91,7 @@ claims log per worker instead of a stamped copy per claim), at the cost of "one 
 \`cat\` and \`mv\`". We chose to keep the layout.
 
 What changed in the code (each kept every test, the strace crash suites and the fault-injection suite green):
-- **Synchronous metadata calls** (\`src/core/fs-layer.ts\`): rename, link, unlink, lstat, mkdir, small reads
+- **Synchronous metadata calls** (\`src/core/store/fs-layer.ts\`): rename, link, unlink, lstat, mkdir, small reads
   (≤ 256 KB, one \`read\` of size + 1 bytes after one fstat) and file creation without fsync no longer go
   through libuv's thread pool. Each round trip there cost a futex + eventfd + epoll hand-off, ~50–100 µs under
   load, several times the syscall; a ticket made ~33 of them. Durable runs keep fsync, creation with fsync,
