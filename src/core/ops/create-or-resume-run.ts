@@ -4,6 +4,8 @@ import { openRun, type RunCtx } from '../store/run-context.js';
 import { createRun, type CreateRunOptions } from './create-run.js';
 import { addTickets, entryStage, findUnfinishedBatch, type AddResult } from './add-tickets.js';
 import type { InputItem } from './read-input.js';
+import { listDir } from '../store/atomic-write.js';
+import { isJsonFileName } from '../store/run-names.js';
 
 export interface CreateOrResumeOptions extends CreateRunOptions {
   /** The run's first tickets (e.g. readInputItems(file)); none: an empty run. */
@@ -54,6 +56,18 @@ async function openResumable(root: string, rawRunId: string, opts: CreateOrResum
   const ctx = await openRun(root, rawRunId, { fs: opts.fs, clock: opts.clock, durability: opts.durability });
   const stage = opts.stage ?? entryStage(ctx);
   const samePipeline = JSON.stringify(ctx.config.pipeline) === JSON.stringify(parsePipeline(opts.pipeline, opts.pipelineFile ?? 'pipeline'));
-  if (!samePipeline || !(await findUnfinishedBatch(ctx, stage, opts.source))) return undefined;
+  if (!samePipeline) return undefined;
+  // RACE: a create killed after run.json but before its batch record leaves a run with no
+  // input at all; re-running the same create then adds the input instead of failing.
+  if (!(await findUnfinishedBatch(ctx, stage, opts.source)) && !(await hasNoInputYet(ctx))) return undefined;
   return ctx;
+}
+
+/** No input batch recorded and no ticket ever born: a run whose create died before its input. */
+async function hasNoInputYet(ctx: RunCtx): Promise<boolean> {
+  if ((await listDir(ctx, ctx.paths.inputs)).some(isJsonFileName)) return false;
+  for (const stage of await listDir(ctx, ctx.paths.registry)) {
+    if ((await listDir(ctx, `${ctx.paths.registry}/${stage}`)).length > 0) return false;
+  }
+  return true;
 }

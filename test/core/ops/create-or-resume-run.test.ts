@@ -81,4 +81,14 @@ describe('createOrResumeRun', () => {
     // Nothing was added by the refused calls.
     expect(await ls(`${root}/gallia/pending/parse`)).toHaveLength(2);
   });
+
+  it('finishes a create killed after run.json but before its input batch was recorded', async () => {
+    await createRun(root, 'gallia', base());
+    const r = await createOrResumeRun(root, 'gallia', { ...base(), items: itemsOf(parseItems(3)), source: SOURCE });
+    expect(r.resumed).toBe(true);
+    expect(await ls(`${r.ctx.paths.dir}/pending/parse`)).toHaveLength(3);
+    await expectFsckOk(r.ctx);
+    // It has its input now: the same create again is a plain RUN_EXISTS.
+    await expectRunExists(createOrResumeRun(root, 'gallia', { ...base(), items: itemsOf(parseItems(3)), source: SOURCE }));
+  });
 });
