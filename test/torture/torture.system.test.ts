@@ -11,6 +11,7 @@ import { fsckRun } from '../../src/core/fsck/fsck-run.js';
 import { listDir } from '../../src/core/store/atomic-write.js';
 import { runStatus } from '../../src/core/views/list-tickets.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { hangGuard, paced } from '../helpers/machine-pace.js';
 import { ensureDistBuilt, BIN } from '../helpers/build-dist.js';
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
 import {
@@ -21,7 +22,13 @@ const FULL = process.env.TQ_TORTURE === 'full';
 const SIZE = FULL
   ? { raceTickets: 10_000, raceProcs: 16, raceRounds: 3, crashTickets: 3_000, crashKills: 300, createItems: 20_000, createKills: 40, gitTickets: 2_000 }
   : { raceTickets: 800, raceProcs: 16, raceRounds: 1, crashTickets: 300, crashKills: 25, createItems: 3_000, createKills: 6, gitTickets: 300 };
-const TIMEOUT = FULL ? 1_800_000 : 240_000;
+/**
+ * The longest a scenario's wait may take on an idle machine; paced (test/helpers/machine-pace.ts)
+ * on a busy one. The short form's scenarios take 5-30 s on an idle 2-core machine.
+ */
+const DEADLINE = FULL ? 600_000 : 120_000;
+/** Only a hang guard: a paced wait fails first, saying what it waited for. */
+const TIMEOUT = hangGuard(DEADLINE);
 const SEED = Number(process.env.TQ_TORTURE_SEED ?? 7);
 
 let root: string;
@@ -47,7 +54,7 @@ describe('torture', () => {
       const daemons = [startDaemon(root, runId), startDaemon(root, runId)];
       const reaper = startReapLoop(root, runId, stop);
       const workers = Array.from({ length: SIZE.raceProcs }, (_, i) => startWorker(root, runId, `w${i}`, SEED * 100 + round * 17 + i, stop));
-      await waitRunDone(ctx, SIZE.raceTickets, TIMEOUT);
+      await waitRunDone(ctx, SIZE.raceTickets, DEADLINE);
       await touch(stop);
       await Promise.all([...workers, reaper].map(exited));
       for (const d of daemons) d.kill('SIGTERM');
@@ -106,7 +113,7 @@ describe('torture', () => {
     await exited(fsck);
     const mended = await fsckRun(ctx, { repair: true, settleMs: 5000 });
     report('crashes-final-repair', { problems: mended.problems.length, kinds: [...new Set(mended.problems.map((p) => p.kind))].join(','), details: mended.problems.map((p) => p.message).join(' | ') });
-    await waitRunDone(ctx, SIZE.crashTickets, TIMEOUT);
+    await waitRunDone(ctx, SIZE.crashTickets, DEADLINE);
     await touch(stop);
     await Promise.all(workers.map(exited));
     daemon.kill('SIGTERM');
@@ -165,9 +172,9 @@ describe('torture', () => {
     // Commit mid-flight (at 1/4, 2/4 and 3/4 of the parse tickets done), retrying when git trips
     // over a file that moved under it.
     for (let k = 1; k <= 3; k += 1) {
-      await waitFor(async () => (await runStatus(ctx)).totals.completed >= (k * SIZE.gitTickets) / 4, TIMEOUT / 2, `${k}/4 of the run done`);
+      await waitFor(async () => (await runStatus(ctx)).totals.completed >= (k * SIZE.gitTickets) / 4, DEADLINE / 2, `${k}/4 of the run done`);
       // Why a deadline and not a count: on a busy run git aborts whenever a file vanishes under it.
-      for (const until = Date.now() + TIMEOUT / 8; commits < k && Date.now() < until; ) {
+      for (const until = Date.now() + (await paced(DEADLINE / 8)); commits < k && Date.now() < until; ) {
         try {
           // Why --ignore-errors: files vanish under git while workers move them; it adds what it
           // can (as a user's commit of a busy run would) and the clone has to cope.
@@ -197,7 +204,7 @@ describe('torture', () => {
     const stop2 = join(root, `${runId}.stop2`);
     const daemon2 = startDaemon(clone, runId);
     const workers2 = Array.from({ length: 4 }, (_, i) => startWorker(clone, runId, `h${i}`, SEED + 10 + i, stop2));
-    await waitRunDone(cloned, SIZE.gitTickets, TIMEOUT);
+    await waitRunDone(cloned, SIZE.gitTickets, DEADLINE);
     await touch(stop2);
     await Promise.all(workers2.map(exited));
     daemon2.kill('SIGTERM');
