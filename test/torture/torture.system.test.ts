@@ -87,8 +87,11 @@ describe('torture', () => {
     let fsck = startProcess([BIN, 'fsck', runId, '--root', root, '--repair', '--settle', '300']);
     const kills = { worker: 0, daemon: 0, fsck: 0 };
     for (let k = 0; k < SIZE.crashKills; k += 1) {
-      // RACE: the kill lands wherever the victim happens to be; the delay is random, not a sync point.
-      await new Promise((r) => setTimeout(r, 20 + Math.floor(rnd() * 150)));
+      // RACE: the kill lands wherever the victim happens to be; the delay is random, not a sync
+      // point. Paced: on a busy machine the victims start and work slower, and many unpaced kills
+      // would land during their start-up.
+      const delay = await paced(20 + Math.floor(rnd() * 150));
+      await new Promise((r) => setTimeout(r, delay));
       const pick = rnd();
       if (pick < 0.6) {
         const i = Math.floor(rnd() * workers.length);
@@ -138,7 +141,10 @@ describe('torture', () => {
     for (let attempt = 0; attempt < SIZE.createKills + 20 && !finished; attempt += 1) {
       const child = startProcess([BIN, 'create', 'big', '--root', root, '--pipeline', pipelineFile, '--input', input]);
       if (kills < SIZE.createKills) {
-        await new Promise((r) => setTimeout(r, 50 + Math.floor(rnd() * 600)));
+        // Paced: on a busy machine node takes longer to start, and unpaced,
+        // many kills would land before the create had written anything.
+        const delay = await paced(50 + Math.floor(rnd() * 600));
+        await new Promise((r) => setTimeout(r, delay));
         if (child.exitCode === null) {
           child.kill('SIGKILL');
           kills += 1;
@@ -176,19 +182,23 @@ describe('torture', () => {
       // Why a deadline and not a count: on a busy run git aborts whenever a file vanishes under it.
       for (const until = Date.now() + (await paced(DEADLINE / 8)); commits < k && Date.now() < until; ) {
         try {
-          // Why --ignore-errors: files vanish under git while workers move them; it adds what it
-          // can (as a user's commit of a busy run would) and the clone has to cope.
-          try {
-            git(repo, 'add', '-A', '--ignore-errors');
-          } catch {
-            // it still exits non-zero when it skipped a file
-          }
+          // Why not `git add -A --ignore-errors`: it aborts ("unable to stat") on the first file
+          // that vanishes between its directory walk and its stat, and stages nothing; on a busy
+          // machine git is slow enough that almost every attempt failed, and the loop spun until
+          // the deadline. Staging the list as it was, with files gone since recorded as removed,
+          // catches tickets in both states or neither, as a user's commit of a busy run does, and
+          // the clone has to cope.
+          const changed = execFileSync('git', ['ls-files', '-z', '--others', '--modified', '--deleted', '--exclude-standard'], { cwd: repo, stdio: 'pipe' });
+          execFileSync('git', ['update-index', '-z', '--add', '--remove', '--stdin'], { cwd: repo, input: changed, stdio: 'pipe' });
           git(repo, 'commit', '-q', '-m', `busy ${commits}`);
           commits += 1;
         } catch (err) {
-          // a file vanished between git's listing and its read: try again
           const e = err as { stderr?: Buffer; stdout?: Buffer };
           lastGitError = `${String(e.stderr ?? '')}${String(e.stdout ?? '')}` || String(err);
+          // Why stop: nothing moved since the last commit (the run went idle, as it can on a
+          // slow machine); retrying would only spin until the deadline.
+          if (lastGitError.includes('nothing to commit')) break;
+          // Otherwise a file vanished between git's stat and its read: try again.
         }
       }
     }
