@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 
 /**
  * How long a trivial `node -e 0` takes from spawn to exit on the idle 2-core test machine (the
@@ -62,10 +62,3 @@ export function hangGuard(idleMs: number): number {
   return idleMs * MAX_PACE;
 }
 
-/** The pace, synchronously (for a figure printed beside a measurement). */
-export function machinePaceSync(): number {
-  const t0 = performance.now();
-  spawnSync(process.execPath, ['-e', '0'], { stdio: 'ignore' });
-  last = { at: Date.now(), pace: paceOf(performance.now() - t0) };
-  return last.pace;
-}
