@@ -30,7 +30,8 @@ export class FileOnlyAgent {
   constructor(
     private readonly runDir: string,
     readonly worker: string,
-    private readonly timeoutMs = 15_000,
+    /** How long each step may take on an idle machine (waitFor paces it on a busy one). */
+    private readonly idleMs = 15_000,
   ) {}
 
   /** Steps 1-2: write a request, wait for the reply carrying our request_id. */
@@ -41,7 +42,7 @@ export class FileOnlyAgent {
     return waitFor(async () => {
       const r = await readJsonFile(join(this.runDir, 'requests', `${this.worker}.reply.json`));
       return r?.request_id === requestId ? r : undefined;
-    }, this.timeoutMs, `a reply to ${requestId}`);
+    }, this.idleMs, `a reply to ${requestId}`);
   }
 
   /** Step 3: the ticket named in a reply. */
@@ -68,7 +69,7 @@ export class FileOnlyAgent {
       if (error && error.at !== earlier) return { accepted: false, error };
       if (here.includes(`${ticketId}.json`) || here.includes(`${ticketId}.result.json`)) return undefined;
       return { accepted: true };
-    }, this.timeoutMs, `${ticketId} to be accepted`);
+    }, this.idleMs, `${ticketId} to be accepted`);
   }
 
   /** Step 6: heartbeat; done when the ticket shows a later lease end. Returns it. */
@@ -80,12 +81,12 @@ export class FileOnlyAgent {
       return typeof v === 'string' ? v : undefined;
     };
     // Why waitFor: the ticket file is briefly absent while any move rewrites it.
-    const before = await waitFor(leaseOf, this.timeoutMs, `${ticketId} to be readable`);
+    const before = await waitFor(leaseOf, this.idleMs, `${ticketId} to be readable`);
     await writeFile(join(this.mine(), `${ticketId}.heartbeat.json`), JSON.stringify(lease ? { lease } : {}));
     return waitFor(async () => {
       const now = await leaseOf();
       return now !== undefined && now !== before && !(await names(this.mine())).includes(`${ticketId}.heartbeat.json`) ? now : undefined;
-    }, this.timeoutMs, `heartbeat of ${ticketId} to extend the lease`);
+    }, this.idleMs, `heartbeat of ${ticketId} to extend the lease`);
   }
 
   /** Step 7: give it back; done when the ticket has left claimed/. */
@@ -94,6 +95,6 @@ export class FileOnlyAgent {
     await waitFor(async () => {
       const here = await names(this.mine());
       return !here.includes(`${ticketId}.json`) && !here.includes(`${ticketId}.release.json`);
-    }, this.timeoutMs, `release of ${ticketId}`);
+    }, this.idleMs, `release of ${ticketId}`);
   }
 }

@@ -47,7 +47,8 @@ export async function ensureDistBuilt(): Promise<void> {
     return held;
   };
   try {
-    await waitFor(() => distIsFresh() || tryLock(), 120_000, 'a parallel build of dist/');
+    // 30 s: a build takes well under that on an idle machine (waitFor paces it on a busy one).
+    await waitFor(() => distIsFresh() || tryLock(), 30_000, 'a parallel build of dist/');
   } catch {
     // A stale lock from a killed test run: take it over.
     rmSync(lock, { recursive: true, force: true });

@@ -69,9 +69,10 @@ export async function isRunDone(ctx: RunCtx, tickets: number): Promise<boolean> 
   return (await listDir(ctx, ctx.paths.cascadeDone)).length === 2 * tickets;
 }
 
-export async function waitRunDone(ctx: RunCtx, tickets: number, timeoutMs: number): Promise<void> {
+/** Wait for isRunDone; `idleMs` is the deadline on an idle machine (paced by waitFor). */
+export async function waitRunDone(ctx: RunCtx, tickets: number, idleMs: number): Promise<void> {
   try {
-    await waitFor(() => isRunDone(ctx, tickets), timeoutMs, `run ${ctx.runId} to finish`);
+    await waitFor(() => isRunDone(ctx, tickets), idleMs, `run ${ctx.runId} to finish`);
   } catch (err) {
     // Say where it stuck: counts, moves in flight, cascade markers.
     const s = await runStatus(ctx);

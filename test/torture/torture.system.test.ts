@@ -11,6 +11,7 @@ import { fsckRun } from '../../src/core/fsck/fsck-run.js';
 import { listDir } from '../../src/core/store/atomic-write.js';
 import { runStatus } from '../../src/core/views/list-tickets.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { hangGuard, paced } from '../helpers/machine-pace.js';
 import { ensureDistBuilt, BIN } from '../helpers/build-dist.js';
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
 import {
@@ -21,7 +22,13 @@ const FULL = process.env.TQ_TORTURE === 'full';
 const SIZE = FULL
   ? { raceTickets: 10_000, raceProcs: 16, raceRounds: 3, crashTickets: 3_000, crashKills: 300, createItems: 20_000, createKills: 40, gitTickets: 2_000 }
   : { raceTickets: 800, raceProcs: 16, raceRounds: 1, crashTickets: 300, crashKills: 25, createItems: 3_000, createKills: 6, gitTickets: 300 };
-const TIMEOUT = FULL ? 1_800_000 : 240_000;
+/**
+ * The longest a scenario's wait may take on an idle machine; paced (test/helpers/machine-pace.ts)
+ * on a busy one. The short form's scenarios take 5-30 s on an idle 2-core machine.
+ */
+const DEADLINE = FULL ? 600_000 : 120_000;
+/** Only a hang guard: a paced wait fails first, saying what it waited for. */
+const TIMEOUT = hangGuard(DEADLINE);
 const SEED = Number(process.env.TQ_TORTURE_SEED ?? 7);
 
 let root: string;
@@ -47,7 +54,7 @@ describe('torture', () => {
       const daemons = [startDaemon(root, runId), startDaemon(root, runId)];
       const reaper = startReapLoop(root, runId, stop);
       const workers = Array.from({ length: SIZE.raceProcs }, (_, i) => startWorker(root, runId, `w${i}`, SEED * 100 + round * 17 + i, stop));
-      await waitRunDone(ctx, SIZE.raceTickets, TIMEOUT);
+      await waitRunDone(ctx, SIZE.raceTickets, DEADLINE);
       await touch(stop);
       await Promise.all([...workers, reaper].map(exited));
       for (const d of daemons) d.kill('SIGTERM');
@@ -80,8 +87,11 @@ describe('torture', () => {
     let fsck = startProcess([BIN, 'fsck', runId, '--root', root, '--repair', '--settle', '300']);
     const kills = { worker: 0, daemon: 0, fsck: 0 };
     for (let k = 0; k < SIZE.crashKills; k += 1) {
-      // RACE: the kill lands wherever the victim happens to be; the delay is random, not a sync point.
-      await new Promise((r) => setTimeout(r, 20 + Math.floor(rnd() * 150)));
+      // RACE: the kill lands wherever the victim happens to be; the delay is random, not a sync
+      // point. Paced: on a busy machine the victims start and work slower, and many unpaced kills
+      // would land during their start-up.
+      const delay = await paced(20 + Math.floor(rnd() * 150));
+      await new Promise((r) => setTimeout(r, delay));
       const pick = rnd();
       if (pick < 0.6) {
         const i = Math.floor(rnd() * workers.length);
@@ -106,7 +116,7 @@ describe('torture', () => {
     await exited(fsck);
     const mended = await fsckRun(ctx, { repair: true, settleMs: 5000 });
     report('crashes-final-repair', { problems: mended.problems.length, kinds: [...new Set(mended.problems.map((p) => p.kind))].join(','), details: mended.problems.map((p) => p.message).join(' | ') });
-    await waitRunDone(ctx, SIZE.crashTickets, TIMEOUT);
+    await waitRunDone(ctx, SIZE.crashTickets, DEADLINE);
     await touch(stop);
     await Promise.all(workers.map(exited));
     daemon.kill('SIGTERM');
@@ -131,7 +141,10 @@ describe('torture', () => {
     for (let attempt = 0; attempt < SIZE.createKills + 20 && !finished; attempt += 1) {
       const child = startProcess([BIN, 'create', 'big', '--root', root, '--pipeline', pipelineFile, '--input', input]);
       if (kills < SIZE.createKills) {
-        await new Promise((r) => setTimeout(r, 50 + Math.floor(rnd() * 600)));
+        // Paced: on a busy machine node takes longer to start, and unpaced,
+        // many kills would land before the create had written anything.
+        const delay = await paced(50 + Math.floor(rnd() * 600));
+        await new Promise((r) => setTimeout(r, delay));
         if (child.exitCode === null) {
           child.kill('SIGKILL');
           kills += 1;
@@ -165,23 +178,27 @@ describe('torture', () => {
     // Commit mid-flight (at 1/4, 2/4 and 3/4 of the parse tickets done), retrying when git trips
     // over a file that moved under it.
     for (let k = 1; k <= 3; k += 1) {
-      await waitFor(async () => (await runStatus(ctx)).totals.completed >= (k * SIZE.gitTickets) / 4, TIMEOUT / 2, `${k}/4 of the run done`);
+      await waitFor(async () => (await runStatus(ctx)).totals.completed >= (k * SIZE.gitTickets) / 4, DEADLINE / 2, `${k}/4 of the run done`);
       // Why a deadline and not a count: on a busy run git aborts whenever a file vanishes under it.
-      for (const until = Date.now() + TIMEOUT / 8; commits < k && Date.now() < until; ) {
+      for (const until = Date.now() + (await paced(DEADLINE / 8)); commits < k && Date.now() < until; ) {
         try {
-          // Why --ignore-errors: files vanish under git while workers move them; it adds what it
-          // can (as a user's commit of a busy run would) and the clone has to cope.
-          try {
-            git(repo, 'add', '-A', '--ignore-errors');
-          } catch {
-            // it still exits non-zero when it skipped a file
-          }
+          // Why not `git add -A --ignore-errors`: it aborts ("unable to stat") on the first file
+          // that vanishes between its directory walk and its stat, and stages nothing; on a busy
+          // machine git is slow enough that almost every attempt failed, and the loop spun until
+          // the deadline. Staging the list as it was, with files gone since recorded as removed,
+          // catches tickets in both states or neither, as a user's commit of a busy run does, and
+          // the clone has to cope.
+          const changed = execFileSync('git', ['ls-files', '-z', '--others', '--modified', '--deleted', '--exclude-standard'], { cwd: repo, stdio: 'pipe' });
+          execFileSync('git', ['update-index', '-z', '--add', '--remove', '--stdin'], { cwd: repo, input: changed, stdio: 'pipe' });
           git(repo, 'commit', '-q', '-m', `busy ${commits}`);
           commits += 1;
         } catch (err) {
-          // a file vanished between git's listing and its read: try again
           const e = err as { stderr?: Buffer; stdout?: Buffer };
           lastGitError = `${String(e.stderr ?? '')}${String(e.stdout ?? '')}` || String(err);
+          // Why stop: nothing moved since the last commit (the run went idle, as it can on a
+          // slow machine); retrying would only spin until the deadline.
+          if (lastGitError.includes('nothing to commit')) break;
+          // Otherwise a file vanished between git's stat and its read: try again.
         }
       }
     }
@@ -197,7 +214,7 @@ describe('torture', () => {
     const stop2 = join(root, `${runId}.stop2`);
     const daemon2 = startDaemon(clone, runId);
     const workers2 = Array.from({ length: 4 }, (_, i) => startWorker(clone, runId, `h${i}`, SEED + 10 + i, stop2));
-    await waitRunDone(cloned, SIZE.gitTickets, TIMEOUT);
+    await waitRunDone(cloned, SIZE.gitTickets, DEADLINE);
     await touch(stop2);
     await Promise.all(workers2.map(exited));
     daemon2.kill('SIGTERM');
