@@ -18,9 +18,21 @@ const STAGES = ['curate', 'translate', 'parse'];
 
 type Json = Record<string, unknown>;
 
+let running = 0;
+let stopping = false;
+// Why: a `tq claim`/`tq submit` child must not outlive the demo (it would write into a run the
+// demo has finished with): on SIGTERM, exit once the running command has ended, not before.
+process.on('SIGTERM', () => {
+  stopping = true;
+  if (running === 0) process.exit(0);
+});
+
 function runTq(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  running += 1;
   return new Promise((resolve) => {
     execFile(process.execPath, [TQ, ...args], { encoding: 'utf8' }, (err, stdout, stderr) => {
+      running -= 1;
+      if (stopping && running === 0) process.exit(0);
       const code = err && typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : err ? 1 : 0;
       resolve({ code, stdout, stderr });
     });

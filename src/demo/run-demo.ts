@@ -61,13 +61,25 @@ function progressLine(s: RunStatus): string {
     .join(', ');
 }
 
-async function isFinished(ctx: RunCtx, s: RunStatus): Promise<boolean> {
-  if (s.totals.pending > 0 || s.totals.claimed > 0 || s.in_flight > 0) return false;
-  // Every completed parent of a cascading stage must have its cascade marker.
+/**
+ * Every registered ticket is in a final state and every completed parent has cascaded. Why
+ * registry totals: births never move, while a status listing taken directory after directory
+ * can miss a ticket that is moving, or count it twice.
+ */
+async function isFinished(ctx: RunCtx): Promise<boolean> {
+  // RACE: markers first. A parent's marker is written after its children's births, so every
+  // child of a parent counted here is in the registry the status below reads.
+  const markers = (await listDir(ctx, ctx.paths.cascadeDone)).length;
+  const s = await runStatus(ctx, { withRegistry: true });
+  if (s.in_flight > 0) return false;
+  for (const [stage, born] of Object.entries(s.registered ?? {})) {
+    const c = s.counts[stage];
+    if (!c || c.completed + c.failed + c.needs_review !== born) return false;
+  }
   const cascading = new Set(ctx.config.pipeline.cascade.map((r) => r.from));
   let parents = 0;
   for (const stage of cascading) parents += s.counts[stage]?.completed ?? 0;
-  return (await listDir(ctx, ctx.paths.cascadeDone)).length >= parents;
+  return markers >= parents;
 }
 
 function startProcess(args: string[], label: string, log: string[]): ChildProcess {
@@ -88,7 +100,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const log: string[] = [];
   const daemon = startProcess([TQ, 'daemon', runId, '--root', opts.root, '--interval', '300'], 'daemon', log);
   const children: ChildProcess[] = [daemon];
-  let result: DemoResult | undefined;
+  let done = false;
   try {
     // One agent dies holding a claim; its lease (2s) expires and the daemon's reaper recovers it.
     const dying = startProcess([WORKER, 'dies', opts.root, runId, 'doomed-agent'], 'doomed-agent', log);
@@ -102,26 +114,26 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     for (let i = 1; i <= opts.fileWorkers; i += 1) children.push(startProcess([WORKER, 'files', opts.root, runId, `file-agent-${i}`], `file-agent-${i}`, log));
     opts.write(`workers: ${opts.cliWorkers} using the tq CLI, ${opts.fileWorkers} using only read/write/list of files\n`);
 
-    let done = false;
     let last = '';
     while (Date.now() - started < opts.timeoutMs) {
-      const s = await runStatus(ctx, { withRegistry: true });
-      const line = progressLine(s);
+      const line = progressLine(await runStatus(ctx, { withRegistry: true }));
       if (opts.isTTY) opts.write(`\r\x1b[2K${line}`);
       else if (line !== last) opts.write(`${line}\n`);
       last = line;
-      if (await isFinished(ctx, s)) {
+      if (await isFinished(ctx)) {
         done = true;
         break;
       }
       await new Promise((r) => setTimeout(r, 250));
     }
     if (opts.isTTY) opts.write('\n');
-    result = await summarize(ctx, done, started);
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r)))));
   }
+  // Why after the children stopped: fsck and the summary must see the run at rest, not the
+  // daemon's and agents' files in the middle of a move.
+  const result = await summarize(ctx, done, started);
   if (!result.done) opts.write(`${log.slice(-20).join('\n')}\n`);
   return result;
 }
