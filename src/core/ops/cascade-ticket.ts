@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { TqError } from '../model/errors.js';
 import { TicketState } from '../model/states.js';
-import { checkTicketLocation, pathOfLocation, stateLocation } from '../store/ticket-location.js';
+import { checkTicketLocation, locationOfRelPath, pathOfLocation, stateLocation, type TicketLocation } from '../store/ticket-location.js';
 import { z } from 'zod';
 import { birthTicket } from '../protocol/birth-ticket.js';
 import { planChildren } from './plan-children.js';
@@ -46,7 +46,8 @@ export async function readCascadeMarker(ctx: RunCtx, parentId: string): Promise<
  * the daemon, fsck --repair, after any crash). Children have deterministic ids and are born
  * through the registry (O_EXCL), so a repeat creates nothing. The parent is marked cascaded
  * last: until the marker exists, someone will run this again. Refused (see checkCascadable) for
- * a parent that is not what completed/<stage>/<id>.json says or that was never submitted.
+ * a parent that disagrees with its file (`file`, the parent's path, when it was read from one)
+ * or that was never submitted.
  */
 export async function cascadeTicket(ctx: RunCtx, parent: Ticket, file?: string): Promise<CascadeMarker | undefined> {
   if (rulesFrom(ctx.config.pipeline, parent.worker_type).length === 0) return undefined;
@@ -91,12 +92,13 @@ export function wasSubmitted(t: Pick<Ticket, 'history'>): boolean {
 
 /**
  * Refuse to cascade a parent that is not a finished ticket of the queue: CORRUPT_TICKET when
- * its content disagrees with completed/<stage>/<id>.json (`file`, by default that path; its id
- * must be valid), WRONG_STATE when it was never submitted (see wasSubmitted). The daemon logs
- * the error, fsck reports the ticket.
+ * its content disagrees with where it is (`file`, its path: the location comes from the path;
+ * without it, from the ticket's own id, for a ticket the caller has just built or checked),
+ * WRONG_STATE when it was never submitted (see wasSubmitted). The daemon logs the error, fsck
+ * reports the ticket.
  */
 export function checkCascadable(ctx: RunCtx, parent: Ticket, file?: string): void {
-  const loc = stateLocation(TicketState.completed, parent.ticket_id);
+  const loc = file === undefined ? stateLocation(TicketState.completed, parent.ticket_id) : completedLocationOf(ctx, file);
   const where = file ?? pathOfLocation(ctx, loc);
   checkTicketLocation(parent, loc, where);
   if (!wasSubmitted(parent)) {
@@ -106,4 +108,12 @@ export function checkCascadable(ctx: RunCtx, parent: Ticket, file?: string): voi
       hint: `\`tq fsck --repair ${ctx.runId}\` requeues it; or claim and submit it properly`,
     });
   }
+}
+
+/** The location of a file in completed/<stage>/ of this run, from its path; CORRUPT_TICKET for any other path. */
+function completedLocationOf(ctx: RunCtx, file: string): TicketLocation {
+  const prefix = `${ctx.paths.dir}/`;
+  const loc = file.startsWith(prefix) ? locationOfRelPath(file.slice(prefix.length)) : undefined;
+  if (loc?.state !== TicketState.completed) throw new TqError('CORRUPT_TICKET', `${file} is not a ticket file in completed/<stage>/ of run ${ctx.runId}: not cascaded`, { file });
+  return loc;
 }
