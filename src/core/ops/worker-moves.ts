@@ -24,11 +24,6 @@ export function heldLocation(rawTicketId: string, rawWorkerId: string): HeldLoca
   return claimedLocation(cleanId(rawTicketId, 'ticket id'), cleanId(rawWorkerId, 'worker id')) as HeldLocation;
 }
 
-/** Where a worker's held ticket is. */
-export function heldTicketPath(ctx: RunCtx, workerId: string, ticketId: string): string {
-  return pathOfLocation(ctx, heldLocation(ticketId, workerId));
-}
-
 export type HeldMoveOutcome =
   | { moved: true; ticket: Ticket; path: string }
   /** Not moved: `duplicate` when the worker's copy duplicated a finished ticket, `setAside` when it was not the ticket. */
