@@ -74,33 +74,9 @@ export function movingNames(ctx: RunCtx, ticketId: string, n: string): { next: s
  * source was a duplicate: it goes to quarantine/ (DuplicateOutcome).
  */
 export async function moveTicket(ctx: RunCtx, from: TicketLocation, opts: MoveOptions, retries = 3): Promise<MoveOutcome | DuplicateOutcome> {
-  const source = pathOfLocation(ctx, from);
-  let text: string;
-  let ino: number;
-  if (opts.known) ({ text, ino } = opts.known);
-  else {
-    try {
-      ({ text, ino } = await ctx.fs.readFileWithIno(source));
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return { moved: false, reason: 'gone' };
-      throw ioError(err, 'reading', source);
-    }
-  }
-  const current = opts.known?.ticket ?? parseTicket(text, source);
-  // Why before anything else: a ticket's JSON is only a claim about itself; nothing is moved on
-  // the word of a file that contradicts where it is.
-  checkTicketLocation(current, from, source);
-  if (opts.expectToken !== undefined && current.claim?.token !== opts.expectToken) return { moved: false, reason: 'changed' };
-  const toLoc = targetLocation(from.ticketId, opts.to);
-  const target = pathOfLocation(ctx, toLoc);
-  const next = opts.build(current);
-  // Why: the target path comes from `from` and `to` only; the new content must say the same.
-  checkTicketLocation(next, toLoc, target);
-  const names = movingNames(ctx, from.ticketId, nonce());
-  const nextText = serializeTicket(next);
-  const done: MoveOutcome = { moved: true, ticket: next, path: target, previous: current };
-  const finished = isFinishedState(toLoc.state);
-
+  const plan = await planMove(ctx, from, opts);
+  if ('moved' in plan) return plan;
+  const { source, target, names, nextText, done } = plan;
   await ensureDir(ctx, ctx.paths.moving);
   try {
     await intoDir(ctx, ctx.paths.moving, () => ctx.fs.writeFileExclusive(names.next, nextText, ctx.durable));
@@ -124,7 +100,7 @@ export async function moveTicket(ctx: RunCtx, from: TicketLocation, opts: MoveOp
     if (errnoCode(err) === 'ENOENT' && (await holds(ctx, target, nextText))) return done;
     throw ioError(err, 'checking', names.prev);
   }
-  if (takenIno !== ino) {
+  if (takenIno !== plan.ino) {
     // RACE: the source was replaced after we read it (a re-claim, a heartbeat). Put back what we
     // took, untouched, and let the caller decide again from the new content.
     await ctx.fs.rename(names.prev, source).catch((err: unknown) => {
@@ -133,13 +109,66 @@ export async function moveTicket(ctx: RunCtx, from: TicketLocation, opts: MoveOp
     await unlinkIfExists(ctx, names.next).catch(() => undefined);
     return { moved: false, reason: 'changed' };
   }
-  if (toLoc.state !== TicketState.claimed) {
+  if (plan.toLoc.state !== TicketState.claimed) {
     // Why after the fence: we hold the source now, so the copy we find cannot be it. Moving a
     // duplicate of a finished ticket into pending/ or another finished state would make two
     // tickets of one. (Two duplicates racing here can both pass: fsck keeps the finished copy.)
     const other = await finishedCopyOf(ctx, from.ticketId, [source, target]);
     if (other) return setAsideDuplicate(ctx, names, source, other);
   }
+  return commitMove(ctx, from, opts, retries, plan);
+}
+
+/** What a move will do, decided before anything changes (steps 1 and 2 of moveTicket). */
+interface MovePlan {
+  source: string;
+  target: string;
+  toLoc: TicketLocation;
+  names: { next: string; prev: string };
+  nextText: string;
+  ino: number;
+  done: MoveOutcome;
+}
+
+/** Read and check the source, build and check the new version: a plan, or why there is nothing to move. */
+async function planMove(ctx: RunCtx, from: TicketLocation, opts: MoveOptions): Promise<MovePlan | MoveOutcome> {
+  const source = pathOfLocation(ctx, from);
+  let text: string;
+  let ino: number;
+  if (opts.known) ({ text, ino } = opts.known);
+  else {
+    try {
+      ({ text, ino } = await ctx.fs.readFileWithIno(source));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return { moved: false, reason: 'gone' };
+      throw ioError(err, 'reading', source);
+    }
+  }
+  const current = opts.known?.ticket ?? parseTicket(text, source);
+  // Why before anything else: a ticket's JSON is only a claim about itself; nothing is moved on
+  // the word of a file that contradicts where it is.
+  checkTicketLocation(current, from, source);
+  if (opts.expectToken !== undefined && current.claim?.token !== opts.expectToken) return { moved: false, reason: 'changed' };
+  const toLoc = targetLocation(from.ticketId, opts.to);
+  const target = pathOfLocation(ctx, toLoc);
+  const next = opts.build(current);
+  // Why: the target path comes from `from` and `to` only; the new content must say the same.
+  checkTicketLocation(next, toLoc, target);
+  return {
+    source,
+    target,
+    toLoc,
+    names: movingNames(ctx, from.ticketId, nonce()),
+    nextText: serializeTicket(next),
+    ino,
+    done: { moved: true, ticket: next, path: target, previous: current },
+  };
+}
+
+/** Steps 6 and 7 of moveTicket: the commit, and what a stalled or duplicate move meets there. */
+async function commitMove(ctx: RunCtx, from: TicketLocation, opts: MoveOptions, retries: number, plan: MovePlan): Promise<MoveOutcome | DuplicateOutcome> {
+  const { source, target, names, nextText, done } = plan;
+  const finished = isFinishedState(plan.toLoc.state);
   await ensureParent(ctx, target);
   try {
     // Why: the commit point. From here the ticket is in its new state.
@@ -151,7 +180,7 @@ export async function moveTicket(ctx: RunCtx, from: TicketLocation, opts: MoveOp
         await unlinkIfExists(ctx, names.prev).catch(() => undefined);
         return done;
       }
-      return setAsideDuplicate(ctx, names, source, { state: toLoc.state as FinishedState, path: target });
+      return setAsideDuplicate(ctx, names, source, { state: plan.toLoc.state as FinishedState, path: target });
     }
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') {
