@@ -36,8 +36,9 @@ describe('the real bin (node bin/tq.js)', () => {
     expect(sub.stdout).toMatch(/submitted .* -> completed; children: 1 created/);
 
     const late = await runBin(root, ['submit', 'demo', ticket.ticket_id, '--worker', 'w2', '--json'], { stdin: '{"text":"late"}' });
-    expect(late.code).toBe(5);
-    expect(JSON.parse(late.stderr)).toMatchObject({ error: { code: 'LEASE_LOST' } });
+    // A second submit of a finished ticket by another worker: refused, the first result stands.
+    expect(late.code).toBe(13);
+    expect(JSON.parse(late.stderr)).toMatchObject({ error: { code: 'ALREADY_DONE', message: expect.stringContaining('already completed (by w1)') } });
 
     const status = await runBin(root, ['status', 'demo', '--json']);
     expect(JSON.parse(status.stdout)).toMatchObject({ totals: { all: 2, completed: 1, pending: 1 } });

@@ -1,3 +1,4 @@
+import { isTqError } from '../model/errors.js';
 import { unlinkIfExists } from '../store/atomic-write.js';
 import { cascadeTicket, cascadeMarkerPath, readCascadeMarker } from '../ops/cascade-ticket.js';
 import { rulesFrom } from '../model/pipeline.js';
@@ -12,8 +13,10 @@ export async function checkCascades(s: FsckSession, byId: TicketsById, registere
     if (!marker) {
       const p: FsckProblem = { kind: 'cascade_pending', file: f.path, ticket_id: id, message: `${id} is completed but its children were not (all) created` };
       if (repair) {
-        const m = await cascadeTicket(ctx, f.ticket);
-        p.repaired = `cascaded: ${m?.created.length ?? 0} created, ${m?.deduplicated.length ?? 0} already existed`;
+        // Why: a parent cascadeTicket refuses (never submitted, content vs place) stays reported, unrepaired.
+        const m = await cascadeTicket(ctx, f.ticket, f.path).catch((err: unknown) => (isTqError(err, 'WRONG_STATE') || isTqError(err, 'CORRUPT_TICKET') ? err : Promise.reject(err)));
+        if (m instanceof Error) p.message += `; not cascaded: ${m.message}`;
+        else p.repaired = `cascaded: ${m?.created.length ?? 0} created, ${m?.deduplicated.length ?? 0} already existed`;
       }
       s.problems.push(p);
       continue;

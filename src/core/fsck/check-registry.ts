@@ -1,12 +1,11 @@
 import { join } from 'node:path';
-import { isTqError } from '../model/errors.js';
-import { ticketFileName, ticketIdOfFileName } from '../store/run-names.js';
-import { stateDir, type RunCtx } from '../store/run-context.js';
-import { parseTicket, serializeTicket, withHistory } from '../model/serialize-ticket.js';
+import { ticketIdOfFileName } from '../store/run-names.js';
+import type { RunCtx } from '../store/run-context.js';
+import { serializeTicket } from '../model/serialize-ticket.js';
 import { registryPath } from '../protocol/birth-ticket.js';
-import { createFileExclusive, listDir, readIfExists, writeFileAtomic } from '../store/atomic-write.js';
+import { describeRestore, restoreFromRegistry } from '../protocol/restore-from-registry.js';
+import { listDir, writeFileAtomic } from '../store/atomic-write.js';
 import { isInFlight, locateAll } from '../protocol/locate-ticket.js';
-import type { Ticket } from '../model/ticket-schema.js';
 import type { FsckProblem, FsckSession, TicketsById } from './fsck-session.js';
 
 /** registry/ against the census: every id ever created, and those the census did not find. */
@@ -43,7 +42,7 @@ export async function checkLost(s: FsckSession, unlisted: RegistryListing['unlis
     if (s.repair && (await isInFlight(ctx, id))) continue;
     const p: FsckProblem = { kind: 'lost', file: reg, ticket_id: id, message: `${id} was created (${reg}) but is in no state directory` };
     if (s.repair) {
-      const restored = await restoreFromRegistry(ctx, reg);
+      const restored = describeRestore(await restoreFromRegistry(ctx, id, { event: 'restored by fsck', note: 'ticket was missing from every state directory' }));
       if (restored !== undefined) p.repaired = restored;
       else p.message += ` and its birth record ${reg} is not a valid ticket: fix it by hand`;
     }
@@ -63,25 +62,4 @@ export async function checkUnregistered(s: FsckSession, byId: TicketsById, regis
     }
     s.problems.push(p);
   }
-}
-
-/** Put a lost ticket back into pending/ from its birth record (it will be done again). */
-async function restoreFromRegistry(ctx: RunCtx, reg: string): Promise<string | undefined> {
-  const text = await readIfExists(ctx, reg);
-  if (text === undefined) return 'registry entry vanished';
-  let born: Ticket;
-  try {
-    born = parseTicket(text, reg);
-  } catch (err) {
-    // Why: a damaged birth record must not stop the repair of everything else; the problem
-    // stays unrepaired (fsck not ok) so a human looks at it.
-    if (isTqError(err, 'CORRUPT_TICKET')) return undefined;
-    throw err;
-  }
-  const now = ctx.clock.now().toISOString();
-  const restored: Ticket = { ...born, history: withHistory(born, { at: now, event: 'restored by fsck', to: 'pending', note: 'ticket was missing from every state directory' }) };
-  const target = join(stateDir(ctx, 'pending', born.worker_type), ticketFileName(born.ticket_id));
-  // RACE: created with link (O_EXCL): if the ticket reappeared meanwhile, it is not overwritten.
-  const ok = await createFileExclusive(ctx, target, serializeTicket(restored));
-  return ok ? `restored to ${target}` : 'reappeared meanwhile; left alone';
 }

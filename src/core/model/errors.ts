@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   FSCK_PROBLEMS: 9,
   IO_ERROR: 10,
   CORRUPT_TICKET: 11,
+  NOT_HOLDER: 12,
+  ALREADY_DONE: 13,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

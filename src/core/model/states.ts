@@ -21,3 +21,11 @@ export function isTicketState(value: string): value is TicketState {
 
 export const CONCERN_LEVELS = ['info', 'review', 'error'] as const;
 export type ConcernLevel = (typeof CONCERN_LEVELS)[number];
+
+/** States a ticket leaves only by an operator's approve or requeue: a move into one never replaces a file. */
+export const FINISHED_STATES = [TicketState.completed, TicketState.failed, TicketState.needs_review] as const;
+export type FinishedState = (typeof FINISHED_STATES)[number];
+
+export function isFinishedState(state: TicketState): state is FinishedState {
+  return (FINISHED_STATES as readonly TicketState[]).includes(state);
+}

@@ -95,7 +95,9 @@ ${stageLines}
 
 If your lease expires, the ticket is given to another worker and your late result is refused
 (it is kept in \`rejected/\`, not lost). Write files in one go; the daemon waits until a file
-parses before acting on it.
+parses before acting on it. Never edit, copy or move a ticket file: a ticket whose JSON disagrees
+with where it is (its \`ticket_id\`, \`worker_type\`, \`status\`, \`claim.worker_id\`) is
+quarantined, and a result for a ticket held by someone else or already finished is refused.
 
 ## B. With the \`tq\` command
 \`\`\`sh

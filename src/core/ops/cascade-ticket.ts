@@ -1,4 +1,7 @@
 import { join } from 'node:path';
+import { TqError } from '../model/errors.js';
+import { TicketState } from '../model/states.js';
+import { checkTicketLocation, locationOfRelPath, pathOfLocation, stateLocation, type TicketLocation } from '../store/ticket-location.js';
 import { z } from 'zod';
 import { birthTicket } from '../protocol/birth-ticket.js';
 import { planChildren } from './plan-children.js';
@@ -42,13 +45,16 @@ export async function readCascadeMarker(ctx: RunCtx, parentId: string): Promise<
  * Create the children of a completed ticket, exactly once however often this runs (submit,
  * the daemon, fsck --repair, after any crash). Children have deterministic ids and are born
  * through the registry (O_EXCL), so a repeat creates nothing. The parent is marked cascaded
- * last: until the marker exists, someone will run this again.
+ * last: until the marker exists, someone will run this again. Refused (see checkCascadable) for
+ * a parent that disagrees with its file (`file`, the parent's path, when it was read from one)
+ * or that was never submitted.
  */
-export async function cascadeTicket(ctx: RunCtx, parent: Ticket): Promise<CascadeMarker | undefined> {
+export async function cascadeTicket(ctx: RunCtx, parent: Ticket, file?: string): Promise<CascadeMarker | undefined> {
   if (rulesFrom(ctx.config.pipeline, parent.worker_type).length === 0) return undefined;
+  checkCascadable(ctx, parent, file);
   const done = await readCascadeMarker(ctx, parent.ticket_id);
   if (done) return done;
-  const plan = planChildren(ctx.config.pipeline, parent, ctx.clock.now());
+  const plan = planChildren(ctx.config.pipeline, parent, ctx.clock.now(), ctx.runId);
   const created: string[] = [];
   const deduplicated: string[] = [];
   for (const child of plan.children) {
@@ -73,4 +79,41 @@ export async function cascadeTicket(ctx: RunCtx, parent: Ticket): Promise<Cascad
   // RACE: written last, after every child exists; two cascaders write equivalent markers.
   await writeFileAtomic(ctx, cascadeMarkerPath(ctx, parent.ticket_id), `${JSON.stringify(marker, null, 2)}\n`);
   return marker;
+}
+
+/**
+ * Did the queue finish this ticket (a submit or an approval into completed/ in its history)?
+ * Why it matters: a ticket moved into completed/ by hand (or by an agent's file tools) has no
+ * output of a worker: cascading it would make children from nothing (`input_data: {}`).
+ */
+export function wasSubmitted(t: Pick<Ticket, 'history'>): boolean {
+  return t.history.some((h) => h.to === TicketState.completed && (h.event === 'submitted' || h.event === 'approved'));
+}
+
+/**
+ * Refuse to cascade a parent that is not a finished ticket of the queue: CORRUPT_TICKET when
+ * its content disagrees with where it is (`file`, its path: the location comes from the path;
+ * without it, from the ticket's own id, for a ticket the caller has just built or checked),
+ * WRONG_STATE when it was never submitted (see wasSubmitted). The daemon logs the error, fsck
+ * reports the ticket.
+ */
+export function checkCascadable(ctx: RunCtx, parent: Ticket, file?: string): void {
+  const loc = file === undefined ? stateLocation(TicketState.completed, parent.ticket_id) : completedLocationOf(ctx, file);
+  const where = file ?? pathOfLocation(ctx, loc);
+  checkTicketLocation(parent, loc, where);
+  if (!wasSubmitted(parent)) {
+    throw new TqError('WRONG_STATE', `${where}: ticket ${loc.ticketId} is in completed/ but was never submitted (its history has no submit; moved there by hand?): not cascaded`, {
+      file: where,
+      field: 'history',
+      hint: `\`tq fsck --repair ${ctx.runId}\` requeues it; or claim and submit it properly`,
+    });
+  }
+}
+
+/** The location of a file in completed/<stage>/ of this run, from its path; CORRUPT_TICKET for any other path. */
+function completedLocationOf(ctx: RunCtx, file: string): TicketLocation {
+  const prefix = `${ctx.paths.dir}/`;
+  const loc = file.startsWith(prefix) ? locationOfRelPath(file.slice(prefix.length)) : undefined;
+  if (loc?.state !== TicketState.completed) throw new TqError('CORRUPT_TICKET', `${file} is not a ticket file in completed/<stage>/ of run ${ctx.runId}: not cascaded`, { file });
+  return loc;
 }

@@ -1,11 +1,11 @@
 import type { Dir } from 'node:fs';
-import { basename } from 'node:path';
 import { TqError, errnoCode, ioError, isTqError } from '../model/errors.js';
-import { quarantineFile } from '../store/quarantine.js';
-import { checkTicketNamesItself } from '../store/read-ticket.js';
+import { quarantineAndRestore } from './restore-ticket.js';
+import { checkTicketLocation, claimedLocation, pathOfLocation, type TicketLocation } from '../store/ticket-location.js';
+import { TicketState } from '../model/states.js';
 import { moveTicket } from '../protocol/move-ticket.js';
 import { retryThroughMove } from '../protocol/retry-through-move.js';
-import { cleanId } from '../model/ids.js';
+import { cleanId, validateId } from '../model/ids.js';
 import { leaseMsOf, requestedLeaseMs, stageConfig } from '../model/pipeline.js';
 import { claimedDir, ensureDir, intoDir, stateDir, type RunCtx } from '../store/run-context.js';
 import { ticketIdOfFileName } from '../store/run-names.js';
@@ -48,6 +48,8 @@ export async function claimTicket(ctx: RunCtx, opts: ClaimOptions): Promise<Clai
     if (name === undefined) return null;
     const source = `${from}/${name}`;
     const target = `${to}/${name}`;
+    // Why from the name: readCandidates only hands out names whose ticket id is valid.
+    const loc = claimedLocation(ticketIdOfFileName(name) as string, workerId);
     try {
       // RACE: exactly one claimer's rename succeeds; the others get ENOENT and move on.
       await intoDir(ctx, to, () => ctx.fs.rename(source, target));
@@ -55,7 +57,7 @@ export async function claimTicket(ctx: RunCtx, opts: ClaimOptions): Promise<Clai
       if (errnoCode(err) === 'ENOENT') continue;
       throw ioError(err, 'claiming', source);
     }
-    const stamped = await stampClaim(ctx, target, stage, workerId, leaseMs);
+    const stamped = await stampClaim(ctx, loc, stage, leaseMs);
     if (stamped) return { ticket: stamped, path: target };
   }
   return null;
@@ -127,7 +129,8 @@ async function readCandidates(ctx: RunCtx, dir: string, cursor: Cursor): Promise
         break;
       }
       // Why: only regular files are tickets; a symlink or a directory is left for fsck to report.
-      if (ticketIdOfFileName(entry.name) !== undefined && (entry.isFile() || (!entry.isSymbolicLink() && !entry.isDirectory()))) names.push(entry.name);
+      // Why valid ids only: a path is built from the name; an invalid one is left for fsck to report.
+      if (isValidTicketName(entry.name) && (entry.isFile() || (!entry.isSymbolicLink() && !entry.isDirectory()))) names.push(entry.name);
     }
   } catch (err) {
     ended = true;
@@ -184,14 +187,25 @@ export function claimedVersion(ticket: Ticket, workerId: string, now: Date, leas
   };
 }
 
+function isValidTicketName(name: string): boolean {
+  const id = ticketIdOfFileName(name);
+  if (id === undefined) return false;
+  try {
+    validateId(id, 'ticket id');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Read the ticket we just renamed into claimed/<worker>/. A reaper may be adopting it (a
  * fenced move, so the file is briefly in moving/): wait for that move instead of failing.
  * Undefined if it is gone for good.
  */
-async function readJustClaimed(ctx: RunCtx, path: string): Promise<{ text: string; ino: number } | undefined> {
-  const ticketId = ticketIdOfFileName(basename(path)) ?? '';
-  return retryThroughMove(ctx, ticketId, 200, async () => {
+async function readJustClaimed(ctx: RunCtx, loc: TicketLocation): Promise<{ text: string; ino: number } | undefined> {
+  const path = pathOfLocation(ctx, loc);
+  return retryThroughMove(ctx, loc.ticketId, 200, async () => {
     try {
       return await ctx.fs.readFileWithIno(path);
     } catch (err) {
@@ -201,39 +215,53 @@ async function readJustClaimed(ctx: RunCtx, path: string): Promise<{ text: strin
   });
 }
 
-/** Write the claim into the ticket; a file that is not a valid ticket of this stage is quarantined. */
-async function stampClaim(ctx: RunCtx, path: string, stage: string, workerId: string, leaseMs: number): Promise<Ticket | undefined> {
-  let read = await readJustClaimed(ctx, path);
-  if (read === undefined) return undefined;
-  let ticket: Ticket;
+/**
+ * Write the claim into the ticket we just took (`loc`, in claimed/<worker>/). A file that is not
+ * what its place says (a ticket of another stage than the pending/<stage>/ it was in, or content
+ * that disagrees with its name) is quarantined, the ticket restored from registry/ if it is
+ * nowhere else, and undefined returned: one bad file must not block the stage.
+ */
+async function stampClaim(ctx: RunCtx, loc: TicketLocation, stage: string, leaseMs: number): Promise<Ticket | undefined> {
+  const path = pathOfLocation(ctx, loc);
   try {
-    ticket = parseTicket(read.text, path);
-    checkTicketNamesItself(ticket, path);
-    if (ticket.worker_type !== stage) throw new TqError('CORRUPT_TICKET', `${path}: field worker_type is "${ticket.worker_type}" but the file was in pending/${stage}/`, { file: path, field: 'worker_type' });
+    if (loc.stage !== stage) throw new TqError('CORRUPT_TICKET', `${path}: ticket ${loc.ticketId} belongs to stage ${loc.stage}, but it was in pending/${stage}/`, { file: path });
+    return await stampChecked(ctx, loc, leaseMs);
   } catch (err) {
-    if (!isTqError(err, 'CORRUPT_TICKET')) throw err;
-    // Why: one bad file must not block the stage; keep it for a human and claim the next one.
-    await quarantineFile(ctx, path, err.message);
+    if (!isTqError(err, 'CORRUPT_TICKET') || err.file !== path) throw err;
+    await quarantineAndRestore(ctx, loc, path, err.message);
     return undefined;
   }
+}
+
+/** stampClaim's work: CORRUPT_TICKET (naming the file) when the ticket disagrees with `loc`. */
+async function stampChecked(ctx: RunCtx, loc: TicketLocation, leaseMs: number): Promise<Ticket | undefined> {
+  if (loc.state !== TicketState.claimed) return undefined;
+  const { worker } = loc;
+  const path = pathOfLocation(ctx, loc);
+  let read = await readJustClaimed(ctx, loc);
+  if (read === undefined) return undefined;
+  let ticket = parseTicket(read.text, path);
+  checkTicketLocation(ticket, loc, path);
   // RACE: a reaper may have adopted the claim before we stamped it (same token): keep its stamp.
-  if (ticket.claim?.worker_id === workerId && ticket.status === 'claimed') return ticket;
+  if (ticket.claim?.worker_id === worker && ticket.status === 'claimed') return ticket;
   // RACE: the stamp is a fenced move like every other rewrite. A plain rename over the file
   // could recreate it while a reaper adopting the unstamped claim holds it in moving/; the
   // reaper's commit would then resurrect a second copy once we have moved ours on.
   for (let attempt = 0; attempt < 20; attempt += 1) {
-    const outcome = await moveTicket(ctx, path, {
+    const outcome = await moveTicket(ctx, loc, {
+      to: { state: TicketState.claimed, worker },
       // Why: the version we just read and checked; the fence re-checks its inode.
       ...(read ? { known: { ...read, ticket } } : {}),
-      build: (t) => (t.claim?.worker_id === workerId && t.status === 'claimed' ? t : claimedVersion(t, workerId, ctx.clock.now(), leaseMs)),
+      build: (t) => (t.claim?.worker_id === worker && t.status === 'claimed' ? t : claimedVersion(t, worker, ctx.clock.now(), leaseMs)),
     });
     if (outcome.moved) return outcome.ticket;
     // Someone (a reaper adopting it, or undoing a stalled adoption) moved it between our read
     // and our fence: look again, and keep their stamp if they made one.
-    read = await readJustClaimed(ctx, path);
+    read = await readJustClaimed(ctx, loc);
     if (read === undefined) return undefined;
     ticket = parseTicket(read.text, path);
-    if (ticket.claim?.worker_id === workerId && ticket.status === 'claimed') return ticket;
+    checkTicketLocation(ticket, loc, path);
+    if (ticket.claim?.worker_id === worker && ticket.status === 'claimed') return ticket;
   }
   throw new TqError('IO_ERROR', `${path}: the claim could not be stamped (the ticket kept changing); run \`tq fsck\``, { file: path });
 }

@@ -53,13 +53,16 @@ function keyOf(element: unknown, key: string): string | undefined {
   return undefined;
 }
 
-/** The children a completed ticket's cascade rules ask for, with deterministic ids. */
-export function planChildren(pipeline: Pipeline, parent: Ticket, now: Date): ChildPlan {
+/**
+ * The children a completed ticket's cascade rules ask for, with deterministic ids. `runId` is the
+ * run's own id: a child never takes it from the parent's JSON.
+ */
+export function planChildren(pipeline: Pipeline, parent: Ticket, now: Date, runId: string): ChildPlan {
   const output = parent.output_data ?? {};
   const problems = checkCascadeOutput(pipeline, parent.worker_type, output);
   const children: PlannedChild[] = [];
   for (const { rule, tag } of rulesFrom(pipeline, parent.worker_type)) {
-    const base = { runId: parent.run_id, stage: rule.to, now, pipeline, event: `cascaded from ${parent.ticket_id}` };
+    const base = { runId, stage: rule.to, now, pipeline, event: `cascaded from ${parent.ticket_id}` };
     const lineage = { parents: [parent.ticket_id], root_id: parent.lineage.root_id };
     if (rule.for_each === undefined) {
       children.push({

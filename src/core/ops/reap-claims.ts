@@ -1,12 +1,14 @@
 import { join } from 'node:path';
-import { isTqError } from '../model/errors.js';
+import { TqError, errnoCode, ioError, isTqError } from '../model/errors.js';
 import { ticketIdOfFileName } from '../store/run-names.js';
 import { leaseMsOf, maxAttemptsOf } from '../model/pipeline.js';
-import { moveTicket } from '../protocol/move-ticket.js';
+import { moveTicket, type DuplicateOutcome, type MoveOutcome } from '../protocol/move-ticket.js';
 import { leaseVerdict } from '../protocol/lease.js';
 import { claimedVersion } from './claim-ticket.js';
-import { quarantineFile } from '../store/quarantine.js';
-import { checkTicketNamesItself, readTicketAt } from '../store/read-ticket.js';
+import { quarantineAndRestore } from './restore-ticket.js';
+import { readTicketAtLocation } from '../store/read-ticket.js';
+import { claimedLocation, pathOfLocation, type TicketLocation } from '../store/ticket-location.js';
+import { TicketState } from '../model/states.js';
 import { withHistory } from '../model/serialize-ticket.js';
 import { claimedDir, type RunCtx } from '../store/run-context.js';
 import { listDir } from '../store/atomic-write.js';
@@ -15,7 +17,8 @@ import type { Ticket } from '../model/ticket-schema.js';
 export interface ReapAction {
   ticket_id: string;
   worker_id: string;
-  action: 'requeued' | 'failed' | 'adopted' | 'clamped' | 'quarantined';
+  /** `skipped`: the entry could not be handled (note says why); the pass went on. */
+  action: 'requeued' | 'failed' | 'adopted' | 'clamped' | 'quarantined' | 'skipped';
   note: string;
 }
 
@@ -39,47 +42,102 @@ export const UNSTAMPED_GRACE_MS = 5000;
 
 export async function reapExpired(ctx: RunCtx, opts: ReapOptions = {}): Promise<ReapAction[]> {
   const actions: ReapAction[] = [];
-  for (const worker of await listDir(ctx, join(ctx.paths.dir, 'claimed'))) {
+  for (const worker of await listDir(ctx, join(ctx.paths.dir, TicketState.claimed))) {
     const dir = claimedDir(ctx, worker);
     for (const name of await listDir(ctx, dir)) {
       const ticketId = ticketIdOfFileName(name);
       if (ticketId === undefined) continue;
-      const action = await reapOne(ctx, join(dir, name), worker, ticketId, opts);
-      if (action) actions.push(action);
+      try {
+        const action = await reapOne(ctx, join(dir, name), worker, ticketId, opts);
+        if (action) actions.push(action);
+      } catch (err) {
+        // Why: one bad entry must not stop the pass: every claim after it would never be reaped.
+        actions.push({ ticket_id: ticketId, worker_id: worker, action: 'skipped', note: err instanceof Error ? err.message : String(err) });
+      }
     }
   }
   return actions;
 }
 
-/** Reap one claimed file (what reapExpired does for each): the daemon's reaper calls it for claims it knows are due. */
+/**
+ * Reap one claimed file (what reapExpired does for each): the daemon's reaper calls it for claims
+ * it knows are due. `path` must be claimed/<worker>/<ticketId>.json; the file acted on is built
+ * from the validated `worker` and `ticketId` (invalid ones are left for fsck: undefined). A file
+ * that is no regular file, does not parse, or disagrees with its location is quarantined and the
+ * ticket restored from registry/ if it is nowhere else; a duplicate of a finished ticket is
+ * quarantined, never reaped back into pending/.
+ */
 export async function reapOne(ctx: RunCtx, path: string, worker: string, ticketId: string, opts: ReapOptions): Promise<ReapAction | undefined> {
-  let ticket: Ticket;
+  let loc: TicketLocation;
   try {
-    ticket = await readTicketAt(ctx, path);
-    checkTicketNamesItself(ticket, path);
+    loc = claimedLocation(ticketId, worker);
   } catch (err) {
-    if (isTqError(err, 'IO_ERROR') && (err.cause as { code?: string } | undefined)?.code === 'ENOENT') return undefined;
-    if (!isTqError(err, 'CORRUPT_TICKET')) throw err;
-    await quarantineFile(ctx, path, err.message);
-    return { ticket_id: ticketId, worker_id: worker, action: 'quarantined', note: err.message };
+    if (isTqError(err, 'INVALID_ID')) return undefined;
+    throw err;
   }
+  const file = pathOfLocation(ctx, loc);
+  const base = { ticket_id: loc.ticketId, worker_id: worker };
+  try {
+    const ticket = await readClaim(ctx, loc, file);
+    if (ticket === undefined) return undefined;
+    const outcome = await reapClaim(ctx, loc, ticket, opts);
+    if (outcome === undefined || outcome.moved === undefined) return outcome?.action;
+    if (outcome.moved.moved) return outcome.action;
+    if (outcome.moved.reason !== 'finished') return undefined;
+    const d = outcome.moved;
+    return { ...base, action: 'quarantined', note: `a duplicate: ticket ${loc.ticketId} is already ${d.state} (${d.existing}); this copy ${d.quarantined ? `was quarantined as ${d.quarantined}` : 'is gone'}` };
+  } catch (err) {
+    if (!isTqError(err, 'CORRUPT_TICKET') || err.file !== file) throw err;
+    const r = await quarantineAndRestore(ctx, loc, file, err.message);
+    return { ...base, action: 'quarantined', note: `${err.message}${r.restored ? `; ticket restored to ${r.restored} from registry/` : ''}` };
+  }
+}
+
+/** The claimed ticket at `file`, checked against `loc` (CORRUPT_TICKET naming the file otherwise); undefined when gone. */
+async function readClaim(ctx: RunCtx, loc: TicketLocation, file: string): Promise<Ticket | undefined> {
+  let kind: string;
+  try {
+    const st = await ctx.fs.lstat(file);
+    kind = st.isFile() ? '' : st.isSymbolicLink() ? 'symbolic link' : st.isDirectory() ? 'directory' : st.isFIFO() ? 'FIFO' : 'special file';
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw ioError(err, 'checking', file);
+  }
+  // Why before any read: a FIFO would block the read, a link would lead out of the run.
+  if (kind !== '') throw new TqError('CORRUPT_TICKET', `${file} is a ${kind}, not a ticket file`, { file });
+  try {
+    return (await readTicketAtLocation(ctx, loc)).ticket;
+  } catch (err) {
+    if (isTqError(err, 'IO_ERROR') && errnoCode(err.cause) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+type Reaped = { action?: ReapAction; moved?: MoveOutcome | DuplicateOutcome } | undefined;
+
+/** Decide from the lease, and move: adopt, clamp, requeue or fail. */
+async function reapClaim(ctx: RunCtx, loc: TicketLocation, ticket: Ticket, opts: ReapOptions): Promise<Reaped> {
+  if (loc.state !== TicketState.claimed) return undefined;
+  const { worker } = loc;
+  const file = pathOfLocation(ctx, loc);
   const now = ctx.clock.now();
   const at = now.toISOString();
-  const stage = ticket.worker_type;
+  const stage = loc.stage;
+  const base = { ticket_id: loc.ticketId, worker_id: worker };
+  const stayClaimed = { state: TicketState.claimed, worker };
   const verdict = leaseVerdict(ticket, { worker, now: now.getTime(), pipeline: ctx.config.pipeline });
   if (verdict.kind === 'unstamped') {
-    if (opts.unstampedGraceMs && (await youngerThan(ctx, path, opts.unstampedGraceMs))) return undefined;
+    if (opts.unstampedGraceMs && (await youngerThan(ctx, file, opts.unstampedGraceMs))) return undefined;
     // A claimer died between its rename and its stamp (or the file was moved by hand).
-    const outcome = await moveTicket(ctx, path, {
-      build: (t) => claimedVersion(t, worker, now, leaseMsOf(ctx.config.pipeline, stage), 'adopted unstamped claim'),
-    });
-    return outcome.moved ? { ticket_id: ticketId, worker_id: worker, action: 'adopted', note: 'claim had no lease record; lease starts now' } : undefined;
+    const moved = await moveTicket(ctx, loc, { to: stayClaimed, build: (t) => claimedVersion(t, worker, now, leaseMsOf(ctx.config.pipeline, stage), 'adopted unstamped claim') });
+    return { moved, action: { ...base, action: 'adopted', note: 'claim had no lease record; lease starts now' } };
   }
   if (verdict.kind === 'live') return undefined;
   const token = verdict.claim.token;
   if (verdict.kind === 'too_far') {
     const was = verdict.claim.lease_expires_at;
-    const outcome = await moveTicket(ctx, path, {
+    const moved = await moveTicket(ctx, loc, {
+      to: stayClaimed,
       expectToken: token,
       build: (t) => ({
         ...t,
@@ -87,14 +145,15 @@ export async function reapOne(ctx: RunCtx, path: string, worker: string, ticketI
         history: withHistory(t, { at, event: 'lease clamped', worker_id: worker, note: `lease_expires_at was ${was}, too far ahead (clock skew or hand edit)` }),
       }),
     });
-    return outcome.moved ? { ticket_id: ticketId, worker_id: worker, action: 'clamped', note: `lease_expires_at ${was} is too far in the future; clamped to one lease from now` } : undefined;
+    return { moved, action: { ...base, action: 'clamped', note: `lease_expires_at ${was} is too far in the future; clamped to one lease from now` } };
   }
   // Expired (or a lease_expires_at that does not parse).
   const attempts = ticket.attempts + 1;
   const max = maxAttemptsOf(ctx.config.pipeline, stage);
   const toFailed = attempts >= max;
   const note = `lease expired at ${verdict.claim.lease_expires_at} (attempt ${attempts} of ${max})`;
-  const outcome = await moveTicket(ctx, path, {
+  const moved = await moveTicket(ctx, loc, {
+    to: { state: toFailed ? TicketState.failed : TicketState.pending },
     expectToken: token,
     build: (t) => ({
       ...t,
@@ -105,8 +164,7 @@ export async function reapOne(ctx: RunCtx, path: string, worker: string, ticketI
       history: withHistory(t, { at, event: 'reaped', from: 'claimed', to: toFailed ? 'failed' : 'pending', worker_id: worker, note }),
     }),
   });
-  if (!outcome.moved) return undefined;
-  return { ticket_id: ticketId, worker_id: worker, action: toFailed ? 'failed' : 'requeued', note };
+  return { moved, action: { ...base, action: toFailed ? 'failed' : 'requeued', note } };
 }
 
 async function youngerThan(ctx: RunCtx, path: string, ms: number): Promise<boolean> {

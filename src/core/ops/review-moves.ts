@@ -1,10 +1,10 @@
 import { TqError } from '../model/errors.js';
-import { moveTicket } from '../protocol/move-ticket.js';
+import { moveTicket, type DuplicateOutcome } from '../protocol/move-ticket.js';
 import { locateTicket } from '../protocol/locate-ticket.js';
 import { cascadeTicket, type CascadeMarker } from './cascade-ticket.js';
 import { withHistory } from '../model/serialize-ticket.js';
 import type { RunCtx } from '../store/run-context.js';
-import type { TicketState } from '../model/states.js';
+import { TicketState } from '../model/states.js';
 import type { Ticket } from '../model/ticket-schema.js';
 
 /** needs_review -> completed, then cascade (an operator's approval). */
@@ -17,9 +17,11 @@ export async function approveTicket(ctx: RunCtx, rawId: string, note?: string): 
     });
   }
   const now = ctx.clock.now().toISOString();
-  const outcome = await moveTicket(ctx, loc.path, {
+  const outcome = await moveTicket(ctx, loc.loc, {
+    to: { state: TicketState.completed },
     build: (t) => ({ ...t, status: 'completed', completed_at: now, history: withHistory(t, { at: now, event: 'approved', from: 'needs_review', to: 'completed', ...(note ? { note } : {}) }) }),
   });
+  if (!outcome.moved && outcome.reason === 'finished') throw alreadyFinished(loc.ticketId, outcome, 'approved');
   if (!outcome.moved) throw new TqError('WRONG_STATE', `${loc.ticketId} moved while being approved; try again`, { file: loc.path });
   const cascade = await cascadeTicket(ctx, outcome.ticket);
   return { ticket: outcome.ticket, path: outcome.path, ...(cascade ? { cascade } : {}) };
@@ -37,7 +39,8 @@ export async function requeueTicket(ctx: RunCtx, rawId: string, note?: string): 
     });
   }
   const now = ctx.clock.now().toISOString();
-  const outcome = await moveTicket(ctx, loc.path, {
+  const outcome = await moveTicket(ctx, loc.loc, {
+    to: { state: TicketState.pending },
     build: (t) => ({
       ...t,
       status: 'pending',
@@ -47,6 +50,15 @@ export async function requeueTicket(ctx: RunCtx, rawId: string, note?: string): 
       history: withHistory(t, { at: now, event: 'requeued', from: loc.state, to: 'pending', ...(note ? { note } : {}) }),
     }),
   });
+  if (!outcome.moved && outcome.reason === 'finished') throw alreadyFinished(loc.ticketId, outcome, 'requeued');
   if (!outcome.moved) throw new TqError('WRONG_STATE', `${loc.ticketId} moved while being requeued; try again`, { file: loc.path });
   return { ticket: outcome.ticket, path: outcome.path, from: loc.state };
+}
+
+/** The copy an operator acted on duplicated a finished ticket: it was set aside, nothing else changed. */
+function alreadyFinished(id: string, d: DuplicateOutcome, action: string): TqError {
+  return new TqError('ALREADY_DONE', `${id} was not ${action}: it is already ${d.state} (${d.existing}); the copy acted on was a duplicate${d.quarantined ? `, quarantined as ${d.quarantined}` : ''}`, {
+    file: d.existing,
+    hint: `see it with \`tq show\`; run \`tq fsck\` to check the run`,
+  });
 }

@@ -1,12 +1,13 @@
 import { TqError } from '../model/errors.js';
-import { cleanId, stageOfTicketId } from '../model/ids.js';
 import type { RunCtx } from '../store/run-context.js';
 import { cascadeTicket, type CascadeMarker } from './cascade-ticket.js';
 import { checkCascadeOutput } from './plan-children.js';
 import { checkStageData } from '../model/stage-schemas.js';
 import { keepRejectedOutput } from '../store/reject-output.js';
 import { locateAll } from '../protocol/locate-ticket.js';
-import { heldTicketPath, tryMoveHeldTicket } from './worker-moves.js';
+import { heldLocation, refusalError, tryMoveHeldTicket } from './worker-moves.js';
+import { explainRefusal } from './worker-refusal.js';
+import { ticketLocationProblem } from '../store/ticket-location.js';
 import { withHistory } from '../model/serialize-ticket.js';
 import { readTicketAt } from '../store/read-ticket.js';
 import { SUBMIT_STATES, type SubmitState } from '../model/states.js';
@@ -75,19 +76,21 @@ export function validateSubmission(ctx: RunCtx, stage: string, opts: SubmitOptio
 
 /**
  * Submit a claimed ticket. Fenced: the move out of claimed/<worker>/ is the commit, and it
- * succeeds only while this worker's claim is current. A late submit (after a reap, release or
- * requeue) is refused with LEASE_LOST and its output is kept in rejected/. A completed ticket
- * cascades inline; repeating a submit that already went through is safe.
+ * succeeds only while this worker's claim is current, and only if the ticket there is what its
+ * location says (its content names this ticket, stage and worker). A refused submit keeps its
+ * output in rejected/ and says why: LEASE_LOST (reaped, released or requeued), NOT_HOLDER (held
+ * by another worker), ALREADY_DONE (a finished ticket is never replaced, except that repeating
+ * the very submit that went through is safe and answered `repeated`), CORRUPT_TICKET (the file
+ * was not the ticket: quarantined, and the ticket restored from registry/). A completed ticket
+ * cascades inline.
  */
 export async function submitTicket(ctx: RunCtx, opts: SubmitOptions): Promise<SubmitResult> {
-  const ticketId = cleanId(opts.ticketId, 'ticket id');
-  const workerId = cleanId(opts.workerId, 'worker id');
-  const stage = stageOfTicketId(ticketId);
-  const v = validateSubmission(ctx, stage, opts);
-  const source = heldTicketPath(ctx, workerId, ticketId);
+  const loc = heldLocation(opts.ticketId, opts.workerId);
+  const { ticketId, worker: workerId } = loc;
+  const v = validateSubmission(ctx, loc.stage, opts);
   const now = ctx.clock.now();
 
-  const moved = await tryMoveHeldTicket(ctx, source, ticketId, opts.token, (t) => ({
+  const moved = await tryMoveHeldTicket(ctx, loc, opts.token, { state: v.status }, (t) => ({
     ...t,
     status: v.status,
     output_data: v.output,
@@ -96,7 +99,7 @@ export async function submitTicket(ctx: RunCtx, opts: SubmitOptions): Promise<Su
     completed_at: now.toISOString(),
     history: withHistory(t, { at: now.toISOString(), event: 'submitted', from: 'claimed', to: v.status, worker_id: workerId }),
   }));
-  if (moved) {
+  if (moved.moved) {
     const cascade = moved.ticket.status === 'completed' ? await cascadeTicket(ctx, moved.ticket) : undefined;
     return { ticket: moved.ticket, path: moved.path, ...(cascade ? { cascade } : {}), repeated: false };
   }
@@ -105,30 +108,29 @@ export async function submitTicket(ctx: RunCtx, opts: SubmitOptions): Promise<Su
     const cascade = repeat.status === 'completed' ? await cascadeTicket(ctx, repeat) : undefined;
     return { ticket: repeat, path: '', ...(cascade ? { cascade } : {}), repeated: true };
   }
+  const check = { action: 'submit' as const, loc, ...(opts.token ? { token: opts.token } : {}), ...(moved.duplicate ? { duplicate: moved.duplicate } : {}), ...(moved.setAside ? { setAside: moved.setAside } : {}) };
+  const why = await explainRefusal(ctx, check);
   const rejectedPath = await keepRejectedOutput(ctx, {
     ticket_id: ticketId,
     worker_id: workerId,
     token: opts.token ?? null,
-    reason: 'lease lost: the ticket was no longer claimed by this worker (reaped, released or requeued)',
+    reason: `${why.code}: ${why.message}`,
     status: v.status,
     output_data: v.output,
     worker_concerns: v.concerns,
     usage: v.usage,
   });
-  throw new TqError('LEASE_LOST', `ticket ${ticketId} is not claimed by ${workerId}${opts.token ? ` with token ${opts.token}` : ''} any more (its lease expired, or it was released or requeued); your output was kept in ${rejectedPath}`, {
-    file: source,
-    hint: 'claim a new ticket; an operator can inspect the kept output with `tq show`',
-    data: { rejected_path: rejectedPath },
-  });
+  throw await refusalError(ctx, check, { refusal: why, data: { rejected_path: rejectedPath }, suffix: `; your output was kept in ${rejectedPath}` });
 }
 
 /** After a crash, a worker may submit again: if its result is already in place, say so. */
 async function findAppliedSubmit(ctx: RunCtx, ticketId: string, workerId: string, output: JsonObject, token: string | undefined): Promise<Ticket | undefined> {
-  for (const loc of await locateAll(ctx, ticketId)) {
-    if (loc.state === 'pending' || loc.state === 'claimed') continue;
-    const t = await readTicketAt(ctx, loc.path).catch(() => undefined);
-    if (!t || t.claim?.worker_id !== workerId) continue;
-    if (token !== undefined && t.claim.token !== token) continue;
+  for (const found of await locateAll(ctx, ticketId)) {
+    if (found.state === 'pending' || found.state === 'claimed') continue;
+    const t = await readTicketAt(ctx, found.path).catch(() => undefined);
+    // Why the location check: only a finished copy that is what its place says can be "ours".
+    if (!t || ticketLocationProblem(t, found.loc, found.path) || t.claim?.worker_id !== workerId) continue;
+    if (token !== undefined && t.claim.token !== token.trim()) continue;
     if (JSON.stringify(t.output_data) === JSON.stringify(output)) return t;
   }
   return undefined;

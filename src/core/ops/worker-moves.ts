@@ -1,13 +1,15 @@
-import { join } from 'node:path';
-import { TqError } from '../model/errors.js';
+import { TqError, isTqError } from '../model/errors.js';
 import { cleanId } from '../model/ids.js';
 import { leaseMsOf, requestedLeaseMs } from '../model/pipeline.js';
-import { claimedDir, type RunCtx } from '../store/run-context.js';
-import { moveTicket, type MoveOptions } from '../protocol/move-ticket.js';
+import type { RunCtx } from '../store/run-context.js';
+import { moveTicket, type DuplicateOutcome, type MoveOptions } from '../protocol/move-ticket.js';
 import { retryThroughMove } from '../protocol/retry-through-move.js';
-import { ticketFileName } from '../store/run-names.js';
+import { claimedLocation, pathOfLocation, type MoveTarget, type TicketLocation } from '../store/ticket-location.js';
 import { withHistory } from '../model/serialize-ticket.js';
+import { TicketState } from '../model/states.js';
 import type { Ticket } from '../model/ticket-schema.js';
+import { quarantineAndRestore } from './restore-ticket.js';
+import { explainRefusal, type HoldCheck, type Refusal, type SetAsideFile } from './worker-refusal.js';
 
 export interface WorkerMoveOptions {
   ticketId: string;
@@ -15,41 +17,71 @@ export interface WorkerMoveOptions {
   token?: string;
 }
 
-/** Where a worker's held ticket is. */
-export function heldTicketPath(ctx: RunCtx, workerId: string, ticketId: string): string {
-  return join(claimedDir(ctx, workerId), ticketFileName(ticketId));
+/** A worker's ticket: claimed/<worker>/<id>.json, from the validated ids (INVALID_ID otherwise). */
+export type HeldLocation = Extract<TicketLocation, { state: 'claimed' }>;
+
+export function heldLocation(rawTicketId: string, rawWorkerId: string): HeldLocation {
+  return claimedLocation(cleanId(rawTicketId, 'ticket id'), cleanId(rawWorkerId, 'worker id')) as HeldLocation;
+}
+
+export type HeldMoveOutcome =
+  | { moved: true; ticket: Ticket; path: string }
+  /** Not moved: `duplicate` when the worker's copy duplicated a finished ticket, `setAside` when it was not the ticket. */
+  | { moved: false; duplicate?: DuplicateOutcome; setAside?: SetAsideFile };
+
+/**
+ * Move the ticket a worker holds (`loc`, fenced on `token` when given) to `to`, waiting out
+ * someone else's move of it in flight (e.g. the daemon serving a heartbeat). Its content must
+ * agree with `loc` (id, stage, status, claim.worker_id): a file that does not is quarantined and
+ * the ticket restored from registry/ if it is nowhere else (`setAside`).
+ */
+export async function tryMoveHeldTicket(ctx: RunCtx, loc: HeldLocation, token: string | undefined, to: MoveTarget, build: MoveOptions['build']): Promise<HeldMoveOutcome> {
+  const source = pathOfLocation(ctx, loc);
+  try {
+    const outcome = await retryThroughMove(ctx, loc.ticketId, 50, async () => {
+      const o = await moveTicket(ctx, loc, { to, build, ...(token !== undefined ? { expectToken: token.trim() } : {}) });
+      return !o.moved && o.reason === 'gone' ? undefined : o;
+    });
+    if (outcome?.moved) return { moved: true, ticket: outcome.ticket, path: outcome.path };
+    return outcome?.reason === 'finished' ? { moved: false, duplicate: outcome } : { moved: false };
+  } catch (err) {
+    if (!isTqError(err, 'CORRUPT_TICKET') || err.file !== source) throw err;
+    // Why: the file in the worker's directory is not the ticket it says (edited, copied, garbage):
+    // nothing is moved on its word; it is kept for a human and the ticket itself made whole.
+    const r = await quarantineAndRestore(ctx, loc, source, err.message);
+    return { moved: false, setAside: { why: err.message, ...(err.field !== undefined ? { field: err.field } : {}), ...r } };
+  }
 }
 
 /**
- * Move the ticket at `source` (held by a worker; fenced on `token` when given), waiting out
- * someone else's move of it in flight (e.g. the daemon serving a heartbeat). Undefined when the
- * worker no longer holds it (or it changed under every try).
+ * The error for a worker move that did not happen (see explainRefusal; pass `refusal` when
+ * already explained), with `data` added and `suffix` appended to its message.
  */
-export async function tryMoveHeldTicket(ctx: RunCtx, source: string, ticketId: string, token: string | undefined, build: MoveOptions['build']): Promise<{ ticket: Ticket; path: string } | undefined> {
-  const outcome = await retryThroughMove(ctx, ticketId, 50, async () => {
-    const o = await moveTicket(ctx, source, { build, ...(token !== undefined ? { expectToken: token.trim() } : {}) });
-    return !o.moved && o.reason === 'gone' ? undefined : o;
+export async function refusalError(ctx: RunCtx, check: HoldCheck, extra: { data?: Record<string, unknown>; suffix?: string; refusal?: Refusal } = {}): Promise<TqError> {
+  const r = extra.refusal ?? (await explainRefusal(ctx, check));
+  const quarantined = check.duplicate?.quarantined ?? check.setAside?.quarantined;
+  const restored = check.setAside?.restored;
+  const data = { ...extra.data, ...(quarantined ? { quarantined } : {}), ...(restored ? { restored } : {}) };
+  return new TqError(r.code, `${r.message}${extra.suffix ?? ''}`, {
+    file: pathOfLocation(ctx, check.loc),
+    hint: r.hint,
+    ...(r.field !== undefined ? { field: r.field } : {}),
+    ...(Object.keys(data).length > 0 ? { data } : {}),
   });
-  return outcome?.moved ? { ticket: outcome.ticket, path: outcome.path } : undefined;
 }
 
-/** Move a ticket this worker holds; LEASE_LOST when it no longer does. */
-async function moveHeldTicket(ctx: RunCtx, opts: WorkerMoveOptions, action: string, build: MoveOptions['build']): Promise<{ ticket: Ticket; path: string }> {
-  const ticketId = cleanId(opts.ticketId, 'ticket id');
-  const workerId = cleanId(opts.workerId, 'worker id');
-  const source = heldTicketPath(ctx, workerId, ticketId);
-  const moved = await tryMoveHeldTicket(ctx, source, ticketId, opts.token, build);
-  if (moved) return moved;
-  throw new TqError('LEASE_LOST', `cannot ${action} ${ticketId}: it is not claimed by ${workerId}${opts.token ? ` with token ${opts.token}` : ''} (its lease expired, or it was released or requeued)`, {
-    file: source,
-    hint: `see where it is with \`tq show ${ctx.runId} ${ticketId}\``,
-  });
+/** Move a ticket this worker holds; refused (LEASE_LOST, NOT_HOLDER, ALREADY_DONE, CORRUPT_TICKET) when it does not. */
+async function moveHeldTicket(ctx: RunCtx, opts: WorkerMoveOptions, action: 'heartbeat' | 'release', to: (worker: string) => MoveTarget, build: MoveOptions['build']): Promise<{ ticket: Ticket; path: string }> {
+  const loc = heldLocation(opts.ticketId, opts.workerId);
+  const moved = await tryMoveHeldTicket(ctx, loc, opts.token, to(loc.worker), build);
+  if (moved.moved) return { ticket: moved.ticket, path: moved.path };
+  throw await refusalError(ctx, { action, loc, ...(opts.token ? { token: opts.token } : {}), ...(moved.duplicate ? { duplicate: moved.duplicate } : {}), ...(moved.setAside ? { setAside: moved.setAside } : {}) });
 }
 
 /** Extend the lease of a held ticket (from now, by the stage's lease or `lease`). */
 export async function heartbeatTicket(ctx: RunCtx, opts: WorkerMoveOptions & { lease?: string | number }): Promise<{ ticket: Ticket; path: string }> {
   const now = ctx.clock.now();
-  return moveHeldTicket(ctx, opts, 'heartbeat', (t) => {
+  return moveHeldTicket(ctx, opts, 'heartbeat', (worker) => ({ state: TicketState.claimed, worker }), (t) => {
     if (!t.claim) throw new TqError('WRONG_STATE', `${t.ticket_id} has no claim record yet`, { field: 'claim' });
     const ms = opts.lease !== undefined ? requestedLeaseMs(ctx.config.pipeline, t.worker_type, opts.lease) : leaseMsOf(ctx.config.pipeline, t.worker_type);
     return {
@@ -71,7 +103,7 @@ function withLastHeartbeat(t: Ticket, now: Date): Ticket['history'] {
 /** Give a held ticket back to pending/ (attempts unchanged: a release is not a failure). */
 export async function releaseTicket(ctx: RunCtx, opts: WorkerMoveOptions & { reason?: string }): Promise<{ ticket: Ticket; path: string }> {
   const now = ctx.clock.now().toISOString();
-  return moveHeldTicket(ctx, opts, 'release', (t) => ({
+  return moveHeldTicket(ctx, opts, 'release', () => ({ state: TicketState.pending }), (t) => ({
     ...t,
     status: 'pending',
     claim: null,

@@ -1,11 +1,12 @@
 import { dirname, join } from 'node:path';
 import { errnoCode, ioError } from '../model/errors.js';
 import { nonce } from '../model/ids.js';
-import { ensureDir, ensureParent, intoDir, pathForTicket, stateDir, type RunCtx } from '../store/run-context.js';
+import { ensureDir, ensureParent, intoDir, type RunCtx } from '../store/run-context.js';
 import { MovingKind, isMovingFileOf, movingFileName, parseMovingFileName, ticketFileName } from '../store/run-names.js';
 import { TicketState } from '../model/states.js';
 import { serializeTicket } from '../model/serialize-ticket.js';
 import type { Ticket } from '../model/ticket-schema.js';
+import { checkTicketLocation, pathOfLocation, stateLocation } from '../store/ticket-location.js';
 import { createFileExclusive, linkTempExclusive, listDir, writeTempFor, readIfExists, syncDirIfDurable, unlinkIfExists } from '../store/atomic-write.js';
 
 export function registryPath(ctx: RunCtx, stage: string, ticketId: string): string {
@@ -26,9 +27,13 @@ export type BirthOutcome = 'created' | 'exists';
  * A .new file without a matching registry entry was never registered: recovery removes it.
  */
 export async function birthTicket(ctx: RunCtx, ticket: Ticket): Promise<BirthOutcome> {
-  const reg = registryPath(ctx, ticket.worker_type, ticket.ticket_id);
-  const staged = join(ctx.paths.moving, movingFileName(ticket.ticket_id, nonce(), MovingKind.new));
-  const target = pathForTicket(ctx, ticket);
+  // Why: every path below comes from the validated id (INVALID_ID otherwise), and the ticket
+  // must say the same (its stage, status pending) before anything is written.
+  const loc = stateLocation(TicketState.pending, ticket.ticket_id);
+  const target = pathOfLocation(ctx, loc);
+  checkTicketLocation(ticket, loc, target);
+  const reg = registryPath(ctx, loc.stage, loc.ticketId);
+  const staged = join(ctx.paths.moving, movingFileName(loc.ticketId, nonce(), MovingKind.new));
   const text = serializeTicket(ticket);
   await ensureDir(ctx, ctx.paths.moving);
   const writeStaged = async (): Promise<void> => {
@@ -64,7 +69,7 @@ export async function birthTicket(ctx: RunCtx, ticket: Ticket): Promise<BirthOut
   }
   if (!registered) {
     await unlinkIfExists(ctx, staged).catch(() => undefined);
-    await publishStrandedBirth(ctx, ticket.worker_type, ticket.ticket_id);
+    await publishStrandedBirth(ctx, loc.stage, loc.ticketId);
     return 'exists';
   }
   await ensureParent(ctx, target);
@@ -87,6 +92,8 @@ export async function birthTicket(ctx: RunCtx, ticket: Ticket): Promise<BirthOut
  * Returns true if it published one.
  */
 export async function publishStrandedBirth(ctx: RunCtx, stage: string, ticketId: string): Promise<boolean> {
+  const loc = stateLocation(TicketState.pending, ticketId);
+  if (loc.stage !== stage) return false;
   const names = (await listDir(ctx, ctx.paths.moving)).filter((n) => isMovingFileOf(n, ticketId) && parseMovingFileName(n)?.kind === MovingKind.new);
   if (names.length === 0) return false;
   const registered = await readIfExists(ctx, registryPath(ctx, stage, ticketId));
@@ -96,7 +103,7 @@ export async function publishStrandedBirth(ctx: RunCtx, stage: string, ticketId:
     const text = await readIfExists(ctx, staged);
     if (text === undefined) continue;
     if (registered !== undefined && text === registered && !published) {
-      const target = join(stateDir(ctx, TicketState.pending, stage), ticketFileName(ticketId));
+      const target = pathOfLocation(ctx, loc);
       await ensureParent(ctx, target);
       try {
         // RACE: two recoverers may both try; rename of a vanished source fails, never duplicates.

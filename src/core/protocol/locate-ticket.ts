@@ -1,36 +1,73 @@
 import { join } from 'node:path';
-import { TqError } from '../model/errors.js';
-import { cleanId, stageOfTicketId } from '../model/ids.js';
-import { claimedDir, pathExists, stateDir, type RunCtx } from '../store/run-context.js';
-import { ALL_STATES, TicketState } from '../model/states.js';
+import { TqError, isTqError } from '../model/errors.js';
+import { cleanId } from '../model/ids.js';
+import { pathExists, type RunCtx } from '../store/run-context.js';
+import { ALL_STATES, FINISHED_STATES, TicketState, type FinishedState } from '../model/states.js';
 import { listDir } from '../store/atomic-write.js';
-import { isMovingFileOf, ticketFileName } from '../store/run-names.js';
+import { isMovingFileOf } from '../store/run-names.js';
+import { claimedLocation, pathOfLocation, stateLocation, type TicketLocation as PathLocation } from '../store/ticket-location.js';
 
-export interface TicketLocation {
+/** A file of a ticket found in a state directory: where it is, said by its path alone. */
+export interface LocatedTicket {
   ticketId: string;
   state: TicketState;
   path: string;
   /** For claimed tickets: the worker directory it is in. */
   workerId?: string;
+  /** The same, as a validated location (store/ticket-location.ts). */
+  loc: PathLocation;
 }
 
-/** Every place a ticket id currently has a file (normally exactly one). Reads no bodies. */
-export async function locateAll(ctx: RunCtx, ticketId: string): Promise<TicketLocation[]> {
-  const stage = stageOfTicketId(ticketId);
-  const file = ticketFileName(ticketId);
-  const found: TicketLocation[] = [];
+/** @deprecated the older name of LocatedTicket (store/ticket-location.ts has the path-only TicketLocation). */
+export type TicketLocation = LocatedTicket;
+
+/**
+ * Every place a ticket id currently has a file (normally exactly one). Reads no bodies. Paths
+ * are built from the validated id and worker directory names only; a worker directory whose name
+ * is no valid worker id cannot hold a ticket (fsck reports it), nor can an invalid id be anywhere.
+ */
+export async function locateAll(ctx: RunCtx, rawTicketId: string): Promise<LocatedTicket[]> {
+  // Why: an invalid id (a stray registry name, say) can be in no state directory.
+  const ticketId = validLocation(() => stateLocation(TicketState.pending, rawTicketId))?.ticketId;
+  if (ticketId === undefined) return [];
+  const found: LocatedTicket[] = [];
   for (const state of ALL_STATES) {
     if (state === TicketState.claimed) {
-      for (const worker of await listDir(ctx, join(ctx.paths.dir, 'claimed'))) {
-        const path = join(claimedDir(ctx, worker), file);
-        if (await pathExists(ctx, path)) found.push({ ticketId, state, path, workerId: worker });
+      for (const worker of await listDir(ctx, join(ctx.paths.dir, TicketState.claimed))) {
+        const loc = validLocation(() => claimedLocation(ticketId, worker));
+        if (loc === undefined) continue;
+        const path = pathOfLocation(ctx, loc);
+        if (await pathExists(ctx, path)) found.push({ ticketId, state, path, workerId: worker, loc });
       }
     } else {
-      const path = join(stateDir(ctx, state, stage), file);
-      if (await pathExists(ctx, path)) found.push({ ticketId, state, path });
+      const loc = stateLocation(state, ticketId);
+      const path = pathOfLocation(ctx, loc);
+      if (await pathExists(ctx, path)) found.push({ ticketId, state, path, loc });
     }
   }
   return found;
+}
+
+function validLocation(make: () => PathLocation): PathLocation | undefined {
+  try {
+    return make();
+  } catch (err) {
+    if (isTqError(err, 'INVALID_ID')) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * A finished copy (completed/, failed/, needs_review/) of the ticket other than `except`, or
+ * undefined. Three lstats: cheap enough for every move into a finished state or into pending/.
+ */
+export async function finishedCopyOf(ctx: RunCtx, ticketId: string, except: readonly string[] = []): Promise<{ state: FinishedState; path: string } | undefined> {
+  for (const state of FINISHED_STATES) {
+    const path = pathOfLocation(ctx, stateLocation(state, ticketId));
+    if (except.includes(path)) continue;
+    if (await pathExists(ctx, path)) return { state, path };
+  }
+  return undefined;
 }
 
 /** Is a move of this ticket in flight right now (moving/<id>~*.prev.json)? */
@@ -73,7 +110,7 @@ export async function retryWhileInFlight<T>(
  * Find a ticket by id. A ticket in the middle of a move (a few syscalls) is waited for
  * briefly rather than reported missing.
  */
-export async function locateTicket(ctx: RunCtx, rawId: string): Promise<TicketLocation> {
+export async function locateTicket(ctx: RunCtx, rawId: string): Promise<LocatedTicket> {
   const ticketId = cleanId(rawId, 'ticket id');
   const found = await retryWhileInFlight(ctx, ticketId, 50, async () => (await locateAll(ctx, ticketId))[0]);
   if (found) return found;

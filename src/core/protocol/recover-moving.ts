@@ -1,18 +1,23 @@
 import { dirname, join } from 'node:path';
 import { errnoCode, ioError, isTqError } from '../model/errors.js';
-import { locateAll } from './locate-ticket.js';
+import { stageOfTicketId } from '../model/ids.js';
+import { isInFlight, finishedCopyOf, locateAll } from './locate-ticket.js';
 import { registryPath } from './birth-ticket.js';
-import { ensureParent, intoDir, pathForTicket, type RunCtx } from '../store/run-context.js';
+import { commitDraft } from './move-ticket.js';
+import { restoreFromRegistry } from './restore-from-registry.js';
+import { ensureParent, intoDir, type RunCtx } from '../store/run-context.js';
 import { parseTicket } from '../model/serialize-ticket.js';
+import { TicketState, isFinishedState, type FinishedState } from '../model/states.js';
 import type { Ticket } from '../model/ticket-schema.js';
 import { keepRejectedOutput } from '../store/reject-output.js';
 import { quarantineFile } from '../store/quarantine.js';
 import { listDir, readIfExists, unlinkIfExists } from '../store/atomic-write.js';
 import { isMovingFileOf, parseMovingFileName } from '../store/run-names.js';
+import { claimedLocation, pathOfLocation, shown, stateLocation, ticketLocationProblem, type TicketLocation } from '../store/ticket-location.js';
 
 export interface RecoveryAction {
   ticket_id: string;
-  action: 'finished move' | 'cleared' | 'restored' | 'published birth' | 'dropped unregistered birth' | 'kept aborted output' | 'quarantined';
+  action: 'finished move' | 'cleared' | 'restored' | 'restored from registry' | 'published birth' | 'dropped unregistered birth' | 'kept aborted output' | 'quarantined';
   file: string;
 }
 
@@ -27,6 +32,7 @@ export async function settledListing(ctx: RunCtx, dir: string, settleMs: number)
 
 /** The files of one move or birth in moving/ (one `<id>~<n>`), as paths. */
 interface MovingGroup {
+  /** The ticket id, from the file names (validated): the truth about which ticket these are. */
   id: string;
   next?: string;
   prev?: string;
@@ -36,6 +42,9 @@ interface MovingGroup {
 /**
  * Finish or undo what crashed processes left in moving/ (see move-ticket.ts and
  * birth-ticket.ts for the protocol). Only entries that stayed put for `settleMs` are touched.
+ * A ticket's id comes from its moving/ file name; where a file goes is decided from that id and
+ * the file's content checked against it, never from the content alone (agents can write
+ * moving/ too).
  */
 export async function recoverMoving(ctx: RunCtx, settleMs: number, onlyTicketId?: string): Promise<RecoveryAction[]> {
   const all = await settledListing(ctx, ctx.paths.moving, settleMs);
@@ -50,14 +59,14 @@ export async function recoverMoving(ctx: RunCtx, settleMs: number, onlyTicketId?
   return actions;
 }
 
-/** Group the names of moving/ by move; a name that is no moving file is quarantined. */
+/** Group the names of moving/ by move; a name that is no moving file of a valid ticket id is quarantined. */
 async function groupMovingFiles(ctx: RunCtx, names: string[], actions: RecoveryAction[]): Promise<MovingGroup[]> {
   const groups = new Map<string, MovingGroup>();
   for (const name of names) {
     const m = parseMovingFileName(name);
-    if (!m) {
+    if (!m || !isValidTicketId(m.ticketId)) {
       const file = join(ctx.paths.moving, name);
-      await quarantineFile(ctx, file, 'unexpected file in moving/');
+      await quarantineFile(ctx, file, m ? `moving/${name}: ${shown(m.ticketId)} is not a valid ticket id` : 'unexpected file in moving/');
       actions.push({ ticket_id: '', action: 'quarantined', file });
       continue;
     }
@@ -69,55 +78,133 @@ async function groupMovingFiles(ctx: RunCtx, names: string[], actions: RecoveryA
   return [...groups.values()];
 }
 
+function isValidTicketId(id: string): boolean {
+  try {
+    stateLocation(TicketState.pending, id);
+    return true;
+  } catch (err) {
+    if (isTqError(err, 'INVALID_ID')) return false;
+    throw err;
+  }
+}
+
+/** A parsed file from moving/, with the exact text it was parsed from, and where it belongs. */
+interface Draft {
+  ticket: Ticket;
+  text: string;
+  loc: TicketLocation;
+}
+
+/**
+ * Where a file of ticket `id` in moving/ belongs: its id and stage from the file name, its state
+ * from its status and, for a claim, its holder from claim.worker_id. A file whose ticket_id or
+ * worker_type disagrees with the name is not this ticket: a string describing why.
+ */
+function draftLocation(id: string, t: Ticket, file: string): TicketLocation | string {
+  if (t.ticket_id !== id) return `${file}: field ticket_id is ${shown(t.ticket_id)} but the file is a move of ticket ${id}`;
+  const stage = stageOfTicketId(id);
+  if (t.worker_type !== stage) return `${file}: field worker_type is ${shown(t.worker_type)} but ticket ${id} belongs to stage ${stage}`;
+  let loc: TicketLocation;
+  if (t.status === TicketState.claimed) {
+    if (t.claim === null) return `${file}: field claim is null but status is claimed`;
+    try {
+      // Why the holder may come from the content here: ticketq itself wrote this claim (from a
+      // validated --worker); validateId makes sure a forged one cannot lead out of claimed/.
+      loc = claimedLocation(id, t.claim.worker_id);
+    } catch (err) {
+      if (!isTqError(err, 'INVALID_ID')) throw err;
+      return `${file}: field claim.worker_id: ${err.message}`;
+    }
+  } else {
+    loc = stateLocation(t.status, id);
+  }
+  return ticketLocationProblem(t, loc, file)?.message ?? loc;
+}
+
 /** Fenced but not committed (next and prev): finish the move. */
 async function finishFencedMove(ctx: RunCtx, id: string, next: string, prev: string): Promise<RecoveryAction[]> {
   const actions: RecoveryAction[] = [];
   const draft = await readDraft(ctx, id, next, actions);
   if (draft === 'gone' || draft === 'unusable') {
-    // Why: a draft that is gone was committed by someone else; an unusable one (empty or
-    // torn by a crash or power cut) cannot be committed, so the move is undone from prev.
+    // Why: a draft that is gone was committed by someone else; an unusable one (empty, torn by
+    // a crash or power cut, or not this ticket) cannot be committed, so the move is undone from prev.
     actions.push(...(await settlePrev(ctx, id, prev)));
     return actions;
   }
-  const target = pathForTicket(ctx, draft.ticket);
-  await ensureParent(ctx, target);
-  await renameIfPresent(ctx, next, target);
+  const committed = await commitRecovered(ctx, id, next, draft);
+  if (committed === 'gone') {
+    actions.push(...(await settlePrev(ctx, id, prev)));
+    return actions;
+  }
+  if (committed !== 'committed') {
+    actions.push(...(await keepOutputOf(ctx, id, next, draft.ticket, `ticket ${id} is already ${committed.state} (${committed.path}): this result was not applied`)));
+    await setAside(ctx, id, prev, `a copy of ticket ${id} taken by an interrupted move, while the ticket is already ${committed.state} (${committed.path})`, actions);
+    await unlinkIfExists(ctx, next);
+    return actions;
+  }
   await unlinkIfExists(ctx, prev);
   actions.push({ ticket_id: id, action: 'finished move', file: next });
   return actions;
 }
 
+/**
+ * Publish a draft (or a prev put back) at its location: commitDraft, so a finished ticket is
+ * never replaced. 'gone' when the file vanished; the finished copy when one exists already
+ * (at the target, or in another finished state, for a move into pending/ or a finished state).
+ */
+async function commitRecovered(ctx: RunCtx, id: string, file: string, draft: Draft): Promise<'committed' | 'gone' | { state: FinishedState; path: string }> {
+  const target = pathOfLocation(ctx, draft.loc);
+  if (draft.loc.state !== TicketState.claimed) {
+    const other = await finishedCopyOf(ctx, id, [target]);
+    if (other) return other;
+  }
+  await ensureParent(ctx, target);
+  let r: 'committed' | 'exists';
+  try {
+    r = await commitDraft(ctx, file, target, isFinishedState(draft.loc.state));
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return 'gone';
+    throw ioError(err, 'moving', file);
+  }
+  if (r === 'committed') return r;
+  if ((await readIfExists(ctx, target)) === draft.text) {
+    // Why: a crash between the link and the unlink of a commit: the target is this very version.
+    await unlinkIfExists(ctx, file);
+    return 'committed';
+  }
+  return { state: draft.loc.state as FinishedState, path: target };
+}
+
 /** Never fenced (next alone): the source is still where it was. Keep any worker output, drop the draft. */
 async function dropUnfencedDraft(ctx: RunCtx, id: string, next: string): Promise<RecoveryAction[]> {
   const actions: RecoveryAction[] = [];
-  const read = await readDraft(ctx, id, next, actions);
-  if (read === 'gone' || read === 'unusable') return actions;
-  const draft = read.ticket;
-  const elsewhere = await locateAll(ctx, id);
-  if (elsewhere.length === 0) {
-    const target = pathForTicket(ctx, draft);
-    await ensureParent(ctx, target);
-    await renameIfPresent(ctx, next, target);
-    actions.push({ ticket_id: id, action: 'restored', file: next });
-    return actions;
+  const draft = await readDraft(ctx, id, next, actions);
+  if (draft === 'gone' || draft === 'unusable') return actions;
+  if ((await locateAll(ctx, id)).length === 0) {
+    const committed = await commitRecovered(ctx, id, next, draft);
+    if (committed === 'committed') return [...actions, { ticket_id: id, action: 'restored', file: next }];
+    if (committed === 'gone') return actions;
   }
-  if (draft.output_data !== null && draft.status !== 'pending' && draft.status !== 'claimed') {
-    await keepRejectedOutput(ctx, {
-      ticket_id: id,
-      worker_id: draft.claim?.worker_id ?? '',
-      token: draft.claim?.token ?? null,
-      reason: 'a submit was interrupted before it took effect',
-      status: draft.status,
-      output_data: draft.output_data,
-      worker_concerns: draft.worker_concerns,
-      usage: draft.usage,
-    });
-    actions.push({ ticket_id: id, action: 'kept aborted output', file: next });
-  } else {
-    actions.push({ ticket_id: id, action: 'cleared', file: next });
-  }
+  const kept = await keepOutputOf(ctx, id, next, draft.ticket, 'a submit was interrupted before it took effect');
+  actions.push(...(kept.length > 0 ? kept : [{ ticket_id: id, action: 'cleared' as const, file: next }]));
   await unlinkIfExists(ctx, next);
   return actions;
+}
+
+/** Keep a draft's worker output (if it carries one) in rejected/. */
+async function keepOutputOf(ctx: RunCtx, id: string, file: string, draft: Ticket, reason: string): Promise<RecoveryAction[]> {
+  if (draft.output_data === null || draft.status === TicketState.pending || draft.status === TicketState.claimed) return [];
+  await keepRejectedOutput(ctx, {
+    ticket_id: id,
+    worker_id: draft.claim?.worker_id ?? '',
+    token: draft.claim?.token ?? null,
+    reason,
+    status: draft.status,
+    output_data: draft.output_data,
+    worker_concerns: draft.worker_concerns,
+    usage: draft.usage,
+  });
+  return [{ ticket_id: id, action: 'kept aborted output', file }];
 }
 
 async function recoverBirth(ctx: RunCtx, id: string, staged: string): Promise<RecoveryAction[]> {
@@ -126,12 +213,10 @@ async function recoverBirth(ctx: RunCtx, id: string, staged: string): Promise<Re
   // Why: an unusable .new was never the source of a registry entry (the entry is written
   // from complete text); if the ticket was registered, fsck restores it from registry/.
   if (read === 'gone' || read === 'unusable') return actions;
-  const { ticket, text } = read;
-  const registered = await readIfExists(ctx, registryPath(ctx, ticket.worker_type, id));
-  if (registered === text && (await locateAll(ctx, id)).length === 0) {
-    const target = pathForTicket(ctx, ticket);
-    await ensureParent(ctx, target);
-    await renameIfPresent(ctx, staged, target);
+  const { text, loc } = read;
+  const registered = await readIfExists(ctx, registryPath(ctx, loc.stage, id));
+  if (loc.state === TicketState.pending && registered === text && (await locateAll(ctx, id)).length === 0) {
+    await renameIfPresent(ctx, staged, pathOfLocation(ctx, loc));
     return [{ ticket_id: id, action: 'published birth', file: staged }];
   }
   await unlinkIfExists(ctx, staged);
@@ -139,17 +224,12 @@ async function recoverBirth(ctx: RunCtx, id: string, staged: string): Promise<Re
 }
 
 async function renameIfPresent(ctx: RunCtx, from: string, to: string): Promise<void> {
+  await ensureParent(ctx, to);
   try {
     await intoDir(ctx, dirname(to), () => ctx.fs.rename(from, to));
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') throw ioError(err, 'moving', from);
   }
-}
-
-/** A parsed file from moving/, with the exact text it was parsed from. */
-interface Draft {
-  ticket: Ticket;
-  text: string;
 }
 
 /** The prev copy of an interrupted move: drop it if the ticket is elsewhere, else put it back. */
@@ -161,32 +241,54 @@ async function settlePrev(ctx: RunCtx, id: string, prev: string): Promise<Recove
   }
   const actions: RecoveryAction[] = [];
   const read = await readDraft(ctx, id, prev, actions);
-  if (read === 'gone' || read === 'unusable') return actions;
-  const target = pathForTicket(ctx, read.ticket);
-  await ensureParent(ctx, target);
-  await renameIfPresent(ctx, prev, target);
-  return [{ ticket_id: id, action: 'restored', file: prev }];
+  if (read === 'gone') return actions;
+  if (read === 'unusable') {
+    actions.push(...(await restoreIfLost(ctx, id)));
+    return actions;
+  }
+  const committed = await commitRecovered(ctx, id, prev, read);
+  if (committed === 'committed') actions.push({ ticket_id: id, action: 'restored', file: prev });
+  else if (committed !== 'gone') await setAside(ctx, id, prev, `a copy of ticket ${id} while the ticket is already ${committed.state} (${committed.path})`, actions);
+  return actions;
+}
+
+/** After the last copy of a ticket was quarantined: put it back from registry/ if it is nowhere else. */
+async function restoreIfLost(ctx: RunCtx, id: string): Promise<RecoveryAction[]> {
+  if ((await locateAll(ctx, id)).length > 0 || (await isInFlight(ctx, id))) return [];
+  const r = await restoreFromRegistry(ctx, id, { event: 'restored from registry', note: 'its last copy (an interrupted move) was unusable and was quarantined' });
+  return 'restored' in r ? [{ ticket_id: id, action: 'restored from registry', file: r.restored }] : [];
+}
+
+async function setAside(ctx: RunCtx, id: string, file: string, why: string, actions: RecoveryAction[]): Promise<void> {
+  if (await quarantineFile(ctx, file, why)) actions.push({ ticket_id: id, action: 'quarantined', file });
 }
 
 /**
- * Read a file in moving/. A crash between open(O_CREAT) and write leaves it empty (it is
- * removed); a file that is not a valid ticket for any other reason is quarantined, never
- * thrown on: one bad file must not stop the recovery of all the others.
+ * Read a file of ticket `id` in moving/. A crash between open(O_CREAT) and write leaves it empty
+ * (it is removed); a file that is not a valid ticket, or not this ticket (its ticket_id or
+ * worker_type disagrees with its name), is quarantined, never thrown on: one bad file must not
+ * stop the recovery of all the others.
  */
 async function readDraft(ctx: RunCtx, id: string, path: string, actions: RecoveryAction[]): Promise<Draft | 'gone' | 'unusable'> {
   const text = await readIfExists(ctx, path);
   if (text === undefined) return 'gone';
+  let ticket: Ticket;
   try {
-    return { ticket: parseTicket(text, path), text };
+    ticket = parseTicket(text, path);
   } catch (err) {
     if (!isTqError(err, 'CORRUPT_TICKET')) throw err;
     if (text.trim() === '') {
       await unlinkIfExists(ctx, path);
       actions.push({ ticket_id: id, action: 'cleared', file: path });
     } else {
-      await quarantineFile(ctx, path, err.message);
-      actions.push({ ticket_id: id, action: 'quarantined', file: path });
+      await setAside(ctx, id, path, err.message, actions);
     }
     return 'unusable';
   }
+  const loc = draftLocation(id, ticket, path);
+  if (typeof loc === 'string') {
+    await setAside(ctx, id, path, loc, actions);
+    return 'unusable';
+  }
+  return { ticket, text, loc };
 }

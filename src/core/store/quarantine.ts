@@ -7,12 +7,14 @@ import { quarantineFileName, whyFileName } from './run-names.js';
 
 /**
  * Move a file the queue cannot accept out of the state directories, into quarantine/, with a
- * <name>.why.json beside it saying what was wrong. Nothing is deleted. Returns the new path,
- * or undefined if the file was already gone.
+ * <name>.why.json beside it saying what was wrong (and, with `originalPath`, which file it
+ * was). Nothing is deleted. Returns the new path, or undefined if the file was already gone.
  */
-export async function quarantineFile(ctx: RunCtx, path: string, reason: string): Promise<string | undefined> {
+export async function quarantineFile(ctx: RunCtx, path: string, reason: string, originalPath?: string): Promise<string | undefined> {
   await ensureDir(ctx, ctx.paths.quarantine);
-  const name = quarantineFileName(basename(path), nonce());
+  // Why `originalPath`: a copy taken into moving/ by a move is quarantined under (and its
+  // .why.json names) the file it was taken from, so people find it by that name.
+  const name = quarantineFileName(basename(originalPath ?? path), nonce());
   const target = join(ctx.paths.quarantine, name);
   try {
     await intoDir(ctx, ctx.paths.quarantine, () => ctx.fs.rename(path, target));
@@ -20,7 +22,7 @@ export async function quarantineFile(ctx: RunCtx, path: string, reason: string):
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw ioError(err, 'quarantining', path);
   }
-  const why = { file: path, quarantined_as: target, reason, at: ctx.clock.now().toISOString() };
+  const why = { file: originalPath ?? path, ...(originalPath !== undefined ? { taken_from: path } : {}), quarantined_as: target, reason, at: ctx.clock.now().toISOString() };
   await writeFileAtomic(ctx, join(ctx.paths.quarantine, whyFileName(name)), `${JSON.stringify(why, null, 2)}\n`);
   return target;
 }

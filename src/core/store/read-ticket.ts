@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
-import { TqError, ioError } from '../model/errors.js';
+import { ioError } from '../model/errors.js';
+import { checkTicketLocation, pathOfLocation, type TicketLocation } from './ticket-location.js';
 import type { RunCtx } from './run-context.js';
 import { ticketIdOfFileName } from './run-names.js';
 import { parseTicket } from '../model/serialize-ticket.js';
@@ -26,8 +27,13 @@ export function misnamedTicketProblem(ticket: Ticket, path: string): string | un
   return `${path}: field ticket_id is "${ticket.ticket_id}" but the file is named ${name}`;
 }
 
-/** CORRUPT_TICKET unless the ticket at `path` names itself (see misnamedTicketProblem). */
-export function checkTicketNamesItself(ticket: Ticket, path: string): void {
-  const problem = misnamedTicketProblem(ticket, path);
-  if (problem !== undefined) throw new TqError('CORRUPT_TICKET', problem, { file: path, field: 'ticket_id' });
+/**
+ * The ticket at a location, checked against it (see checkTicketLocation): CORRUPT_TICKET naming
+ * the file and field when it does not parse or disagrees with where it is; IO_ERROR from the read.
+ */
+export async function readTicketAtLocation(ctx: RunCtx, loc: TicketLocation): Promise<{ ticket: Ticket; path: string }> {
+  const path = pathOfLocation(ctx, loc);
+  const ticket = await readTicketAt(ctx, path);
+  checkTicketLocation(ticket, loc, path);
+  return { ticket, path };
 }

@@ -5,7 +5,6 @@ import { durableNodeFs, nodeFs, type Fs } from './fs-layer.js';
 import { systemClock, type Clock } from '../model/clock.js';
 import { cleanId } from '../model/ids.js';
 import { runPaths, type RunPaths } from './run-paths.js';
-import { ticketFileName } from './run-names.js';
 import { Pipeline, parsePipeline } from '../model/pipeline.js';
 import { TicketState } from '../model/states.js';
 import { stripBom } from '../model/serialize-ticket.js';
@@ -98,15 +97,6 @@ export function stateDir(ctx: RunCtx, state: Exclude<TicketState, 'claimed'>, st
 
 export function claimedDir(ctx: RunCtx, workerId: string): string {
   return `${ctx.paths.dir}/${TicketState.claimed}/${workerId}`;
-}
-
-/** Where a ticket with this status (and claim) belongs. */
-export function pathForTicket(ctx: RunCtx, t: { ticket_id: string; worker_type: string; status: TicketState; claim: { worker_id: string } | null }): string {
-  if (t.status === TicketState.claimed) {
-    if (!t.claim) throw new TqError('CORRUPT_TICKET', `${t.ticket_id}: status claimed without a claim`, { field: 'claim' });
-    return `${claimedDir(ctx, t.claim.worker_id)}/${ticketFileName(t.ticket_id)}`;
-  }
-  return `${stateDir(ctx, t.status, t.worker_type)}/${ticketFileName(t.ticket_id)}`;
 }
 
 /** mkdir -p, once per process per directory: state directories are created lazily (git drops empty ones). */

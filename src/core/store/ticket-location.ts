@@ -67,21 +67,22 @@ export interface LocationProblem {
 /**
  * What the content of a ticket says that its location contradicts, or undefined when they
  * agree: its id (the file name), its stage (the id's stage prefix and the stage directory), its
- * status (the state directory) and, in claimed/<worker>/, its holder.
+ * status (the state directory) and, in claimed/<worker>/, its holder. An unstamped claim (see
+ * isUnstampedClaim) agrees with claimed/<worker>/.
  */
 export function ticketLocationProblem(ticket: Ticket, loc: TicketLocation, file: string): LocationProblem | undefined {
-  const where = loc.state === TicketState.claimed ? `claimed/${loc.worker}/` : `${loc.state}/${loc.stage}/`;
+  const where = describeLocation(loc);
   if (ticket.ticket_id !== loc.ticketId) {
-    return { field: 'ticket_id', message: `${file}: field ticket_id is ${JSON.stringify(ticket.ticket_id)} but the file is named ${ticketFileName(loc.ticketId)}` };
+    return { field: 'ticket_id', message: `${file}: field ticket_id is ${shown(ticket.ticket_id)} but the file is named ${ticketFileName(loc.ticketId)}` };
   }
   if (ticket.worker_type !== loc.stage) {
-    return { field: 'worker_type', message: `${file}: field worker_type is ${JSON.stringify(ticket.worker_type)} but ticket ${loc.ticketId} belongs to stage ${loc.stage}` };
+    return { field: 'worker_type', message: `${file}: field worker_type is ${shown(ticket.worker_type)} but ticket ${loc.ticketId} belongs to stage ${loc.stage}` };
   }
-  if (ticket.status !== loc.state) {
-    return { field: 'status', message: `${file}: field status is ${JSON.stringify(ticket.status)} but the file is in ${where}` };
+  if (ticket.status !== loc.state && !isUnstampedClaim(ticket, loc)) {
+    return { field: 'status', message: `${file}: field status is ${shown(ticket.status)} but the file is in ${where}` };
   }
   if (loc.state === TicketState.claimed && ticket.claim !== null && ticket.claim.worker_id !== loc.worker) {
-    return { field: 'claim.worker_id', message: `${file}: field claim.worker_id is ${JSON.stringify(ticket.claim.worker_id)} but the file is in ${where}` };
+    return { field: 'claim.worker_id', message: `${file}: field claim.worker_id is ${shown(ticket.claim.worker_id)} but the file is in ${where}` };
   }
   return undefined;
 }
@@ -96,4 +97,31 @@ export function checkTicketLocation(ticket: Ticket, loc: TicketLocation, file: s
       hint: 'a ticket file was edited or copied by hand; `tq fsck --repair` quarantines it and restores the ticket from registry/',
     });
   }
+}
+
+/**
+ * A ticket in claimed/<worker>/ that still reads as it did in pending/ (status pending, no
+ * claim): its claimer renamed it and has not stamped it yet (or died in between; the reaper
+ * adopts it). Why it agrees with its location: it is a step of every claim, not an edit.
+ */
+export function isUnstampedClaim(ticket: Pick<Ticket, 'status' | 'claim'>, loc: TicketLocation): boolean {
+  return loc.state === TicketState.claimed && ticket.status === TicketState.pending && ticket.claim === null;
+}
+
+/** Where a move sends a ticket: a state, and for claimed/ the worker whose directory it goes to. */
+export type MoveTarget = { state: typeof TicketState.claimed; worker: string } | { state: Exclude<TicketState, 'claimed'> };
+
+/** The location of ticket `ticketId` in `to` (ids validated: INVALID_ID otherwise). */
+export function targetLocation(ticketId: string, to: MoveTarget): TicketLocation {
+  return to.state === TicketState.claimed ? claimedLocation(ticketId, to.worker) : stateLocation(to.state, ticketId);
+}
+
+/** Where a location is, as people read it (`claimed/w1/`, `completed/parse/`). */
+export function describeLocation(loc: TicketLocation): string {
+  return loc.state === TicketState.claimed ? `${TicketState.claimed}/${loc.worker}/` : `${loc.state}/${loc.stage}/`;
+}
+
+/** A string read out of a file, as an error message shows it: quoted, and cut short (a hostile field can be megabytes). */
+export function shown(value: string): string {
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
 }

@@ -175,7 +175,7 @@ describe('fsckRun', () => {
       await addItems(ctx, 'parse', parseItems(1));
       const t = await claim();
       const n = 'aaaaaaaaaaaa';
-      const done: Ticket = { ...t, status: 'completed', output_data: { text: 'x' }, completed_at: t.created_at };
+      const done: Ticket = { ...t, status: 'completed', output_data: { text: 'x' }, completed_at: t.created_at, history: [...t.history, { at: t.created_at, event: 'submitted', from: 'claimed', to: 'completed', worker_id: 'w1' }] };
       await writeFile(join(ctx.paths.moving, `${t.ticket_id}~${n}.next.json`), serializeTicket(done));
       await rename(stateFile(ctx, 'claimed', 'w1', t.ticket_id), join(ctx.paths.moving, `${t.ticket_id}~${n}.prev.json`));
       const before = await fsckRun(ctx, CHECK);

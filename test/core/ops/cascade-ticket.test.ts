@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { claimTicket } from '../../../src/core/ops/claim-ticket.js';
@@ -10,7 +10,9 @@ import type { RunCtx } from '../../../src/core/store/run-context.js';
 import type { JsonObject, Ticket } from '../../../src/core/model/ticket-schema.js';
 import { addItems, makeRun, parseItems } from '../../helpers/make-run.js';
 import { makeTempDir, removeDir } from '../../helpers/temp-dir.js';
-import { expectFsckOk, ls, readTicketFile } from '../../helpers/ticket-files.js';
+import { expectFsckOk, ls, readTicketFile, writeTicketFile } from '../../helpers/ticket-files.js';
+import { copiesOf } from '../../helpers/run-invariants.js';
+import { TqError } from '../../../src/core/model/errors.js';
 
 let root: string;
 beforeEach(async () => {
@@ -112,4 +114,62 @@ describe('cascadeTicket', () => {
     const t = await complete(ctx, 'curate', { ok: true });
     expect(await cascadeTicket(ctx, t)).toBeUndefined();
   });
+
+  describe('a ticket moved into completed/ by hand (or by an agent) is never cascaded', () => {
+    async function handMoved(ctx: RunCtx, edit: (t: Ticket) => Ticket): Promise<{ id: string; path: string; ticket: Ticket }> {
+      const [id] = (await addItems(ctx, 'parse', parseItems(1))) as [string];
+      const from = join(ctx.paths.dir, 'pending', 'parse', `${id}.json`);
+      const path = join(ctx.paths.dir, 'completed', 'parse', `${id}.json`);
+      await mkdir(join(path, '..'), { recursive: true });
+      await rename(from, path);
+      const ticket = edit(await readTicketFile(path));
+      await writeTicketFile(path, ticket);
+      return { id, path, ticket };
+    }
+
+    async function refusal(p: Promise<unknown>): Promise<TqError> {
+      try {
+        await p;
+      } catch (err) {
+        if (err instanceof TqError) return err;
+        throw err;
+      }
+      throw new Error('cascaded');
+    }
+
+    it('renamed only (status still pending): CORRUPT_TICKET naming the status field; no child, no marker', async () => {
+      const { ctx } = await makeRun(root);
+      const h = await handMoved(ctx, (t) => t);
+      const err = await refusal(cascadeTicket(ctx, h.ticket));
+      expect(err.code).toBe('CORRUPT_TICKET');
+      expect(err.field).toBe('status');
+      expect(err.file).toBe(h.path);
+      expect(await listTickets(ctx, { stage: 'translate' })).toEqual([]);
+      expect(await ls(ctx.paths.cascadeDone)).toEqual([]);
+      expect(await copiesOf(ctx, h.id)).toEqual([`completed/parse/${h.id}.json`]);
+    });
+
+    it('status and output edited too, but no submit in its history: WRONG_STATE naming the history; no child, no marker', async () => {
+      const { ctx } = await makeRun(root);
+      const h = await handMoved(ctx, (t) => ({ ...t, status: 'completed', output_data: { beats: [1] } }));
+      const err = await refusal(cascadeTicket(ctx, h.ticket));
+      expect(err.code).toBe('WRONG_STATE');
+      expect(err.field).toBe('history');
+      expect(err.message).toContain('never submitted');
+      expect(await listTickets(ctx, { stage: 'translate' })).toEqual([]);
+      expect(await ls(ctx.paths.cascadeDone)).toEqual([]);
+      expect(await copiesOf(ctx, h.id)).toEqual([`completed/parse/${h.id}.json`]);
+    });
+
+    it('a submitted parent whose file disagrees with its place (ticket_id of another ticket) is refused', async () => {
+      const { ctx } = await makeRun(root);
+      await addItems(ctx, 'parse', parseItems(2));
+      const done = await complete(ctx, 'parse', { beats: [] });
+      const forged = { ...done, ticket_id: 'parse-someone-else' };
+      const err = await refusal(cascadeTicket(ctx, forged, join(ctx.paths.dir, 'completed', 'parse', `${done.ticket_id}.json`)));
+      expect(err.code).toBe('CORRUPT_TICKET');
+      expect(err.field).toBe('ticket_id');
+    });
+  });
 });
+

@@ -97,8 +97,12 @@ describe('claimTicket', () => {
     await writeFile(pa, JSON.stringify({ ...t, ticket_id: 'parse-someone-else' }));
     const r1 = await claimTicket(run.ctx, { stage: 'parse', workerId: 'w1' });
     expect(r1?.ticket.ticket_id).toBe(b);
-    expect(await claimTicket(run.ctx, { stage: 'parse', workerId: 'w1' })).toBeNull();
     expect((await ls(run.ctx.paths.quarantine)).some((n) => n.startsWith(`${a}.json~`))).toBe(true);
+    // The bad file was quarantined and ticket a restored from its birth record: claimable again.
+    const r2 = await claimTicket(run.ctx, { stage: 'parse', workerId: 'w1' });
+    expect(r2?.ticket.ticket_id).toBe(a);
+    expect(r2?.ticket.history.map((h) => h.event)).toEqual(['created', 'restored from registry', 'claimed']);
+    expect(await claimTicket(run.ctx, { stage: 'parse', workerId: 'w1' })).toBeNull();
   });
 
   it('continues one directory stream across batches of candidates, and starts over at its end', async () => {

@@ -42,6 +42,16 @@ async function leaseLost(p: Promise<unknown>): Promise<TqError> {
   throw new Error('late submit was accepted');
 }
 
+async function refusedWith(code: string, p: Promise<unknown>): Promise<TqError> {
+  try {
+    await p;
+  } catch (err) {
+    expect((err as TqError).code).toBe(code);
+    return err as TqError;
+  }
+  throw new Error('the submit was accepted');
+}
+
 /** The late output is kept in rejected/, and both show and concerns see it. */
 async function expectKept(err: TqError, id: string, message: string): Promise<void> {
   const kept = err.data?.rejected_path;
@@ -116,10 +126,13 @@ describe('submitTicket', () => {
     expect(ok.ticket.status).toBe('completed');
   });
 
-  it('another worker cannot submit a ticket it does not hold', async () => {
+  it('another worker cannot submit a ticket it does not hold: NOT_HOLDER, output kept', async () => {
     await addItems(ctx, 'parse', parseItems(1));
     const c = await claimOne('w1');
-    await leaseLost(submitTicket(ctx, { ticketId: c.id, workerId: 'w2', output: { late: true } }));
+    const err = await refusedWith('NOT_HOLDER', submitTicket(ctx, { ticketId: c.id, workerId: 'w2', output: { late: true } }));
+    expect(err.message).toContain(`ticket ${c.id} is held by w1, not you (w2)`);
+    expect(err.exitCode).toBe(12);
+    expect(String(err.data?.rejected_path).startsWith(ctx.paths.rejected)).toBe(true);
     expect((await showTicket(ctx, c.id)).state).toBe('claimed');
   });
 
@@ -132,8 +145,11 @@ describe('submitTicket', () => {
     expect(again.ticket).toEqual(first.ticket);
     expect(again.cascade?.children).toEqual(first.cascade?.children);
     expect(await ls(ctx.paths.rejected)).toEqual([]);
-    // a different output is not a repeat
-    await leaseLost(submitTicket(ctx, { ticketId: c.id, workerId: 'w1', output: { a: 2 } }));
+    // a different output is not a repeat: the finished ticket is never replaced
+    const err = await refusedWith('ALREADY_DONE', submitTicket(ctx, { ticketId: c.id, workerId: 'w1', output: { a: 2 } }));
+    expect(err.message).toContain(`ticket ${c.id} is already completed (by you)`);
+    expect(err.exitCode).toBe(13);
+    expect((await readTicketFile(first.path)).output_data).toEqual({ a: 1 });
     await expectFsckOk(ctx);
   });
 

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createRunWatcher } from '../../../src/core/views/run-snapshot.js';
 import { join } from 'node:path';
+import { stateLocation } from '../../../src/core/store/ticket-location.js';
 import { moveTicket } from '../../../src/core/protocol/move-ticket.js';
 import { reopen } from '../../helpers/make-run.js';
 import { makeObservedRun } from '../../helpers/observed-run.js';
@@ -52,7 +53,7 @@ describe('createRunWatcher', () => {
     expect(first.stages.find((st) => st.stage === 'parse')?.completed).toBe(2);
     // p1 moves completed -> needs_review: the watcher must drop its cached copy at the old path,
     // or its review concern would be counted twice.
-    await moveTicket(ctx, join(ctx.paths.dir, 'completed', 'parse', `${run.parse[1]}.json`), { build: (t) => ({ ...t, status: 'needs_review' }) });
+    await moveTicket(ctx, stateLocation('completed', run.parse[1] as string), { to: { state: 'needs_review' }, build: (t) => ({ ...t, status: 'needs_review' }) });
     const second = await watcher.snapshot();
     expect(second.stages.find((st) => st.stage === 'parse')).toMatchObject({ completed: 1, needs_review: 1 });
     expect(second.concern_counts.review).toBe(1);

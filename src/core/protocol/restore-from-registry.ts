@@ -1,0 +1,65 @@
+import { isTqError } from '../model/errors.js';
+import { parseTicket, serializeTicket, withHistory } from '../model/serialize-ticket.js';
+import { TicketState } from '../model/states.js';
+import type { Ticket } from '../model/ticket-schema.js';
+import { createFileExclusive, readIfExists } from '../store/atomic-write.js';
+import type { RunCtx } from '../store/run-context.js';
+import { pathOfLocation, stateLocation, ticketLocationProblem } from '../store/ticket-location.js';
+import { registryPath } from './birth-ticket.js';
+
+/** What restoring a ticket from its birth record did. */
+export type RegistryRestore =
+  /** The ticket is in pending/ again, at `path`. */
+  | { restored: string }
+  /** Nothing was written: `exists` (it reappeared meanwhile), `no_record` or `bad_record`. */
+  | { left: 'exists' | 'no_record' | 'bad_record'; message: string };
+
+/** The history entry a restore adds (who restored it and why). */
+export interface RestoreEntry {
+  event: string;
+  note: string;
+}
+
+/**
+ * Put a ticket that is in no state directory back into pending/ from its birth record
+ * (`registry/<stage>/<id>.json`): it will be done again. The path comes from the validated id
+ * only; a birth record that is not a valid ticket of that id and stage (damaged, or edited) is
+ * never published. The one restore step, shared by fsck --repair and quarantineAndRestore.
+ */
+export async function restoreFromRegistry(ctx: RunCtx, ticketId: string, entry: RestoreEntry): Promise<RegistryRestore> {
+  let loc;
+  try {
+    loc = stateLocation(TicketState.pending, ticketId);
+  } catch (err) {
+    if (isTqError(err, 'INVALID_ID')) return { left: 'bad_record', message: err.message };
+    throw err;
+  }
+  const reg = registryPath(ctx, loc.stage, loc.ticketId);
+  const text = await readIfExists(ctx, reg);
+  if (text === undefined) return { left: 'no_record', message: `no birth record ${reg}` };
+  let born: Ticket;
+  try {
+    born = parseTicket(text, reg);
+  } catch (err) {
+    // Why: a damaged birth record must not stop the repair of everything else; the caller
+    // reports it unrepaired so a human looks at it.
+    if (isTqError(err, 'CORRUPT_TICKET')) return { left: 'bad_record', message: err.message };
+    throw err;
+  }
+  const target = pathOfLocation(ctx, loc);
+  const problem = ticketLocationProblem(born, loc, reg);
+  if (problem) return { left: 'bad_record', message: problem.message };
+  const now = ctx.clock.now().toISOString();
+  const restored: Ticket = { ...born, history: withHistory(born, { at: now, event: entry.event, to: TicketState.pending, note: entry.note }) };
+  // RACE: created with link (O_EXCL): if the ticket reappeared meanwhile, it is not overwritten.
+  const ok = await createFileExclusive(ctx, target, serializeTicket(restored));
+  return ok ? { restored: target } : { left: 'exists', message: `${target} reappeared meanwhile; left alone` };
+}
+
+/** fsck's words for a restore: what was done, or undefined when the birth record is unusable. */
+export function describeRestore(r: RegistryRestore): string | undefined {
+  if ('restored' in r) return `restored to ${r.restored}`;
+  if (r.left === 'exists') return 'reappeared meanwhile; left alone';
+  if (r.left === 'no_record') return 'registry entry vanished';
+  return undefined;
+}
