@@ -1,13 +1,19 @@
 import { join } from 'node:path';
+import { dirname } from 'node:path';
 import { isTqError } from '../model/errors.js';
-import { ticketFileName, ticketIdOfFileName } from '../store/run-names.js';
-import { stateDir, type RunCtx } from '../store/run-context.js';
+import { ticketIdOfFileName } from '../store/run-names.js';
+import type { RunCtx } from '../store/run-context.js';
 import { parseTicket, serializeTicket, withHistory } from '../model/serialize-ticket.js';
 import { registryPath } from '../protocol/birth-ticket.js';
-import { createFileExclusive, listDir, readIfExists, writeFileAtomic } from '../store/atomic-write.js';
-import { isInFlight, locateAll } from '../protocol/locate-ticket.js';
+import { createFileExclusive, listDir, writeFileAtomic } from '../store/atomic-write.js';
+import { isInFlight } from '../protocol/locate-ticket.js';
+import { pathOfLocation, stateLocation } from '../store/ticket-location.js';
 import type { Ticket } from '../model/ticket-schema.js';
-import type { FsckProblem, FsckSession, TicketsById } from './fsck-session.js';
+import { TicketState } from '../model/states.js';
+import { readEntry } from './read-entry.js';
+import { guardEntry } from './guard-entry.js';
+import { locateSafely } from './locate-safely.js';
+import { isUnderUnsafeDir, type FsckProblem, type FsckSession, type TicketsById } from './fsck-session.js';
 
 /** registry/ against the census: every id ever created, and those the census did not find. */
 export interface RegistryListing {
@@ -16,10 +22,14 @@ export interface RegistryListing {
   unlisted: { id: string; reg: string }[];
 }
 
-export async function listRegistry(ctx: RunCtx, byId: TicketsById): Promise<RegistryListing> {
+export async function listRegistry(s: FsckSession, byId: TicketsById): Promise<RegistryListing> {
+  const { ctx } = s;
   const registered = new Set<string>();
   const unlisted: { id: string; reg: string }[] = [];
+  if (isUnderUnsafeDir(s, ctx.paths.registry)) return { registered, unlisted };
   for (const stage of await listDir(ctx, ctx.paths.registry)) {
+    // Why: never list through a registry/<stage> that is not a real directory (check-run-layout.ts reported it).
+    if (isUnderUnsafeDir(s, join(ctx.paths.registry, stage))) continue;
     for (const name of await listDir(ctx, join(ctx.paths.registry, stage))) {
       const id = ticketIdOfFileName(name);
       if (id === undefined) continue;
@@ -37,17 +47,19 @@ export async function listRegistry(ctx: RunCtx, byId: TicketsById): Promise<Regi
 export async function checkLost(s: FsckSession, unlisted: RegistryListing['unlisted']): Promise<void> {
   const { ctx } = s;
   for (const { id, reg } of unlisted) {
-    // A copy fsck itself found unacceptable (corrupt, misnamed...) does not count as the ticket.
-    if ((await locateAll(ctx, id)).some((l) => !s.unacceptable.has(l.path))) continue;
-    // Without --repair, interrupted moves were not finished: report those tickets as lost too.
-    if (s.repair && (await isInFlight(ctx, id))) continue;
-    const p: FsckProblem = { kind: 'lost', file: reg, ticket_id: id, message: `${id} was created (${reg}) but is in no state directory` };
-    if (s.repair) {
-      const restored = await restoreFromRegistry(ctx, reg);
-      if (restored !== undefined) p.repaired = restored;
-      else p.message += ` and its birth record ${reg} is not a valid ticket: fix it by hand`;
-    }
-    s.problems.push(p);
+    await guardEntry(s, reg, id, async () => {
+      // A copy fsck itself found unacceptable (corrupt, misnamed...) does not count as the ticket.
+      if ((await locateSafely(s, id)).some((l) => !s.unacceptable.has(l.path))) return;
+      // Without --repair, interrupted moves were not finished: report those tickets as lost too.
+      if (s.repair && (await isInFlight(ctx, id))) return;
+      const p: FsckProblem = { kind: 'lost', file: reg, ticket_id: id, message: `${id} was created (${reg}) but is in no state directory` };
+      if (s.repair) {
+        const restored = await restoreFromRegistry(s, id, reg);
+        if (restored !== undefined) p.repaired = restored;
+        else p.message += ` and its birth record ${reg} is not a valid ticket: fix it by hand`;
+      }
+      s.problems.push(p);
+    });
   }
 }
 
@@ -55,33 +67,57 @@ export async function checkLost(s: FsckSession, unlisted: RegistryListing['unlis
 export async function checkUnregistered(s: FsckSession, byId: TicketsById, registered: Set<string>): Promise<void> {
   for (const [id, [f]] of byId) {
     if (!f || registered.has(id)) continue;
+    // The census checked worker_type against the ticket's location.
     const reg = registryPath(s.ctx, f.ticket.worker_type, id);
-    const p: FsckProblem = { kind: 'unregistered', file: f.path, ticket_id: id, message: `${id} has no birth record in registry/ (added by hand?)` };
-    if (s.repair) {
-      await writeFileAtomic(s.ctx, reg, serializeTicket(f.ticket));
-      p.repaired = `recorded in ${reg}`;
-    }
-    s.problems.push(p);
+    await guardEntry(s, f.path, id, async () => {
+      const p: FsckProblem = { kind: 'unregistered', file: f.path, ticket_id: id, message: `${id} has no birth record in registry/ (added by hand?)` };
+      if (s.repair && !isUnderUnsafeDir(s, dirname(reg))) {
+        await writeFileAtomic(s.ctx, reg, serializeTicket(f.ticket));
+        p.repaired = `recorded in ${reg}`;
+      }
+      s.problems.push(p);
+    });
   }
 }
 
-/** Put a lost ticket back into pending/ from its birth record (it will be done again). */
-async function restoreFromRegistry(ctx: RunCtx, reg: string): Promise<string | undefined> {
-  const text = await readIfExists(ctx, reg);
-  if (text === undefined) return 'registry entry vanished';
+/**
+ * Put a lost ticket back into pending/ from its birth record (it will be done again). Where it
+ * goes comes from the record's name (`id`), never from its content, which must agree.
+ */
+async function restoreFromRegistry(s: FsckSession, id: string, reg: string): Promise<string | undefined> {
+  const { ctx } = s;
+  // Why readEntry: a FIFO in registry/ named like a lost ticket must not hang fsck.
+  const read = await readEntry(ctx, reg);
+  if (read.kind === 'gone') return 'registry entry vanished';
+  if (read.kind !== 'text') return undefined;
   let born: Ticket;
   try {
-    born = parseTicket(text, reg);
+    born = parseTicket(read.text, reg);
   } catch (err) {
     // Why: a damaged birth record must not stop the repair of everything else; the problem
     // stays unrepaired (fsck not ok) so a human looks at it.
     if (isTqError(err, 'CORRUPT_TICKET')) return undefined;
     throw err;
   }
+  const target = targetOfRestore(ctx, id, reg, born);
+  if (target === undefined) return undefined;
+  if (isUnderUnsafeDir(s, dirname(target))) return 'not restored: pending/ is not a real directory';
   const now = ctx.clock.now().toISOString();
   const restored: Ticket = { ...born, history: withHistory(born, { at: now, event: 'restored by fsck', to: 'pending', note: 'ticket was missing from every state directory' }) };
-  const target = join(stateDir(ctx, 'pending', born.worker_type), ticketFileName(born.ticket_id));
   // RACE: created with link (O_EXCL): if the ticket reappeared meanwhile, it is not overwritten.
   const ok = await createFileExclusive(ctx, target, serializeTicket(restored));
   return ok ? `restored to ${target}` : 'reappeared meanwhile; left alone';
+}
+
+/** pending/<stage>/<id>.json for a birth record that agrees with its name and directory, else undefined. */
+function targetOfRestore(ctx: RunCtx, id: string, reg: string, born: Ticket): string | undefined {
+  let loc;
+  try {
+    loc = stateLocation(TicketState.pending, id);
+  } catch (err) {
+    if (isTqError(err, 'INVALID_ID')) return undefined;
+    throw err;
+  }
+  const agrees = born.ticket_id === id && born.worker_type === loc.stage && reg === registryPath(ctx, loc.stage, id);
+  return agrees ? pathOfLocation(ctx, loc) : undefined;
 }

@@ -6,7 +6,7 @@ import { submitTicket } from '../../../src/core/ops/submit-ticket.js';
 import { fsckRun, type FsckReport } from '../../../src/core/fsck/fsck-run.js';
 import { cascadeMarkerPath } from '../../../src/core/ops/cascade-ticket.js';
 import { registryPath } from '../../../src/core/protocol/birth-ticket.js';
-import { serializeTicket } from '../../../src/core/model/serialize-ticket.js';
+import { serializeTicket, withHistory } from '../../../src/core/model/serialize-ticket.js';
 import { newTicket } from '../../../src/core/model/new-ticket.js';
 import type { RunCtx } from '../../../src/core/store/run-context.js';
 import type { Ticket } from '../../../src/core/model/ticket-schema.js';
@@ -169,7 +169,8 @@ describe('fsckRun', () => {
       await addItems(ctx, 'parse', parseItems(1));
       const t = await claim();
       const n = 'aaaaaaaaaaaa';
-      const done: Ticket = { ...t, status: 'completed', output_data: { text: 'x' }, completed_at: t.created_at };
+      // As submit writes it: with its 'submitted' history entry (without one, it would be hand-moved).
+      const done: Ticket = { ...t, status: 'completed', output_data: { text: 'x' }, completed_at: t.created_at, history: withHistory(t, { at: t.created_at, event: 'submitted', from: 'claimed', to: 'completed', worker_id: 'w1' }) };
       await writeFile(join(ctx.paths.moving, `${t.ticket_id}~${n}.next.json`), serializeTicket(done));
       await rename(stateFile(ctx, 'claimed', 'w1', t.ticket_id), join(ctx.paths.moving, `${t.ticket_id}~${n}.prev.json`));
       const before = await fsckRun(ctx);
