@@ -52,7 +52,8 @@ export async function checkLost(s: FsckSession, unlisted: RegistryListing['unlis
       if ((await locateSafely(s, id)).some((l) => !s.unacceptable.has(l.path))) return;
       // Without --repair, interrupted moves were not finished: report those tickets as lost too.
       if (s.repair && (await isInFlight(ctx, id))) return;
-      const p: FsckProblem = { kind: 'lost', file: reg, ticket_id: id, message: `${id} was created (${reg}) but is in no state directory` };
+      const behind = s.unsafeDirs.size > 0 ? ` (fsck does not look behind ${[...s.unsafeDirs].join(', ')})` : '';
+      const p: FsckProblem = { kind: 'lost', file: reg, ticket_id: id, message: `${id} was created (${reg}) but is in no state directory${behind}` };
       if (s.repair) {
         const restored = await restoreFromRegistry(s, id, reg);
         if (restored !== undefined) p.repaired = restored;

@@ -27,7 +27,7 @@ function skeletonDirs(s: FsckSession): string[] {
 }
 
 /** The problem of a path that should be a real directory, or undefined when it is one (or absent). */
-export function notADirectoryProblem(path: string, what: EntryKind | undefined, consequence: string): FsckProblem | undefined {
+function notADirectoryProblem(path: string, what: EntryKind | undefined, consequence: string): FsckProblem | undefined {
   if (what === undefined || what === 'directory') return undefined;
   if (what === 'symlink') return { kind: 'symlink', file: path, message: `${path} is a symlink, not a directory; ticketq never follows links out of a run: ${consequence}` };
   return { kind: 'not_a_directory', file: path, message: `${path} is a ${what}, not a directory: ${consequence}` };

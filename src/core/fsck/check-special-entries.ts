@@ -9,7 +9,8 @@ export function specialEntryProblem(path: string, what: EntryKind | undefined, t
   if (what === undefined || what === 'file') return undefined;
   const id = ticketId !== undefined ? { ticket_id: ticketId } : {};
   if (what === 'symlink') return { kind: 'symlink', file: path, ...id, message: `${path} is a symlink; ticketq never follows links out of a run` };
-  const why = what === 'directory' ? 'a directory where only files belong' : `a ${what}: never opened (opening a FIFO blocks until someone writes to it)`;
+  const why =
+    what === 'directory' ? 'a directory where only files belong' : `a ${what}: never opened${what === 'FIFO' ? ' (opening a FIFO blocks until someone writes to it)' : ''}`;
   return { kind: 'special_file', file: path, ...id, message: `${path} is ${why}` };
 }
 
