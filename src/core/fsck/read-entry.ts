@@ -26,8 +26,7 @@ export async function lstatEntry(ctx: RunCtx, path: string): Promise<EntryKind |
   try {
     return entryKindOf(await ctx.fs.lstat(path));
   } catch (err) {
-    const code = errnoCode(err);
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    if (isGone(err)) return undefined;
     throw ioError(err, 'checking', path);
   }
 }
@@ -44,21 +43,45 @@ export type EntryRead =
  * plain open block forever (`fsck --repair` hung), and a symlink made it read outside the run.
  */
 export async function readEntry(ctx: RunCtx, path: string, maxBytes = MAX_ENTRY_BYTES): Promise<EntryRead> {
-  const what = await lstatEntry(ctx, path);
-  if (what === undefined) return { kind: 'gone' };
+  let st: Stats;
+  try {
+    st = await ctx.fs.lstat(path);
+  } catch (err) {
+    if (isGone(err)) return { kind: 'gone' };
+    throw ioError(err, 'checking', path);
+  }
+  const what = entryKindOf(st);
   if (what !== 'file') return { kind: 'not_file', what };
-  let read;
+  if (st.size > maxBytes) return { kind: 'too_big' };
+  // Why the size first: reading up to it (and one byte more) allocates what the file holds, not
+  // the whole limit; only a file that grew since the lstat is read again, up to the limit.
+  const first = await readUpTo(ctx, path, st.size + 1);
+  if (first.kind !== 'text' || first.bytes.length <= st.size) return asRead(first, maxBytes);
+  return asRead(await readUpTo(ctx, path, maxBytes + 1), maxBytes);
+}
+
+type RawRead = { kind: 'gone' } | { kind: 'not_file'; what: EntryKind } | { kind: 'text'; bytes: Buffer; ino: number };
+
+async function readUpTo(ctx: RunCtx, path: string, limit: number): Promise<RawRead> {
   try {
     // RACE: the entry may have been swapped for a link or a FIFO since the lstat: readUpTo
     // opens with O_NOFOLLOW | O_NONBLOCK (ELOOP for a link, no wait on a FIFO) and says what it opened.
-    read = await ctx.fs.readUpTo(path, maxBytes + 1);
+    const read = await ctx.fs.readUpTo(path, limit);
+    return read.isFile ? { kind: 'text', bytes: read.bytes, ino: read.ino } : { kind: 'not_file', what: 'special file' };
   } catch (err) {
-    const code = errnoCode(err);
-    if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'gone' };
-    if (code === 'ELOOP') return { kind: 'not_file', what: 'symlink' };
+    if (isGone(err)) return { kind: 'gone' };
+    if (errnoCode(err) === 'ELOOP') return { kind: 'not_file', what: 'symlink' };
     throw ioError(err, 'reading', path);
   }
-  if (!read.isFile) return { kind: 'not_file', what: 'special file' };
-  if (read.bytes.length > maxBytes) return { kind: 'too_big' };
-  return { kind: 'text', text: read.bytes.toString('utf8'), ino: read.ino };
+}
+
+function asRead(raw: RawRead, maxBytes: number): EntryRead {
+  if (raw.kind !== 'text') return raw;
+  if (raw.bytes.length > maxBytes) return { kind: 'too_big' };
+  return { kind: 'text', text: raw.bytes.toString('utf8'), ino: raw.ino };
+}
+
+function isGone(err: unknown): boolean {
+  const code = errnoCode(err);
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }

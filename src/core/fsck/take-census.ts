@@ -8,9 +8,13 @@ import { locationOfRelPath, ticketLocationProblem, type TicketLocation } from '.
 import type { Ticket } from '../model/ticket-schema.js';
 import { lstatEntry, readEntry } from './read-entry.js';
 import { guardEntry } from './guard-entry.js';
+import { forEachLimited } from './for-each-limited.js';
 import { specialEntryProblem } from './check-special-entries.js';
 import { isHandMoved } from './check-hand-moved.js';
 import { isUnderUnsafeDir, quarantineProblem, type FoundTicket, type FsckProblem, type FsckSession } from './fsck-session.js';
+
+/** Files of one directory the census reads at the same time. */
+const CENSUS_READS_IN_FLIGHT = 16;
 
 /**
  * List every state directory and read every ticket in it. An entry that is not a valid ticket
@@ -53,12 +57,13 @@ async function censusSubdir(s: FsckSession, state: TicketState, sub: string, fou
     s.problems.push({ kind: 'stray_file', file: subPath, message: `${subPath}: "${sub}" is not a stage of this run` });
     return;
   }
-  for (const name of await listDir(s.ctx, subPath)) {
-    await guardEntry(s, join(subPath, name), ticketIdOfFileName(name), async () => {
+  // Why several at once: entries are independent, and each read waits on the thread pool.
+  await forEachLimited(await listDir(s.ctx, subPath), CENSUS_READS_IN_FLIGHT, (name) =>
+    guardEntry(s, join(subPath, name), ticketIdOfFileName(name), async () => {
       const f = await readCensusFile(s, state, sub, name);
       if (f) found.push(f);
-    });
-  }
+    }),
+  );
 }
 
 /** One entry of <state>/<sub>/: the ticket it holds, or undefined (skipped, gone, or reported). */
