@@ -146,6 +146,14 @@ describe('a FIFO named like a ticket: fsck and fsck --repair finish and report i
       return join(ctx.paths.moving, `${id}~aaaaaaaaaaaa.next.json`);
     }],
     ['registry/<stage>/ (the birth record of a lost ticket)', async () => join(ctx.paths.registry, 'parse', 'parse-fifo-1.json')],
+    ['requests/ (a claim request)', async () => {
+      await mkdir(ctx.paths.requests, { recursive: true });
+      return join(ctx.paths.requests, 'w1.json');
+    }],
+    ['inputs/ (a batch record)', async () => {
+      await mkdir(ctx.paths.inputs, { recursive: true });
+      return join(ctx.paths.inputs, 'batch-fifo.json');
+    }],
   ];
   for (const [where, place] of places) {
     it(`in ${where}`, async () => {
