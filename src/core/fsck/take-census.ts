@@ -53,7 +53,7 @@ async function censusSubdir(s: FsckSession, state: TicketState, sub: string, fou
     if (p.repaired === undefined) s.unsafeDirs.add(subPath);
     return;
   }
-  if (state !== TicketState.claimed && !(sub in s.ctx.config.pipeline.stages)) {
+  if (state !== TicketState.claimed && !Object.hasOwn(s.ctx.config.pipeline.stages, sub)) {
     s.problems.push({ kind: 'stray_file', file: subPath, message: `${subPath}: "${sub}" is not a stage of this run` });
     return;
   }
