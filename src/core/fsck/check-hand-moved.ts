@@ -46,7 +46,8 @@ export async function checkHandMoved(s: FsckSession, byId: TicketsById): Promise
       };
       if (s.repair) {
         const requeued = await requeueHandMoved(s, f);
-        p.repaired = requeued.note;
+        if (requeued.done) p.repaired = requeued.note;
+        else p.message += `; ${requeued.note}`;
         if (requeued.now) byId.set(id, [requeued.now]);
       }
       s.problems.push(p);
@@ -54,15 +55,17 @@ export async function checkHandMoved(s: FsckSession, byId: TicketsById): Promise
   }
 }
 
-async function requeueHandMoved(s: FsckSession, f: FoundTicket): Promise<{ note: string; now?: FoundTicket }> {
+/** `done`: the problem is gone (requeued, or the file moved on); otherwise `note` says why not. */
+async function requeueHandMoved(s: FsckSession, f: FoundTicket): Promise<{ done: boolean; note: string; now?: FoundTicket }> {
   const { ctx } = s;
   const stage = f.ticket.worker_type;
-  if (isUnderUnsafeDir(s, stateDir(ctx, TicketState.pending, stage))) return { note: 'not requeued: pending/ is not a real directory' };
+  const pending = stateDir(ctx, TicketState.pending, stage);
+  if (isUnderUnsafeDir(s, pending)) return { done: false, note: `not requeued: ${pending} is not a real directory` };
   // Why read again: the move is fenced on the inode and text read here, never on an older census read.
   const read = await readEntry(ctx, f.path);
-  if (read.kind !== 'text') return { note: 'moved or replaced meanwhile; left alone' };
+  if (read.kind !== 'text') return { done: true, note: 'moved or replaced meanwhile; left alone' };
   const current = parseTicket(read.text, f.path);
-  if (current.ticket_id !== f.id || !isHandMoved(current, f.state)) return { note: 'changed meanwhile; left alone' };
+  if (current.ticket_id !== f.id || !isHandMoved(current, f.state)) return { done: true, note: 'changed meanwhile; left alone' };
   const at = ctx.clock.now().toISOString();
   const outcome = await moveTicket(ctx, f.path, {
     known: { text: read.text, ino: read.ino, ticket: current },
@@ -79,6 +82,6 @@ async function requeueHandMoved(s: FsckSession, f: FoundTicket): Promise<{ note:
       history: withHistory(t, { at, event: 'requeued by fsck', from: f.state, to: TicketState.pending, note: `found in ${f.state}/ with no submit in its history (moved by hand?)` }),
     }),
   });
-  if (!outcome.moved) return { note: 'moved meanwhile; left alone' };
-  return { note: `requeued to ${outcome.path}`, now: { id: f.id, state: TicketState.pending, path: outcome.path, ticket: outcome.ticket } };
+  if (!outcome.moved) return { done: true, note: 'moved meanwhile; left alone' };
+  return { done: true, note: `requeued to ${outcome.path}`, now: { id: f.id, state: TicketState.pending, path: outcome.path, ticket: outcome.ticket } };
 }

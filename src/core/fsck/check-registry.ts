@@ -1,5 +1,4 @@
-import { join } from 'node:path';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { isTqError } from '../model/errors.js';
 import { ticketIdOfFileName } from '../store/run-names.js';
 import type { RunCtx } from '../store/run-context.js';
@@ -56,8 +55,8 @@ export async function checkLost(s: FsckSession, unlisted: RegistryListing['unlis
       const p: FsckProblem = { kind: 'lost', file: reg, ticket_id: id, message: `${id} was created (${reg}) but is in no state directory${behind}` };
       if (s.repair) {
         const restored = await restoreFromRegistry(s, id, reg);
-        if (restored !== undefined) p.repaired = restored;
-        else p.message += ` and its birth record ${reg} is not a valid ticket: fix it by hand`;
+        if ('repaired' in restored) p.repaired = restored.repaired;
+        else p.message += restored.unrepaired;
       }
       s.problems.push(p);
     });
@@ -85,29 +84,30 @@ export async function checkUnregistered(s: FsckSession, byId: TicketsById, regis
  * Put a lost ticket back into pending/ from its birth record (it will be done again). Where it
  * goes comes from the record's name (`id`), never from its content, which must agree.
  */
-async function restoreFromRegistry(s: FsckSession, id: string, reg: string): Promise<string | undefined> {
+async function restoreFromRegistry(s: FsckSession, id: string, reg: string): Promise<{ repaired: string } | { unrepaired: string }> {
   const { ctx } = s;
+  const invalid = { unrepaired: ` and its birth record ${reg} is not a valid ticket: fix it by hand` };
   // Why readEntry: a FIFO in registry/ named like a lost ticket must not hang fsck.
   const read = await readEntry(ctx, reg);
-  if (read.kind === 'gone') return 'registry entry vanished';
-  if (read.kind !== 'text') return undefined;
+  if (read.kind === 'gone') return { repaired: 'registry entry vanished' };
+  if (read.kind !== 'text') return invalid;
   let born: Ticket;
   try {
     born = parseTicket(read.text, reg);
   } catch (err) {
     // Why: a damaged birth record must not stop the repair of everything else; the problem
     // stays unrepaired (fsck not ok) so a human looks at it.
-    if (isTqError(err, 'CORRUPT_TICKET')) return undefined;
+    if (isTqError(err, 'CORRUPT_TICKET')) return invalid;
     throw err;
   }
   const target = targetOfRestore(ctx, id, reg, born);
-  if (target === undefined) return undefined;
-  if (isUnderUnsafeDir(s, dirname(target))) return 'not restored: pending/ is not a real directory';
+  if (target === undefined) return invalid;
+  if (isUnderUnsafeDir(s, dirname(target))) return { unrepaired: `; not restored: ${dirname(target)} is not a real directory` };
   const now = ctx.clock.now().toISOString();
   const restored: Ticket = { ...born, history: withHistory(born, { at: now, event: 'restored by fsck', to: 'pending', note: 'ticket was missing from every state directory' }) };
   // RACE: created with link (O_EXCL): if the ticket reappeared meanwhile, it is not overwritten.
   const ok = await createFileExclusive(ctx, target, serializeTicket(restored));
-  return ok ? `restored to ${target}` : 'reappeared meanwhile; left alone';
+  return { repaired: ok ? `restored to ${target}` : 'reappeared meanwhile; left alone' };
 }
 
 /** pending/<stage>/<id>.json for a birth record that agrees with its name and directory, else undefined. */
