@@ -32,14 +32,18 @@ export async function passDaemon(root: string, clock: ReturnType<typeof fixedClo
   return { daemon, logs, actions: (a) => logs.filter((e) => e.action === a) };
 }
 
-/** Complete a pending ticket by hand, as a person would: rename it into completed/, edit its JSON. */
+/**
+ * Complete a pending ticket by hand, as a person would: rename it into completed/, edit its JSON,
+ * and record it in the history as submit does (without that entry fsck reports it as hand-moved).
+ */
 export async function completeByHand(ctx: RunCtx, stage: string, id: string, output: Record<string, unknown>): Promise<string> {
   const from = join(ctx.paths.dir, 'pending', stage, `${id}.json`);
   const dir = join(ctx.paths.dir, 'completed', stage);
   await mkdir(dir, { recursive: true });
   const to = join(dir, `${id}.json`);
   const t = JSON.parse(await readFile(from, 'utf8')) as Ticket;
-  await writeFile(to, `${JSON.stringify({ ...t, status: 'completed', output_data: output, completed_at: t.created_at }, null, 2)}\n`);
+  const history = [...t.history, { at: t.created_at, event: 'submitted', from: 'claimed', to: 'completed' }];
+  await writeFile(to, `${JSON.stringify({ ...t, status: 'completed', output_data: output, completed_at: t.created_at, history }, null, 2)}\n`);
   await unlink(from);
   return to;
 }

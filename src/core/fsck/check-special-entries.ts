@@ -10,7 +10,7 @@ export function specialEntryProblem(path: string, what: EntryKind | undefined, t
   const id = ticketId !== undefined ? { ticket_id: ticketId } : {};
   if (what === 'symlink') return { kind: 'symlink', file: path, ...id, message: `${path} is a symlink; ticketq never follows links out of a run` };
   const why =
-    what === 'directory' ? 'a directory where only files belong' : `a ${what}: never opened${what === 'FIFO' ? ' (opening a FIFO blocks until someone writes to it)' : ''}`;
+    what === 'directory' ? `a directory where only files belong${ticketId !== undefined ? ' (named like a ticket, but it is not a ticket file)' : ''}` : `a ${what}: never opened${what === 'FIFO' ? ' (opening a FIFO blocks until someone writes to it)' : ''}`;
   return { kind: 'special_file', file: path, ...id, message: `${path} is ${why}` };
 }
 

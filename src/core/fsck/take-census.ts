@@ -86,7 +86,8 @@ async function readCensusFile(s: FsckSession, state: TicketState, sub: string, n
   if (!ticket) return undefined;
   const loc = locationOfRelPath(`${state}/${sub}/${name}`);
   if (!loc) {
-    await quarantineProblem(s, { kind: 'misplaced', file: path, ticket_id: id, message: `${path}: ticket ${id} cannot be in ${state}/${sub}/ (an invalid id, or not the directory of the stage its id names)` });
+    const why = state !== TicketState.claimed && ticket.worker_type !== sub ? `field worker_type is "${ticket.worker_type}" but the file is in ${state}/${sub}/` : `ticket ${id} cannot be in ${state}/${sub}/ (an invalid id, or not the directory of the stage its id names)`;
+    await quarantineProblem(s, { kind: 'misplaced', file: path, ticket_id: id, message: `${path}: ${why}` });
     return undefined;
   }
   return (await acceptLocation(s, ticket, loc, path)) ? { id, state, path, ticket } : undefined;
