@@ -93,8 +93,10 @@ describe('startDaemon: full passes', () => {
     const [id] = await addItems(run.ctx, 'parse', parseItems(1));
     const src = stateFile(run.ctx, 'pending', 'parse', id as string);
     const t = await readTicketFile(src);
-    // A mover that died after the fence: next + prev in moving/, nothing in pending/.
-    await writeFile(join(run.ctx.paths.moving, `${id}~aaaaaaaaaaaa.next.json`), `${JSON.stringify({ ...t, status: 'failed' }, null, 2)}\n`);
+    // A mover that died after the fence: next + prev in moving/, nothing in pending/. The draft
+    // records its move, as every mover's does (without it, fsck reports it as hand-moved).
+    const history = [...t.history, { at: t.created_at, event: 'reaped', from: 'claimed', to: 'failed' }];
+    await writeFile(join(run.ctx.paths.moving, `${id}~aaaaaaaaaaaa.next.json`), `${JSON.stringify({ ...t, status: 'failed', history }, null, 2)}\n`);
     const { rename } = await import('node:fs/promises');
     await rename(src, join(run.ctx.paths.moving, `${id}~aaaaaaaaaaaa.prev.json`));
     const d = await passDaemon(root, run.clock);

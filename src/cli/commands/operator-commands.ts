@@ -1,6 +1,6 @@
 import { approveTicket, requeueTicket } from '../../core/ops/review-moves.js';
 import { UNSTAMPED_GRACE_MS, reapExpired } from '../../core/ops/reap-claims.js';
-import { fsckRun } from '../../core/fsck/fsck-run.js';
+import { fsckRun, type FsckProblem } from '../../core/fsck/fsck-run.js';
 import { openRunFromArgs, table } from '../common.js';
 import { optStr, str, strList, type CommandSpec } from '../command.js';
 
@@ -59,8 +59,15 @@ export const fsckCommand: CommandSpec = {
     const r = await fsckRun(ctx, { repair: args.repair === true, settleMs: Number(args.settle ?? 500) });
     const lines = [`${r.run_id}: ${r.tickets} tickets (${Object.entries(r.by_state).map(([s, n]) => `${s} ${n}`).join(', ')})`];
     for (const a of r.recovered) lines.push(`recovered: ${a.action} ${a.ticket_id} (${a.file})`);
-    for (const p of r.problems) lines.push(`${p.repaired ? 'repaired' : 'PROBLEM'} [${p.kind}] ${p.message}${p.repaired ? ` -> ${p.repaired}` : ''}`);
+    for (const p of r.problems) lines.push(`${p.repaired ? 'repaired' : 'PROBLEM'} [${p.kind}] ${fsckSubject(p)}${p.message}${p.repaired ? ` -> ${p.repaired}` : ''}`);
     lines.push(r.ok ? 'ok' : 'problems found (run `tq fsck --repair` to mend them)');
     return { data: { ...r }, text: lines.join('\n'), exitCode: r.ok ? 0 : 9 };
   },
 };
+
+/** The ticket and file a problem is about, where its message does not name them already. */
+function fsckSubject(p: FsckProblem): string {
+  const names = [p.ticket_id !== undefined && !p.message.includes(p.ticket_id) ? `ticket ${p.ticket_id}` : '', p.message.includes(p.file) ? '' : p.file];
+  const subject = names.filter((n) => n !== '').join(', ');
+  return subject === '' ? '' : `${subject}: `;
+}

@@ -1,5 +1,6 @@
 import type { TicketState } from '../model/states.js';
-import { locateAll } from '../protocol/locate-ticket.js';
+import { guardEntry } from './guard-entry.js';
+import { locateSafely } from './locate-safely.js';
 import { quarantineProblem, type FoundTicket, type FsckSession, type TicketsById } from './fsck-session.js';
 
 /** Which copy of a ticket found in two states is kept: the most advanced one. */
@@ -24,17 +25,24 @@ export function doubledIds(byId: TicketsById): string[] {
  */
 export async function resolveDuplicates(s: FsckSession, byId: TicketsById, doubled: string[]): Promise<void> {
   for (const id of doubled) {
-    const copies = await locateAll(s.ctx, id);
-    if (copies.length < 2) {
-      const still = (byId.get(id) ?? []).filter((f) => copies.some((c) => c.path === f.path));
-      byId.set(id, still.length > 0 ? still : (byId.get(id) ?? []).slice(0, 1));
-      continue;
-    }
-    copies.sort((a, b) => PRECEDENCE[b.state] - PRECEDENCE[a.state]);
-    const keep = copies[0] as (typeof copies)[number];
-    for (const extra of copies.slice(1)) {
-      await quarantineProblem(s, { kind: 'duplicate', file: extra.path, ticket_id: id, message: `${id} is in ${extra.state}/ and also in ${keep.state}/ (${keep.path}); the ${keep.state} copy is kept` });
-    }
-    byId.set(id, (byId.get(id) ?? []).filter((f) => f.path === keep.path).slice(0, 1));
+    await guardEntry(s, byId.get(id)?.[0]?.path ?? id, id, () => resolveDuplicate(s, byId, id));
+    // Whatever happened, later phases see at most one copy.
+    byId.set(id, (byId.get(id) ?? []).slice(0, 1));
   }
+}
+
+async function resolveDuplicate(s: FsckSession, byId: TicketsById, id: string): Promise<void> {
+  // A copy fsck found unacceptable was reported already and is no candidate to keep.
+  const copies = (await locateSafely(s, id)).filter((c) => !s.unacceptable.has(c.path));
+  if (copies.length < 2) {
+    const still = (byId.get(id) ?? []).filter((f) => copies.some((c) => c.path === f.path));
+    byId.set(id, still.length > 0 ? still : (byId.get(id) ?? []).slice(0, 1));
+    return;
+  }
+  copies.sort((a, b) => PRECEDENCE[b.state] - PRECEDENCE[a.state]);
+  const keep = copies[0] as (typeof copies)[number];
+  for (const extra of copies.slice(1)) {
+    await quarantineProblem(s, { kind: 'duplicate', file: extra.path, ticket_id: id, message: `${id} is in ${extra.state}/ and also in ${keep.state}/ (${keep.path}); the ${keep.state} copy is kept` });
+  }
+  byId.set(id, (byId.get(id) ?? []).filter((f) => f.path === keep.path).slice(0, 1));
 }

@@ -2,10 +2,13 @@ import type { TicketState } from '../model/states.js';
 import type { RunCtx } from '../store/run-context.js';
 import type { RecoveryAction } from '../protocol/recover-moving.js';
 import { startFsckSession, type FsckProblem, type TicketsById } from './fsck-session.js';
+import { checkRunLayout } from './check-run-layout.js';
+import { checkSpecialEntries } from './check-special-entries.js';
 import { checkMoving } from './check-moving.js';
 import { takeCensus } from './take-census.js';
 import { doubledIds, groupById, resolveDuplicates } from './check-duplicates.js';
 import { checkLost, checkUnregistered, listRegistry } from './check-registry.js';
+import { checkHandMoved } from './check-hand-moved.js';
 import { checkClaims } from './check-claims.js';
 import { checkCascades } from './check-cascades.js';
 import { checkTempFiles } from './check-temp-files.js';
@@ -22,16 +25,22 @@ export interface FsckReport {
 }
 
 /**
- * Check every invariant of a run: each ticket is a valid file in exactly one state, every
- * ticket ever created (registry/) still exists, every completed parent has cascaded, nothing
- * is left half-moved. With `repair`, mend what a crash, a git merge or a hand edit can leave.
+ * Check every invariant of a run: each ticket is a valid file in exactly one state, its content
+ * agrees with where it is, every ticket ever created (registry/) still exists, every completed
+ * parent has cascaded, nothing is left half-moved. With `repair`, mend what a crash, a git merge
+ * or a hand edit can leave. Nothing is ever opened that is not a regular file, nothing is listed
+ * or changed through a directory that is not a real one, and one bad entry never stops fsck.
  * The phases run in this order because each relies on the ones before (see each check-*.ts).
  */
 export async function fsckRun(ctx: RunCtx, opts: { repair?: boolean; settleMs?: number } = {}): Promise<FsckReport> {
   const s = startFsckSession(ctx, opts);
+  // Why first: the skeleton decides what the later phases may list and whether they may change anything.
+  await checkRunLayout(s);
+  // Why before moving/ and the registry: recovery and restores read those files, and must never open a FIFO.
+  await checkSpecialEntries(s);
   const recovered = await checkMoving(s);
   const byId = groupById(await takeCensus(s));
-  const { registered, unlisted } = await listRegistry(ctx, byId);
+  const { registered, unlisted } = await listRegistry(s, byId);
   // RACE: the listings are taken one after another, so a ticket moving meanwhile can show up
   // twice (or not at all): suspects are checked again, path by path, after the settle time,
   // and only what is still wrong is reported or repaired.
@@ -40,6 +49,8 @@ export async function fsckRun(ctx: RunCtx, opts: { repair?: boolean; settleMs?: 
   await resolveDuplicates(s, byId, doubled);
   await checkLost(s, unlisted);
   await checkUnregistered(s, byId, registered);
+  // Why after the duplicate check: a ticket is requeued from its one remaining copy; before the cascades: it is never cascaded.
+  await checkHandMoved(s, byId);
   await checkClaims(s, byId);
   await checkCascades(s, byId, registered);
   await checkTempFiles(s);

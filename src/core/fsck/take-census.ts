@@ -1,85 +1,141 @@
 import { join } from 'node:path';
-import { misnamedTicketProblem } from '../store/read-ticket.js';
-import { errnoCode, isTqError } from '../model/errors.js';
+import { isTqError } from '../model/errors.js';
 import { isAgentSideFileName, ticketIdOfFileName } from '../store/run-names.js';
-import { ALL_STATES, type TicketState } from '../model/states.js';
+import { ALL_STATES, TicketState } from '../model/states.js';
 import { parseTicket } from '../model/serialize-ticket.js';
 import { listDir } from '../store/atomic-write.js';
-import { stageOfTicketId } from '../model/ids.js';
+import { locationOfRelPath, ticketLocationProblem, type TicketLocation } from '../store/ticket-location.js';
 import type { Ticket } from '../model/ticket-schema.js';
-import { quarantineProblem, type FoundTicket, type FsckSession } from './fsck-session.js';
+import { lstatEntry, readEntry } from './read-entry.js';
+import { guardEntry } from './guard-entry.js';
+import { forEachLimited } from './for-each-limited.js';
+import { specialEntryProblem } from './check-special-entries.js';
+import { isHandMoved } from '../model/ticket-history.js';
+import { isUnderUnsafeDir, quarantineProblem, type FoundTicket, type FsckProblem, type FsckSession } from './fsck-session.js';
+
+/** Files of one directory the census reads at the same time. */
+const CENSUS_READS_IN_FLIGHT = 16;
 
 /**
- * List every state directory and read every ticket in it. A file that is not a valid ticket in
- * the right place (symlink, stray, corrupt, misnamed, misplaced) is reported, and quarantined
- * with --repair; a directory that is not a stage is reported. Returns the valid tickets.
+ * List every state directory and read every ticket in it. An entry that is not a valid ticket
+ * in the right place (symlink, FIFO or other special file, directory, stray, corrupt, misnamed,
+ * misplaced, content that disagrees with its location) is reported, and quarantined with
+ * --repair; a directory that is not a stage is reported. Each entry is checked on its own: one
+ * that cannot be checked is reported and the census goes on. Returns the valid tickets.
  */
 export async function takeCensus(s: FsckSession): Promise<FoundTicket[]> {
-  const { ctx } = s;
   const found: FoundTicket[] = [];
-  const stages = new Set(Object.keys(ctx.config.pipeline.stages));
   for (const state of ALL_STATES) {
-    const top = join(ctx.paths.dir, state);
-    for (const sub of await listDir(ctx, top)) {
-      const subPath = join(top, sub);
-      const st = await ctx.fs.lstat(subPath).catch(() => undefined);
-      if (!st) continue;
-      if (st.isSymbolicLink()) {
-        await quarantineProblem(s, { kind: 'symlink', file: subPath, message: `${subPath} is a symlink; ticketq never follows links out of a run` });
-        continue;
-      }
-      if (!st.isDirectory()) {
-        await quarantineProblem(s, { kind: 'misplaced', file: subPath, message: `${subPath} is a file directly in ${state}/; tickets live in ${state}/${state === 'claimed' ? '<worker-id>' : '<stage>'}/` });
-        continue;
-      }
-      if (state !== 'claimed' && !stages.has(sub)) {
-        s.problems.push({ kind: 'stray_file', file: subPath, message: `${subPath}: "${sub}" is not a stage of this run` });
-        continue;
-      }
-      for (const name of await listDir(ctx, subPath)) {
-        const f = await readCensusFile(s, state, sub, name);
-        if (f) found.push(f);
-      }
-    }
+    const top = join(s.ctx.paths.dir, state);
+    if (isUnderUnsafeDir(s, top)) continue;
+    await guardEntry(s, top, undefined, async () => {
+      for (const sub of await listDir(s.ctx, top)) await guardEntry(s, join(top, sub), undefined, () => censusSubdir(s, state, sub, found));
+    });
   }
   return found;
 }
 
-/** One file of <state>/<sub>/: the ticket it holds, or undefined (skipped, gone, or reported). */
+/** One <state>/<stage>/ or claimed/<worker>/ directory. */
+async function censusSubdir(s: FsckSession, state: TicketState, sub: string, found: FoundTicket[]): Promise<void> {
+  const subPath = join(s.ctx.paths.dir, state, sub);
+  const what = await lstatEntry(s.ctx, subPath);
+  if (what === undefined) return;
+  if (what === 'symlink') {
+    // The link itself is quarantined (renamed), never what it points to.
+    const p: FsckProblem = { kind: 'symlink', file: subPath, message: `${subPath} is a symlink; ticketq never follows links out of a run` };
+    await quarantineProblem(s, p);
+    if (p.repaired === undefined) s.unsafeDirs.add(subPath);
+    return;
+  }
+  if (what !== 'directory') {
+    const p: FsckProblem = { kind: 'misplaced', file: subPath, message: `${subPath} is a ${what} directly in ${state}/; tickets live in ${state}/${state === TicketState.claimed ? '<worker-id>' : '<stage>'}/` };
+    await quarantineProblem(s, p);
+    if (p.repaired === undefined) s.unsafeDirs.add(subPath);
+    return;
+  }
+  if (state !== TicketState.claimed && !Object.hasOwn(s.ctx.config.pipeline.stages, sub)) {
+    s.problems.push({ kind: 'stray_file', file: subPath, message: `${subPath}: "${sub}" is not a stage of this run` });
+    return;
+  }
+  // Why several at once: entries are independent, and each read waits on the thread pool.
+  await forEachLimited(await listDir(s.ctx, subPath), CENSUS_READS_IN_FLIGHT, (name) =>
+    guardEntry(s, join(subPath, name), ticketIdOfFileName(name), async () => {
+      const f = await readCensusFile(s, state, sub, name);
+      if (f) found.push(f);
+    }),
+  );
+}
+
+/** One entry of <state>/<sub>/: the ticket it holds, or undefined (skipped, gone, or reported). */
 async function readCensusFile(s: FsckSession, state: TicketState, sub: string, name: string): Promise<FoundTicket | undefined> {
   const path = join(s.ctx.paths.dir, state, sub, name);
-  if (name.startsWith('.')) return undefined;
-  if (state === 'claimed' && isAgentSideFileName(name)) return undefined;
   const id = ticketIdOfFileName(name);
-  const est = await s.ctx.fs.lstat(path).catch(() => undefined);
-  if (!est) return undefined;
-  if (est.isSymbolicLink()) {
-    await quarantineProblem(s, { kind: 'symlink', file: path, message: `${path} is a symlink; ticketq never follows links out of a run` });
+  // Why lstat before anything, whatever the name: a FIFO is never opened, a link never followed.
+  const special = specialEntryProblem(path, await lstatEntry(s.ctx, path), id);
+  if (special) {
+    await quarantineProblem(s, special);
     return undefined;
   }
-  if (id === undefined || !est.isFile()) {
+  if (name.startsWith('.')) return undefined;
+  if (state === TicketState.claimed && isAgentSideFileName(name)) return undefined;
+  if (id === undefined) {
     await quarantineProblem(s, { kind: 'stray_file', file: path, message: `${path} is not a ticket file (<ticket-id>.json)` });
     return undefined;
   }
-  let ticket: Ticket;
+  const ticket = await readCensusTicket(s, path, id);
+  if (!ticket) return undefined;
+  const loc = locationOfRelPath(`${state}/${sub}/${name}`);
+  if (!loc) {
+    const why = state !== TicketState.claimed && ticket.worker_type !== sub ? `field worker_type is "${ticket.worker_type}" but the file is in ${state}/${sub}/` : `ticket ${id} cannot be in ${state}/${sub}/ (an invalid id, or not the directory of the stage its id names)`;
+    await quarantineProblem(s, { kind: 'misplaced', file: path, ticket_id: id, message: `${path}: ${why}` });
+    return undefined;
+  }
+  return (await acceptLocation(s, ticket, loc, path)) ? { id, state, path, ticket } : undefined;
+}
+
+/** Read and parse one ticket file; a file that is not one is reported (and quarantined with --repair). */
+async function readCensusTicket(s: FsckSession, path: string, id: string): Promise<Ticket | undefined> {
+  const read = await readEntry(s.ctx, path);
+  // RACE: moved on since we listed it; the census of its new place counts it.
+  if (read.kind === 'gone') return undefined;
+  if (read.kind === 'not_file') {
+    await quarantineProblem(s, specialEntryProblem(path, read.what, id) ?? { kind: 'special_file', file: path, ticket_id: id, message: `${path} is not a regular file` });
+    return undefined;
+  }
+  if (read.kind === 'too_big') {
+    await quarantineProblem(s, { kind: 'corrupt', file: path, ticket_id: id, message: `${path} is too big to be a ticket` });
+    return undefined;
+  }
   try {
-    ticket = parseTicket(await s.ctx.fs.readFile(path), path);
+    return parseTicket(read.text, path);
   } catch (err) {
-    // RACE: moved on since we listed it; the census of its new place counts it.
-    if (errnoCode(err) === 'ENOENT') return undefined;
     if (!isTqError(err, 'CORRUPT_TICKET')) throw err;
     await quarantineProblem(s, { kind: 'corrupt', file: path, ticket_id: id, message: err.message });
     return undefined;
   }
-  const misnamed = misnamedTicketProblem(ticket, path);
-  if (misnamed !== undefined) {
-    await quarantineProblem(s, { kind: 'misnamed', file: path, ticket_id: id, message: misnamed });
-    return undefined;
+}
+
+/**
+ * Does the ticket's content agree with where it is (ticketLocationProblem)? A disagreeing one is
+ * reported and quarantined with --repair: the location is the truth, and check-registry.ts then
+ * restores the ticket from registry/ if it is nowhere else. Two states are accepted as they are:
+ * a ticket in a finished state it never moved into (check-hand-moved.ts requeues it), and a claim
+ * not stamped yet (status still pending, no claim record: check-claims.ts adopts it).
+ */
+async function acceptLocation(s: FsckSession, ticket: Ticket, loc: TicketLocation, path: string): Promise<boolean> {
+  const problem = ticketLocationProblem(ticket, loc, path);
+  if (!problem) return true;
+  const id = loc.ticketId;
+  if (problem.field === 'ticket_id') {
+    await quarantineProblem(s, { kind: 'misnamed', file: path, ticket_id: id, message: problem.message });
+    return false;
   }
-  const expectedStage = state === 'claimed' ? stageOfTicketId(id) : sub;
-  if (ticket.worker_type !== expectedStage || stageOfTicketId(id) !== ticket.worker_type) {
-    await quarantineProblem(s, { kind: 'misplaced', file: path, ticket_id: id, message: `${path}: field worker_type is "${ticket.worker_type}" but the file is in ${state}/${sub}/` });
-    return undefined;
+  if (problem.field === 'worker_type') {
+    await quarantineProblem(s, { kind: 'misplaced', file: path, ticket_id: id, message: problem.message });
+    return false;
   }
-  return { id, state, path, ticket };
+  if (isHandMoved(ticket, loc.state)) return true;
+  if (loc.state === TicketState.claimed && ticket.status === TicketState.pending && ticket.claim === null) return true;
+  await quarantineProblem(s, { kind: 'status_mismatch', file: path, ticket_id: id, message: `${problem.message} (the directory is the truth: the ticket is restored from registry/ if it is nowhere else)` });
+  return false;
 }

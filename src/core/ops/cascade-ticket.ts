@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { TqError } from '../model/errors.js';
+import { isHandMoved } from '../model/ticket-history.js';
 import { TicketState } from '../model/states.js';
 import { checkTicketLocation, locationOfRelPath, pathOfLocation, stateLocation, type TicketLocation } from '../store/ticket-location.js';
 import { z } from 'zod';
@@ -82,26 +83,17 @@ export async function cascadeTicket(ctx: RunCtx, parent: Ticket, file?: string):
 }
 
 /**
- * Did the queue finish this ticket (a submit or an approval into completed/ in its history)?
- * Why it matters: a ticket moved into completed/ by hand (or by an agent's file tools) has no
- * output of a worker: cascading it would make children from nothing (`input_data: {}`).
- */
-export function wasSubmitted(t: Pick<Ticket, 'history'>): boolean {
-  return t.history.some((h) => h.to === TicketState.completed && (h.event === 'submitted' || h.event === 'approved'));
-}
-
-/**
  * Refuse to cascade a parent that is not a finished ticket of the queue: CORRUPT_TICKET when
  * its content disagrees with where it is (`file`, its path: the location comes from the path;
  * without it, from the ticket's own id, for a ticket the caller has just built or checked),
- * WRONG_STATE when it was never submitted (see wasSubmitted). The daemon logs the error, fsck
+ * WRONG_STATE when it never moved into completed/ through the queue (model/ticket-history.ts isHandMoved). The daemon logs the error, fsck
  * reports the ticket.
  */
 export function checkCascadable(ctx: RunCtx, parent: Ticket, file?: string): void {
   const loc = file === undefined ? stateLocation(TicketState.completed, parent.ticket_id) : completedLocationOf(ctx, file);
   const where = file ?? pathOfLocation(ctx, loc);
   checkTicketLocation(parent, loc, where);
-  if (!wasSubmitted(parent)) {
+  if (isHandMoved(parent, TicketState.completed)) {
     throw new TqError('WRONG_STATE', `${where}: ticket ${loc.ticketId} is in completed/ but was never submitted (its history has no submit; moved there by hand?): not cascaded`, {
       file: where,
       field: 'history',

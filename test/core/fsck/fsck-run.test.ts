@@ -6,7 +6,7 @@ import { submitTicket } from '../../../src/core/ops/submit-ticket.js';
 import { fsckRun, type FsckReport } from '../../../src/core/fsck/fsck-run.js';
 import { cascadeMarkerPath } from '../../../src/core/ops/cascade-ticket.js';
 import { registryPath } from '../../../src/core/protocol/birth-ticket.js';
-import { serializeTicket } from '../../../src/core/model/serialize-ticket.js';
+import { serializeTicket, withHistory } from '../../../src/core/model/serialize-ticket.js';
 import { newTicket } from '../../../src/core/model/new-ticket.js';
 import type { RunCtx } from '../../../src/core/store/run-context.js';
 import type { Ticket } from '../../../src/core/model/ticket-schema.js';
@@ -41,15 +41,9 @@ function kinds(r: FsckReport): string[] {
   return r.problems.map((p) => p.kind).sort();
 }
 
-/**
- * A check without the settle wait. Why: nothing moves in these tests, so the 2 s wait before
- * re-checking suspects would only slow them down; fsck-live-moves.test.ts tests the re-check.
- */
-const CHECK = { settleMs: 0 };
-
 /** Check finds the problem and fails; repair mends it; a second check is clean. */
 async function detectThenRepair(expected: string[]): Promise<{ before: FsckReport; repaired: FsckReport }> {
-  const before = await fsckRun(ctx, CHECK);
+  const before = await fsckRun(ctx);
   expect(before.ok).toBe(false);
   for (const k of expected) expect(kinds(before)).toContain(k);
   const repaired = await fsckRun(ctx, { repair: true, settleMs: 0 });
@@ -94,7 +88,7 @@ describe('fsckRun', () => {
     expect(repaired.problems.find((p) => p.kind === 'lost')?.repaired).toMatch(/restored/);
     const t = await readTicketFile(stateFile(ctx, 'pending', 'parse', id as string));
     expect(t.history.at(-1)?.event).toBe('restored by fsck');
-    expect((await fsckRun(ctx, CHECK)).tickets).toBe(2);
+    expect((await fsckRun(ctx)).tickets).toBe(2);
   });
 
   it('misnamed: ticket_id differs from the file name', async () => {
@@ -147,7 +141,7 @@ describe('fsckRun', () => {
     await detectThenRepair(['symlink']);
     expect(await readFile(target, 'utf8')).toBe('secret');
     expect(await ls(join(root, 'outside-dir'))).toEqual([]);
-    expect((await fsckRun(ctx, CHECK)).tickets).toBe(1);
+    expect((await fsckRun(ctx)).tickets).toBe(1);
   });
 
   it('a file dropped directly into pending/ is quarantined; a valid ticket dropped by hand is registered', async () => {
@@ -158,7 +152,7 @@ describe('fsckRun', () => {
     await writeFile(join(ctx.paths.dir, 'pending', 'parse', 'notes.txt'), 'hello');
     await detectThenRepair(['misplaced', 'unregistered', 'stray_file']);
     expect(await readFile(registryPath(ctx, 'parse', byHand.ticket_id), 'utf8')).toBe(serializeTicket(byHand));
-    expect((await fsckRun(ctx, CHECK)).tickets).toBe(2);
+    expect((await fsckRun(ctx)).tickets).toBe(2);
     expect(await claimTicket(ctx, { stage: 'parse', workerId: 'w1' })).not.toBeNull();
   });
 
@@ -175,10 +169,11 @@ describe('fsckRun', () => {
       await addItems(ctx, 'parse', parseItems(1));
       const t = await claim();
       const n = 'aaaaaaaaaaaa';
-      const done: Ticket = { ...t, status: 'completed', output_data: { text: 'x' }, completed_at: t.created_at, history: [...t.history, { at: t.created_at, event: 'submitted', from: 'claimed', to: 'completed', worker_id: 'w1' }] };
+      // As submit writes it: with its 'submitted' history entry (without one, it would be hand-moved).
+      const done: Ticket = { ...t, status: 'completed', output_data: { text: 'x' }, completed_at: t.created_at, history: withHistory(t, { at: t.created_at, event: 'submitted', from: 'claimed', to: 'completed', worker_id: 'w1' }) };
       await writeFile(join(ctx.paths.moving, `${t.ticket_id}~${n}.next.json`), serializeTicket(done));
       await rename(stateFile(ctx, 'claimed', 'w1', t.ticket_id), join(ctx.paths.moving, `${t.ticket_id}~${n}.prev.json`));
-      const before = await fsckRun(ctx, CHECK);
+      const before = await fsckRun(ctx);
       expect(kinds(before)).toContain('in_flight');
       expect(before.tickets).toBe(0);
       const r = await fsckRun(ctx, { repair: true, settleMs: 0 });
@@ -230,7 +225,7 @@ describe('fsckRun', () => {
       await writeFile(join(ctx.paths.moving, `${reg.ticket_id}~eeeeeeeeeeee.new.json`), serializeTicket(reg));
       await writeFile(registryPath(ctx, 'parse', reg.ticket_id), serializeTicket(reg));
       await writeFile(join(ctx.paths.moving, `${unreg.ticket_id}~ffffffffffff.new.json`), serializeTicket(unreg));
-      const before = await fsckRun(ctx, CHECK);
+      const before = await fsckRun(ctx);
       expect(kinds(before)).toEqual(expect.arrayContaining(['in_flight', 'lost']));
       const r = await fsckRun(ctx, { repair: true, settleMs: 0 });
       expect(r.recovered.map((a) => a.action).sort()).toEqual(['dropped unregistered birth', 'published birth']);
