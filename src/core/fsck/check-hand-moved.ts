@@ -49,6 +49,7 @@ async function requeueHandMoved(s: FsckSession, f: FoundTicket): Promise<{ done:
   const at = ctx.clock.now().toISOString();
   const outcome = await moveTicket(ctx, stateLocation(f.state as Exclude<TicketState, 'claimed'>, f.id), {
     to: { state: TicketState.pending },
+    acceptStaleStatus: true,
     known: { text: read.text, ino: read.ino, ticket: current },
     build: (t) => ({
       ...t,

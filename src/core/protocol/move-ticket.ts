@@ -46,6 +46,12 @@ export interface MoveOptions {
    * the fence still checks that the inode it takes is this one.
    */
   known?: { text: string; ino: number; ticket?: Ticket };
+  /**
+   * Accept a source whose `status` field disagrees with its directory (its id, stage and holder
+   * must still agree). Why: fsck requeues a ticket moved by hand, whose status still names the
+   * directory it was taken from; the move puts content and place back in agreement.
+   */
+  acceptStaleStatus?: boolean;
 }
 
 export function movingNames(ctx: RunCtx, ticketId: string, n: string): { next: string; prev: string } {
@@ -147,7 +153,7 @@ async function planMove(ctx: RunCtx, from: TicketLocation, opts: MoveOptions): P
   const current = opts.known?.ticket ?? parseTicket(text, source);
   // Why before anything else: a ticket's JSON is only a claim about itself; nothing is moved on
   // the word of a file that contradicts where it is.
-  checkTicketLocation(current, from, source);
+  checkTicketLocation(opts.acceptStaleStatus ? { ...current, status: from.state } : current, from, source);
   if (opts.expectToken !== undefined && current.claim?.token !== opts.expectToken) return { moved: false, reason: 'changed' };
   const toLoc = targetLocation(from.ticketId, opts.to);
   const target = pathOfLocation(ctx, toLoc);

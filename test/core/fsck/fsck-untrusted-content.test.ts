@@ -11,7 +11,7 @@ import { claimTicket } from '../../../src/core/ops/claim-ticket.js';
 import { submitTicket } from '../../../src/core/ops/submit-ticket.js';
 import { approveTicket } from '../../../src/core/ops/review-moves.js';
 import { fsckRun, type FsckReport } from '../../../src/core/fsck/fsck-run.js';
-import { isHandMoved } from '../../../src/core/fsck/check-hand-moved.js';
+import { isHandMoved } from '../../../src/core/model/ticket-history.js';
 import { nodeFs, type Fs } from '../../../src/core/store/fs-layer.js';
 import { openRun, type RunCtx } from '../../../src/core/store/run-context.js';
 import type { Ticket } from '../../../src/core/model/ticket-schema.js';
