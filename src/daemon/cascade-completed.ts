@@ -48,7 +48,7 @@ export async function cascadeCompleted(run: DaemonRun, stage: string, limit = In
     if (id === undefined || done.has(name)) continue;
     // A hand-moved parent already logged (and not cascaded): not read again, not counted.
     if (run.memory.wasAnsweredAnyVersion(join(dir, name))) continue;
-    if (handled >= limit) return { handled, more: true };
+    if (handled >= limit || run.stopping) return { handled, more: true };
     handled += 1;
     try {
       await cascadeLocked(run, stage, dir, name, id);

@@ -45,6 +45,8 @@ export interface DaemonRun {
    * (ms). Light passes read a claim again only once that time has come; full passes read all.
    */
   claimDue: Map<string, number>;
+  /** The daemon is stopping: long loops (a scan, a cascade backlog, the reaper) end early; the next start goes on. */
+  stopping: boolean;
   /** Why the run is not served right now (a directory of it that is a link), or undefined; see check-run-dirs.ts. */
   unsafe: string | undefined;
   /**
@@ -74,6 +76,7 @@ export function newDaemonRun(ctx: RunCtx, clock: Clock, settle: DaemonSettle, lo
     requestsMore: false,
     queuedRequests: new Set(),
     unsafe: undefined,
+    stopping: false,
     log: (entry) => log({ at: clock.now().toISOString(), run: ctx.runId, ...entry }),
   };
 }

@@ -94,6 +94,11 @@ export class RunSet {
     return added;
   }
 
+  /** Tell every run's long loops to end early (the daemon is stopping). */
+  stopAll(): void {
+    for (const run of this.runs.values()) run.stopping = true;
+  }
+
   async detachAll(): Promise<void> {
     for (const run of this.runs.values()) {
       if (run.recovering) await run.recovering;

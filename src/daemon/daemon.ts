@@ -188,6 +188,8 @@ export class Daemon {
 
   async #shutDown(): Promise<void> {
     this.#stopping = true;
+    // Why: a pass or scan in progress ends at its next entry, so SIGTERM is obeyed promptly.
+    this.#runs.stopAll();
     this.#hints.close();
     this.#wakeLoop?.();
     await this.#watcher?.close().catch(() => undefined);

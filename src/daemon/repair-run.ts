@@ -119,6 +119,7 @@ async function reapWorker(run: DaemonRun, worker: string, full: boolean, seen: S
     if (ticketId === undefined) continue;
     const key = `${worker}/${name}`;
     seen.add(key);
+    if (run.stopping) continue;
     const due = run.claimDue.get(key);
     if (!full && due !== undefined && due > nowMs(run)) continue;
     try {

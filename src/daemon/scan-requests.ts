@@ -76,6 +76,7 @@ export async function scanRequests(run: DaemonRun): Promise<boolean> {
   const remembered = new Set<string>();
   try {
     for (let e = await handle.read(); e !== null; e = await handle.read()) {
+      if (run.stopping) return true;
       await scanEntry(scan, e.name);
       // Why after: serving it may just have made the daemon remember it (a file settling).
       if (run.memory.remembers(join(dir, e.name))) remembered.add(e.name);
