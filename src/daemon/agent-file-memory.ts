@@ -1,5 +1,13 @@
 import { dirname, basename } from 'node:path';
 
+/**
+ * Most files remembered per directory. Why a cap: a flood of junk files (100,000 in requests/)
+ * must not grow the daemon; past the cap a file is simply not remembered, which only delays its
+ * answer (an unparseable one is not answered until the directory has drained and it is seen
+ * again) or answers it once more.
+ */
+export const MAX_REMEMBERED_PER_DIR = 4096;
+
 interface Sighting {
   fingerprint: string;
   firstSeenMs: number;
@@ -22,13 +30,25 @@ export class AgentFileMemory {
     const dir = dirname(path);
     let names = this.dirs.get(dir);
     if (!names) this.dirs.set(dir, (names = new Map()));
-    names.set(basename(path), s);
+    const name = basename(path);
+    if (names.size >= MAX_REMEMBERED_PER_DIR && !names.has(name)) return;
+    names.set(name, s);
   }
 
   /** Was exactly this version of the file answered already? */
   wasAnswered(path: string, fingerprint: string): boolean {
     const s = this.entry(path);
     return s !== undefined && s.answered && s.fingerprint === fingerprint;
+  }
+
+  /** Was some version of this file answered (refused) already, whichever it is now? */
+  wasAnsweredAnyVersion(path: string): boolean {
+    return this.entry(path)?.answered === true;
+  }
+
+  /** Is anything remembered about this file? */
+  remembers(path: string): boolean {
+    return this.entry(path) !== undefined;
   }
 
   markAnswered(path: string, fingerprint: string, nowMs: number): void {
@@ -43,6 +63,7 @@ export class AgentFileMemory {
     const s = this.entry(path);
     if (s === undefined || s.fingerprint !== fingerprint) {
       this.put(path, { fingerprint, firstSeenMs: nowMs, answered: false });
+      // With the directory's memory full the sighting is not kept: it waits until there is room.
       return settleMs <= 0;
     }
     return nowMs - s.firstSeenMs >= settleMs;

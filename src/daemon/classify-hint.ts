@@ -3,7 +3,8 @@ import { isAbsolute, relative, sep } from 'node:path';
 /** What a watcher event says needs a look. Events are only hints; full passes find everything. */
 export type Hint =
   | { kind: 'runs' }
-  | { kind: 'requests'; run: string }
+  /** With `file`: only that request file (a watcher event named it); else a scan of requests/. */
+  | { kind: 'requests'; run: string; file?: string }
   /** With `file`: only that agent file (a watcher event named it); else the whole directory. */
   | { kind: 'worker'; run: string; worker: string; file?: string }
   /** claimed/ itself changed: a worker directory may have appeared (it needs a watcher). */
@@ -35,7 +36,7 @@ export function hintKey(h: Hint): string {
     case 'runs':
       return 'runs';
     case 'requests':
-      return `${h.run}\0requests`;
+      return `${h.run}\0requests${h.file !== undefined ? `\0${h.file}` : ''}`;
     case 'worker':
       return `${h.run}\0worker\0${h.worker}${h.file !== undefined ? `\0${h.file}` : ''}`;
     case 'workers':
@@ -51,11 +52,13 @@ export function hintKey(h: Hint): string {
  * Is this one of the directories chokidar watches? Only directories: chokidar would hold a
  * watcher per file otherwise (20,000 tickets = 20,000 watchers). Inotify on a directory still
  * reports every file created, changed or renamed in it.
- *   <root>/<run>/, <run>/requests/, <run>/claimed/, <run>/completed/
+ *   <root>/<run>/, <run>/claimed/, <run>/completed/
  * completed/<stage>/ can be huge, and chokidar re-reads a directory (an lstat per entry) on every
  * change: those are watched by DirEntryWatchers instead. So are claimed/<worker>/ directories:
  * they hold every ticket a worker claimed, and change several times per result (under 100
- * results/s chokidar's re-reads of them took most of a core).
+ * results/s chokidar's re-reads of them took most of a core). And so is requests/: anyone can
+ * flood it (100,000 junk files made chokidar re-read and remember all of them on every change:
+ * ~0.5 requests served per second, ~690 MB).
  * `root` is the runs root, whether the watcher watches it or only some run directories in it.
  */
 export function isWatchedDir(root: string, path: string, isDir: boolean | undefined): boolean {
@@ -67,6 +70,6 @@ export function isWatchedDir(root: string, path: string, isDir: boolean | undefi
   if (parts.some((p) => p.startsWith('.'))) return false;
   if (parts.length === 1) return true;
   const area = parts[1];
-  if (parts.length === 2) return area === 'requests' || area === 'claimed' || area === 'completed';
+  if (parts.length === 2) return area === 'claimed' || area === 'completed';
   return false;
 }

@@ -3,15 +3,35 @@ import { join } from 'node:path';
 import { TqError, errnoCode, ioError } from '../core/model/errors.js';
 import { nonce } from '../core/model/ids.js';
 import type { RunCtx } from '../core/store/run-context.js';
-import { createFileExclusive, readIfExists, tmpPath, unlinkIfExists } from '../core/store/atomic-write.js';
+import { createFileExclusive, tmpPath, unlinkIfExists, writeFileAtomic } from '../core/store/atomic-write.js';
 import { DAEMON_LOCK_FILE_NAME } from '../core/store/run-names.js';
+import { quarantineFile } from '../core/store/quarantine.js';
+import { readAgentFile } from './read-agent-file.js';
 
-export interface DaemonLockInfo {
+/** A lock file is a few hundred bytes; anything bigger is not one of ours. */
+const MAX_LOCK_BYTES = 64 * 1024;
+
+/**
+ * Who a daemon is, the same in every lock it takes: its pid and host, and a token of its own.
+ * Why a token per daemon (not per lock): a run renamed while the daemon serves it carries the
+ * daemon's lock along under the new name; the daemon must know that lock as its own (same
+ * pid, host and token) to serve the run again, while a second daemon in the same process (same
+ * pid and host, tests) still sees a lock that is not its own.
+ */
+export interface DaemonIdentity {
   pid: number;
   hostname: string;
-  started_at: string;
-  /** Tells this daemon's lock from another's with the same pid (e.g. after a reboot). */
   token: string;
+}
+
+export function newDaemonIdentity(opts: { pid?: number; hostname?: string } = {}): DaemonIdentity {
+  return { pid: opts.pid ?? process.pid, hostname: opts.hostname ?? osHostname(), token: nonce() };
+}
+
+export interface DaemonLockInfo extends DaemonIdentity {
+  started_at: string;
+  /** The run's name when the lock was taken (a renamed run's lock still says the old one). */
+  run_id?: string;
 }
 
 export interface DaemonLock {
@@ -23,6 +43,8 @@ export interface DaemonLock {
   holder?: DaemonLockInfo;
   /** Taking over a lock whose daemon died: what was there. */
   tookOverFrom?: DaemonLockInfo;
+  /** The lock was already this daemon's own, taken under another run name (`run_id` then): the run was renamed. */
+  reattachedFrom?: DaemonLockInfo;
 }
 
 export function daemonLockPath(ctx: RunCtx): string {
@@ -44,7 +66,7 @@ function parseLock(text: string): DaemonLockInfo | undefined {
   try {
     const v = JSON.parse(text) as Partial<DaemonLockInfo>;
     if (typeof v.pid === 'number' && typeof v.hostname === 'string') {
-      return { pid: v.pid, hostname: v.hostname, started_at: String(v.started_at ?? ''), token: String(v.token ?? '') };
+      return { pid: v.pid, hostname: v.hostname, started_at: String(v.started_at ?? ''), token: String(v.token ?? ''), ...(typeof v.run_id === 'string' ? { run_id: v.run_id } : {}) };
     }
   } catch {
     // fall through: an unreadable lock
@@ -52,41 +74,82 @@ function parseLock(text: string): DaemonLockInfo | undefined {
   return undefined;
 }
 
+/** Is this lock this daemon's own (taken by it, maybe under another run name)? */
+export function isOwnLock(holder: DaemonLockInfo | undefined, me: DaemonIdentity): boolean {
+  return holder !== undefined && holder.pid === me.pid && holder.hostname === me.hostname && holder.token !== '' && holder.token === me.token;
+}
+
+/**
+ * The lock file's text, or undefined when there is none. Why not a plain read: the lock sits
+ * in the run directory, where agents can write; a FIFO there must not hang the daemon (never
+ * opened blocking, never through a link). Anything but a small regular file is an unreadable
+ * lock ('' here): taken over like a garbled one.
+ */
+async function readLockText(ctx: RunCtx, path: string): Promise<string | undefined> {
+  const read = await readAgentFile(ctx.fs, path, MAX_LOCK_BYTES);
+  if (read.kind === 'gone') return undefined;
+  return read.kind === 'text' ? read.text : '';
+}
+
+/** A FIFO, a directory or a link where the lock belongs: quarantined (never read, never deleted). True if it was one. */
+async function quarantineOddLock(ctx: RunCtx, path: string): Promise<boolean> {
+  let st;
+  try {
+    st = await ctx.fs.lstat(path);
+  } catch {
+    return false;
+  }
+  if (st.isFile()) return false;
+  await quarantineFile(ctx, path, `${DAEMON_LOCK_FILE_NAME} is not a regular file; a daemon lock is one`);
+  return true;
+}
+
 export interface LockOptions {
   force: boolean;
-  pid?: number;
-  hostname?: string;
+  identity: DaemonIdentity;
 }
 
 /**
  * Take `<run>/.daemon.lock`. A lock of a live daemon (or of another host, whose pids we cannot
  * check) means DAEMON_RUNNING unless `force`; a lock whose pid is dead on this host is stale and
- * taken over. The lock only keeps daemons from doing the same work twice: everything a daemon
- * does is idempotent, so two forced daemons are still safe.
+ * taken over; a lock that is this daemon's own (a renamed run) is taken back. The lock only
+ * keeps daemons from doing the same work twice: everything a daemon does is idempotent, so two
+ * forced daemons are still safe.
  */
 export async function acquireDaemonLock(ctx: RunCtx, opts: LockOptions): Promise<DaemonLock> {
   const path = daemonLockPath(ctx);
-  const mine: DaemonLockInfo = { pid: opts.pid ?? process.pid, hostname: opts.hostname ?? osHostname(), started_at: ctx.clock.now().toISOString(), token: nonce() };
+  const mine: DaemonLockInfo = { ...opts.identity, started_at: ctx.clock.now().toISOString(), run_id: ctx.runId };
   const body = `${JSON.stringify(mine, null, 2)}\n`;
   let tookOverFrom: DaemonLockInfo | undefined;
   for (let attempt = 0; attempt < 10; attempt += 1) {
     // Why: created complete in .tmp/ then linked (O_EXCL semantics): nobody ever reads a half-written lock.
     if (await createFileExclusive(ctx, path, body)) return { path, owned: true, mine, ...(tookOverFrom ? { tookOverFrom } : {}) };
-    const text = await readIfExists(ctx, path);
-    if (text === undefined) continue;
+    const text = await readLockText(ctx, path);
+    if (text === undefined || (text === '' && (await quarantineOddLock(ctx, path)))) continue;
     const holder = parseLock(text);
+    if (isOwnLock(holder, mine)) {
+      // Why replace: it is ours; it now says the run's new name, for the next rename's log.
+      await writeFileAtomic(ctx, path, body);
+      return { path, owned: true, mine, ...(holder ? { reattachedFrom: holder } : {}) };
+    }
     const stale = holder === undefined || (holder.hostname === mine.hostname && !isPidAlive(holder.pid));
     if (!stale) {
       if (opts.force) return { path, owned: false, mine, holder };
-      throw new TqError('DAEMON_RUNNING', `a daemon is already running on run "${ctx.runId}": pid ${holder.pid} on ${holder.hostname}, since ${holder.started_at} (${path})`, {
-        file: path,
-        hint: `stop that daemon first; if it is gone (e.g. on another machine), delete ${path}; or pass --force (safe: the daemon's work is idempotent)`,
-        data: { holder },
-      });
+      throw runningError(ctx, path, holder, mine);
     }
     if (await setAsideStaleLock(ctx, path, text)) tookOverFrom = holder ?? { pid: 0, hostname: '?', started_at: '', token: '' };
   }
   throw new TqError('DAEMON_RUNNING', `could not take ${path}: other daemons keep taking it`, { file: path, hint: 'stop the other daemons, or pass --force' });
+}
+
+function runningError(ctx: RunCtx, path: string, holder: DaemonLockInfo, mine: DaemonLockInfo): TqError {
+  // Why say so: "pid <our own pid>" alone reads as if the daemon blamed itself.
+  const self = holder.pid === mine.pid && holder.hostname === mine.hostname ? ' (another daemon in this same process: its lock token differs)' : '';
+  return new TqError('DAEMON_RUNNING', `a daemon is already running on run "${ctx.runId}": pid ${holder.pid} on ${holder.hostname}${self}, since ${holder.started_at} (${path})`, {
+    file: path,
+    hint: `stop that daemon first; if it is gone (e.g. on another machine), delete ${path}; or pass --force (safe: the daemon's work is idempotent)`,
+    data: { holder },
+  });
 }
 
 /** Move a stale lock out of the way; true if it was the one we read (nobody replaced it meanwhile). */
@@ -99,7 +162,7 @@ async function setAsideStaleLock(ctx: RunCtx, path: string, staleText: string): 
     if (errnoCode(err) === 'ENOENT') return false;
     throw ioError(err, 'taking over', path);
   }
-  const taken = await readIfExists(ctx, aside);
+  const taken = await readLockText(ctx, aside);
   if (taken !== staleText) {
     // RACE: between our read and our rename another daemon replaced the stale lock with its own
     // live one, and we took that: give it back (link: never over a newer lock).
@@ -114,14 +177,20 @@ async function setAsideStaleLock(ctx: RunCtx, path: string, staleText: string): 
 /** Try again to own a lock we run without (its holder may have stopped or died). */
 export async function retakeDaemonLock(ctx: RunCtx, lock: DaemonLock): Promise<DaemonLock> {
   if (lock.owned) return lock;
-  const next = await acquireDaemonLock(ctx, { force: true, pid: lock.mine.pid, hostname: lock.mine.hostname });
-  return next;
+  return acquireDaemonLock(ctx, { force: true, identity: lock.mine });
+}
+
+/** Is the lock at the run's path still the one we took (a run replaced under its name has none, or another's)? */
+export async function holdsDaemonLock(ctx: RunCtx, lock: DaemonLock): Promise<boolean> {
+  if (!lock.owned) return true;
+  const text = await readLockText(ctx, lock.path);
+  return text !== undefined && isOwnLock(parseLock(text), lock.mine);
 }
 
 /** Remove the lock if it is still ours. */
 export async function releaseDaemonLock(ctx: RunCtx, lock: DaemonLock): Promise<void> {
   if (!lock.owned) return;
-  const text = await readIfExists(ctx, lock.path);
+  const text = await readLockText(ctx, lock.path);
   if (text === undefined) return;
   const holder = parseLock(text);
   // RACE: a --force daemon may have taken over after we were presumed dead; never remove its lock.

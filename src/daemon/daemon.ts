@@ -15,6 +15,7 @@ import type { DaemonOptions } from './daemon-options.js';
 import { errorLogOf, isRealDir, type DaemonRun } from './daemon-run.js';
 import { RunSet } from './daemon-runs.js';
 import { HintQueue } from './hint-queue.js';
+import { isServableRequestName } from './serve-requests.js';
 import { runFullPass, runLightPass, type FullPassOptions } from './run-pass.js';
 import { CASCADE_CHUNK, serveHint } from './serve-hint.js';
 import { DirEntryWatchers } from './watch-dir-entries.js';
@@ -22,6 +23,13 @@ import { watchRuns, type RunWatcher } from './watch-runs.js';
 
 /** Hints served at the same time (each is one directory, ticket or parent). */
 const MAX_HINTS = 8;
+/**
+ * Request files of a run queued to be served one by one (from their events). Why a cap: a flood
+ * of events (100,000 files written into requests/) would queue 100,000 hints; past the cap the
+ * oldest queued one is dropped for a scan of requests/, which serves and quarantines at a
+ * bounded cost. Why the oldest: the newest event is the likeliest to be a worker waiting now.
+ */
+const MAX_REQUEST_FILE_HINTS = 256;
 /** A full pass is followed by at least this many times its duration before the next full one. */
 const FULL_COST_FACTOR = 10;
 /** The full passes of the loop and of new runs: big cascade backlogs go on as hints. */
@@ -93,6 +101,7 @@ export class Daemon {
   /** Lock the runs (DAEMON_RUNNING if another daemon holds one, unless force), then start. */
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const cfg = configOf(opts);
+    const daemonRef: { current?: Daemon } = {};
     const runs = new RunSet({
       root: cfg.root,
       named: cfg.named,
@@ -103,11 +112,14 @@ export class Daemon {
       runFs: opts.fs,
       force: opts.force ?? false,
       log: cfg.log,
+      // Why: inotify watches of a run that was renamed or replaced still report, under its old paths.
+      onRemoved: (run) => daemonRef.current?.forgetWatches(run),
       ...(opts.pid !== undefined ? { pid: opts.pid } : {}),
       ...(opts.hostname !== undefined ? { hostname: opts.hostname } : {}),
     });
     await runs.attachAtStart();
     const daemon = new Daemon(cfg, runs);
+    daemonRef.current = daemon;
     await daemon.#announce();
     return daemon;
   }
@@ -136,7 +148,7 @@ export class Daemon {
     }
     this.#looping = cfg.loop ? this.#loop() : Promise.resolve();
     this.#ready = Promise.all([this.#watcher?.ready, cfg.loop ? this.#firstPass.promise : undefined]).then(() => {
-      if (this.#watcher) this.#emit('', { action: 'ready', note: `watching; ${this.#bigDirs?.size() ?? 0} completed/<stage>/ and claimed/<worker>/ directories by name` });
+      if (this.#watcher) this.#emit('', { action: 'ready', note: `watching; ${this.#bigDirs?.size() ?? 0} completed/<stage>/, claimed/<worker>/ and requests/ directories by name` });
     });
   }
 
@@ -176,6 +188,8 @@ export class Daemon {
 
   async #shutDown(): Promise<void> {
     this.#stopping = true;
+    // Why: a pass or scan in progress ends at its next entry, so SIGTERM is obeyed promptly.
+    this.#runs.stopAll();
     this.#hints.close();
     this.#wakeLoop?.();
     await this.#watcher?.close().catch(() => undefined);
@@ -267,7 +281,7 @@ export class Daemon {
 
   /**
    * completed/<stage>/ and claimed/<worker>/ are created lazily: watch each one as soon as it
-   * exists. Returns a hint to look once at each directory newly watched.
+   * exists (and requests/). Returns a hint to look once at each directory newly watched.
    */
   async #ensureWatches(run: DaemonRun): Promise<Hint[]> {
     const bigDirs = this.#bigDirs;
@@ -278,6 +292,8 @@ export class Daemon {
       const ino = await realDirIno(run.ctx.fs, dir);
       if (ino !== undefined && bigDirs.ensure(dir, ino)) added.push({ kind: 'completed', run: runId, stage });
     }
+    const requestsIno = await realDirIno(run.ctx.fs, run.ctx.paths.requests);
+    if (requestsIno !== undefined && bigDirs.ensure(run.ctx.paths.requests, requestsIno)) added.push({ kind: 'requests', run: runId });
     const claimed = join(run.ctx.paths.dir, TicketState.claimed);
     if (await isRealDir(run.ctx.fs, claimed)) {
       for (const worker of await listDir(run.ctx, claimed)) {
@@ -295,12 +311,42 @@ export class Daemon {
       return;
     }
     const run = this.#runs.runs.get(h.run);
-    if (run) for (const next of await serveHint(run, h, (r) => this.#ensureWatches(r))) this.#hints.add(next);
+    if (!run) return;
+    try {
+      for (const next of await serveHint(run, h, (r) => this.#ensureWatches(r))) this.#hints.add(next);
+    } finally {
+      if (h.kind === 'requests' && h.file !== undefined) run.queuedRequests.delete(h.file);
+    }
   }
 
-  /** An entry of completed/<stage>/ or claimed/<worker>/ changed (`file` when the platform names it). */
+  /** A request file a watcher event named: served on its own, or (past the cap) by a scan. */
+  #onRequestFile(h: Extract<Hint, { kind: 'requests' }>, file: string): void {
+    // Replies we write, files we take, junk names: nothing to serve on their own (the scan quarantines junk).
+    const run = this.#runs.runs.get(h.run);
+    if (!run || !isServableRequestName(file)) return;
+    const queued = run.queuedRequests;
+    queued.delete(file);
+    if (queued.size >= MAX_REQUEST_FILE_HINTS) {
+      const oldest = queued.values().next().value;
+      if (oldest !== undefined) {
+        queued.delete(oldest);
+        this.#hints.drop({ ...h, file: oldest });
+      }
+      this.#hints.add(h);
+    }
+    queued.add(file);
+    this.#hints.add({ ...h, file });
+  }
+
+  /** Drop the watchers of a run no longer served (renamed, deleted, replaced). */
+  private forgetWatches(run: DaemonRun): void {
+    this.#bigDirs?.forgetUnder(run.ctx.paths.dir);
+  }
+
+  /** An entry of completed/<stage>/, claimed/<worker>/ or requests/ changed (`file` when the platform names it). */
   #onBigDirChange(dir: string, file: string | undefined): void {
     const h = classifyHint(this.#cfg.root, dir);
+    if (h?.kind === 'requests') return file !== undefined ? this.#onRequestFile(h, file) : this.#hints.add(h);
     if (h?.kind === 'completed') this.#hints.add(file !== undefined ? { ...h, file } : h);
     if (h?.kind === 'worker') {
       if (file === undefined) return this.#hints.add(h);

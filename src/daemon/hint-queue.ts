@@ -34,6 +34,11 @@ export class HintQueue {
     this.#pump();
   }
 
+  /** Forget a waiting hint (one running goes on). True if it was waiting. */
+  drop(hint: Hint): boolean {
+    return this.#laneOf(hint).delete(hintKey(hint));
+  }
+
   /** Start no hint until resume(); those running go on. */
   pause(): void {
     this.#paused = true;

@@ -1,7 +1,8 @@
 import { stateDir } from '../core/store/run-context.js';
+import { checkRunDirs } from './check-run-dirs.js';
 import { errorLogOf, type DaemonRun } from './daemon-run.js';
 import { serveWorkerDirs } from './serve-worker-files.js';
-import { serveRequests } from './serve-requests.js';
+import { scanRequests } from './scan-requests.js';
 import { cascadeCompleted } from './cascade-completed.js';
 import { cleanTempFiles } from './clean-temp-files.js';
 import { reapRun, startRecovery } from './repair-run.js';
@@ -30,8 +31,9 @@ export function runFullPass(run: DaemonRun, opts: FullPassOptions): Promise<stri
 
 /**
  * A full pass but for what the watchers cover: directories with a live watcher
- * (completed/<stage>/, claimed/<worker>/) are not listed, since their events name each new
- * file (a worker directory still is while one of its files waits for its settle time); the
+ * (completed/<stage>/, claimed/<worker>/, requests/) are not listed, since their events name
+ * each new file (a worker directory or requests/ still is while one of its files waits for its
+ * settle time, and requests/ while a flood drains); the
  * reaper reads only claims it has not seen or whose lease has ended.
  */
 export function runLightPass(run: DaemonRun, opts: LightPassOptions): Promise<string[]> {
@@ -46,6 +48,7 @@ interface PassPlan extends FullPassOptions {
 }
 
 async function passRun(run: DaemonRun, plan: PassPlan): Promise<string[]> {
+  if (!(await checkRunDirs(run))) return [];
   const recovery = startRecovery(run);
   if (plan.awaitRecovery) await recovery;
   // Why this order: agents wait on their results being taken, then on children to claim.
@@ -57,7 +60,13 @@ async function passRun(run: DaemonRun, plan: PassPlan): Promise<string[]> {
       if ((await run.locks.with(`completed\0${stage}`, () => cascadeCompleted(run, stage, plan.cascadeLimit))).more) more.push(stage);
     });
   }
-  await step(run, 'serving requests', () => run.locks.with('requests', () => serveRequests(run)));
+  // Why also when watched: a scan left work (a flood draining, a file settling), or a full pass.
+  const requests = run.ctx.paths.requests;
+  if (!plan.skipListing(requests) || run.requestsMore || run.memory.hasDir(requests)) {
+    await step(run, 'serving requests', async () => {
+      run.requestsMore = await run.locks.with('requests', () => scanRequests(run));
+    });
+  }
   await step(run, 'reaping', () => reapRun(run, plan.rereadClaims));
   await step(run, 'cleaning .tmp/', () => cleanTempFiles(run));
   return more;

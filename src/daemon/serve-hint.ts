@@ -1,7 +1,8 @@
 import { cascadeCompleted, cascadeNamed } from './cascade-completed.js';
 import type { Hint } from './classify-hint.js';
 import { errorLogOf, type DaemonRun } from './daemon-run.js';
-import { serveRequests } from './serve-requests.js';
+import { scanRequests } from './scan-requests.js';
+import { serveRequestFile } from './serve-requests.js';
 import { serveWorkerDir, serveWorkerFile } from './serve-worker-files.js';
 
 /** Parents cascaded per stage before the loop looks at agents' files again. */
@@ -15,6 +16,8 @@ export type RunHint = Exclude<Hint, { kind: 'runs' }>;
  * `ensureWatches` watches the run's new stage and worker directories and returns such hints.
  */
 export async function serveHint(run: DaemonRun, h: RunHint, ensureWatches: (run: DaemonRun) => Promise<Hint[]>): Promise<Hint[]> {
+  // Why: a run with a directory that is a link is not served (the last pass found it; see check-run-dirs.ts).
+  if (run.unsafe !== undefined) return [];
   try {
     switch (h.kind) {
       case 'stages':
@@ -22,7 +25,11 @@ export async function serveHint(run: DaemonRun, h: RunHint, ensureWatches: (run:
         // A new directory may have got files before its watcher existed: it is scanned once.
         return await ensureWatches(run);
       case 'requests':
-        await run.locks.with('requests', () => serveRequests(run));
+        if (h.file !== undefined) {
+          await serveRequestFile(run, h.file);
+          return [];
+        }
+        run.requestsMore = await run.locks.with('requests', () => scanRequests(run));
         return [];
       case 'worker':
         if (h.file !== undefined) await serveWorkerFile(run, h.worker, h.file);

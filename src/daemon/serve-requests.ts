@@ -1,37 +1,72 @@
 import { join } from 'node:path';
 import { isTqError } from '../core/model/errors.js';
-import { validateId } from '../core/model/ids.js';
+import { cleanId, validateId } from '../core/model/ids.js';
 import { claimTicket } from '../core/ops/claim-ticket.js';
 import { quarantineFile } from '../core/store/quarantine.js';
-import { listDir, readIfExists, unlinkIfExists } from '../core/store/atomic-write.js';
+import { unlinkIfExists } from '../core/store/atomic-write.js';
 import { AgentFileKind, REPLY_SUFFIX, agentFileName, isSafeBaseName, parseRequestFileName, replyFileName, requestFileName, ticketFileName } from '../core/store/run-names.js';
-import { claimedDir } from '../core/store/run-context.js';
+import { claimedDir, pathExists, stateDir } from '../core/store/run-context.js';
 import { TicketState } from '../core/model/states.js';
 import type { ClaimRequest } from '../core/model/file-protocol-schema.js';
-import { agentErrorOf, unreadableError, type AgentError } from './agent-error.js';
+import { agentError, agentErrorOf, unreadableError, type AgentError } from './agent-error.js';
 import { writeClaimReply, type ClaimReply } from './answer-agent.js';
 import { removeUnchanged, restoreStaleTaken, takeUnchanged } from './consume-agent-file.js';
-import { errorLogOf, isRealDir, isRegularFile, nowMs, type DaemonRun } from './daemon-run.js';
+import { errorLogOf, isRegularFile, linkedDirOnPath, noteOnce, nowMs, relOf, type DaemonRun } from './daemon-run.js';
 import { parseAgentJson } from './parse-agent-json.js';
 import { readAgentFile } from './read-agent-file.js';
 import { originalOfTaken } from './take-file.js';
 
 /**
  * Answer the claim requests of file-only workers: `requests/<worker-id>.json` gets a reply in
- * `requests/<worker-id>.reply.json`, then the request is removed.
+ * `requests/<worker-id>.reply.json`, then the request is removed. One file at a time: a
+ * watcher event names the file (serveRequestFile); the periodic scan (scan-requests.ts) finds
+ * the rest, and floods.
  */
-export async function serveRequests(run: DaemonRun): Promise<void> {
+
+/** The lock a daemon holds while it serves one request file (an event and a scan never both serve it). */
+export function requestLockKey(name: string): string {
+  return `request\0${name}`;
+}
+
+/** `<valid-worker-id>.json`: a request an event may serve on its own. */
+export function isServableRequestName(name: string): boolean {
+  const worker = parseRequestFileName(name);
+  if (worker === undefined || !isSafeBaseName(worker, REPLY_SUFFIX)) return false;
+  try {
+    validateId(worker, 'worker id');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * requests/ is written into (replies) and moved out of: it must be a real directory of the run
+ * (logged once when it is not; nothing is served then).
+ */
+export async function requestsDirIsReal(run: DaemonRun): Promise<boolean> {
+  const linked = await linkedDirOnPath(run.ctx, run.ctx.paths.requests);
+  if (linked === undefined) return true;
+  noteOnce(run, `linked\0${linked}`, { action: 'error', file: relOf(run, linked), note: `${relOf(run, linked)} is not a real directory (a symbolic link?): no request is served until it is one` });
+  return false;
+}
+
+/** Serve the one request file a watcher event named (no listing of requests/). */
+export async function serveRequestFile(run: DaemonRun, name: string): Promise<void> {
+  if (!isServableRequestName(name) || !(await requestsDirIsReal(run))) return;
+  await serveRequestLocked(run, name);
+}
+
+/** Serve one entry of requests/ (a request or a taken one), under its lock; errors are logged. */
+export async function serveRequestLocked(run: DaemonRun, name: string): Promise<void> {
   const dir = run.ctx.paths.requests;
-  if (!(await isRealDir(run.ctx.fs, dir))) return;
-  const names = await listDir(run.ctx, dir);
-  for (const name of names) {
+  await run.locks.with(requestLockKey(originalOfTaken(name) ?? name), async () => {
     try {
       await serveRequestEntry(run, dir, name);
     } catch (err) {
       run.log({ action: 'error', file: `requests/${name}`, error: errorLogOf(err) });
     }
-  }
-  run.memory.prune(dir, new Set(names));
+  });
 }
 
 async function serveRequestEntry(run: DaemonRun, dir: string, name: string): Promise<void> {
@@ -93,8 +128,19 @@ async function serveRequestEntry(run: DaemonRun, dir: string, name: string): Pro
 async function claimFor(run: DaemonRun, worker: string, request: ClaimRequest): Promise<Omit<ClaimReply, 'at'>> {
   const requestId = request.request_id ?? null;
   try {
-    const r = await claimTicket(run.ctx, { stage: request.stage, workerId: worker, ...(request.lease !== undefined ? { lease: request.lease } : {}) });
+    const linked = await linkedDirOnPath(run.ctx, stateDir(run.ctx, TicketState.pending, cleanId(request.stage, 'stage'))) ?? (await linkedDirOnPath(run.ctx, claimedDir(run.ctx, worker)));
+    if (linked !== undefined) {
+      // Why refuse: a claim moves a ticket out of pending/<stage>/ into claimed/<worker>/; through a link that is outside the run.
+      return errorReply(requestId, agentError('WRONG_STATE', `${relOf(run, linked)} is not a real directory (a symbolic link?): nothing can be claimed through it`, undefined, 'tell the operator (`tq fsck` reports it); ask again later'));
+    }
+    const dir = claimedDir(run.ctx, worker);
+    const hadDir = await pathExists(run.ctx, dir);
+    const r = await claimTicket(run.ctx, { stage: request.stage, workerId: worker, ...(request.lease !== undefined ? { lease: request.lease } : {}) }).catch(async (err: unknown) => {
+      if (!hadDir) await dropEmptyWorkerDir(run, dir);
+      throw err;
+    });
     if (!r) {
+      if (!hadDir) await dropEmptyWorkerDir(run, dir);
       return { request_id: requestId, status: 'empty', ticket_id: null, ticket_path: null, result_path: null, message: `no pending ${request.stage} tickets right now; ask again later` };
     }
     const id = r.ticket.ticket_id;
@@ -116,6 +162,22 @@ async function claimFor(run: DaemonRun, worker: string, request: ClaimRequest): 
   }
 }
 
+/**
+ * Remove a claimed/<worker>/ directory a claim made but did not use. Why: claimTicket makes it
+ * before it knows whether there is work; requests that got nothing must not leave a directory
+ * (and a watcher) behind for every worker id anyone cares to invent (a flood of requests).
+ * RACE: rmdir fails on a directory that is not empty; a claimer of the same worker that made
+ * it meanwhile and renames into it now finds it gone and makes it again (intoDir).
+ */
+async function dropEmptyWorkerDir(run: DaemonRun, dir: string): Promise<void> {
+  try {
+    await run.ctx.fs.rmdir(dir);
+    run.ctx.madeDirs.delete(dir);
+  } catch {
+    // Not empty (a ticket is there), or already gone: nothing to do.
+  }
+}
+
 function errorReply(requestId: string | null, error: AgentError): Omit<ClaimReply, 'at'> {
   return { request_id: requestId, status: 'error', ticket_id: null, ticket_path: null, result_path: null, message: error.message, error };
 }
@@ -131,11 +193,12 @@ async function refuse(run: DaemonRun, dir: string, name: string, worker: string,
 /** Did we already claim for this request_id, and does the worker still hold that ticket? */
 async function alreadyAnswered(run: DaemonRun, worker: string, requestId: string | null): Promise<boolean> {
   if (requestId === null) return false;
-  const text = await readIfExists(run.ctx, join(run.ctx.paths.requests, replyFileName(worker))).catch(() => undefined);
-  if (text === undefined) return false;
+  // Why readAgentFile: the reply file is writable by agents too (a FIFO there must not hang us).
+  const read = await readAgentFile(run.ctx.fs, join(run.ctx.paths.requests, replyFileName(worker))).catch(() => undefined);
+  if (read?.kind !== 'text') return false;
   let prior: Partial<ClaimReply>;
   try {
-    prior = JSON.parse(text) as Partial<ClaimReply>;
+    prior = JSON.parse(read.text) as Partial<ClaimReply>;
   } catch {
     return false;
   }

@@ -12,7 +12,7 @@ import { TicketState } from '../core/model/states.js';
 import { agentErrorOf, unreadableError, type AgentError } from './agent-error.js';
 import { errorFilePath, writeAgentErrorFile } from './answer-agent.js';
 import { restoreStaleTaken, takeUnchanged } from './consume-agent-file.js';
-import { errorLogOf, isRealDir, isRegularFile, nowMs, type DaemonRun } from './daemon-run.js';
+import { errorLogOf, isRealDirInRun, isRegularFile, nowMs, type DaemonRun } from './daemon-run.js';
 import { parseAgentJson, type AgentValues } from './parse-agent-json.js';
 import { readAgentFile } from './read-agent-file.js';
 import { putBack, originalOfTaken } from './take-file.js';
@@ -37,7 +37,7 @@ const PER_DIR_CONCURRENCY = 8;
 /** Serve result, heartbeat and release files in every claimed/<worker>/ directory (but those `skip` says). */
 export async function serveWorkerDirs(run: DaemonRun, skip?: (dir: string) => boolean): Promise<void> {
   const top = join(run.ctx.paths.dir, TicketState.claimed);
-  if (!(await isRealDir(run.ctx.fs, top))) return;
+  if (!(await isRealDirInRun(run.ctx, top))) return;
   for (const worker of await listDir(run.ctx, top)) {
     if (skip?.(claimedDir(run.ctx, worker))) continue;
     await serveWorkerDir(run, worker);
@@ -51,7 +51,7 @@ export function workerLockKey(worker: string, rawId: string): string {
 export async function serveWorkerDir(run: DaemonRun, worker: string): Promise<void> {
   const dir = claimedDir(run.ctx, worker);
   // Why: a link here could point outside the run, and we write error files into this directory.
-  if (!(await isRealDir(run.ctx.fs, dir))) return;
+  if (!(await isRealDirInRun(run.ctx, dir))) return;
   const names = await listDir(run.ctx, dir);
   // Why: one group per ticket, in listing order: a heartbeat and a result of the same ticket are
   // handled one after the other, different tickets side by side.
@@ -85,7 +85,7 @@ export async function serveWorkerFile(run: DaemonRun, worker: string, name: stri
   // Why: a name no error file can be derived from is quarantined by the directory pass.
   if (!isSafeBaseName(rawId, ERROR_SUFFIX)) return serveWorkerDir(run, worker);
   const dir = claimedDir(run.ctx, worker);
-  if (!(await isRealDir(run.ctx.fs, dir))) return;
+  if (!(await isRealDirInRun(run.ctx, dir))) return;
   await run.locks.with(workerLockKey(worker, rawId), () => serveOne(run, dir, worker, name));
 }
 

@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 
 /**
  * Watchers for directories that can hold tens of thousands of tickets (completed/<stage>/,
- * claimed/<worker>/).
+ * claimed/<worker>/) or junk files (requests/).
  * chokidar re-reads and lstat()s a whole directory on every change in it (at 20,000 tickets
  * that took a full core under a stream of submits); one fs.watch per directory only reports
  * the names that changed. With polling, the directory's own stat changes are the signal.
@@ -71,6 +71,11 @@ export class DirEntryWatchers {
     this.inodes.delete(dir);
     if (w === 'polled') unwatchFile(dir);
     else w?.close();
+  }
+
+  /** Stop watching every directory at or under `top` (a run no longer served). */
+  forgetUnder(top: string): void {
+    for (const dir of [...this.watchers.keys()]) if (dir === top || dir.startsWith(`${top}/`)) this.forget(dir);
   }
 
   /** Is `dir` watched (so that a change in it makes an event)? */

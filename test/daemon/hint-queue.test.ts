@@ -145,4 +145,17 @@ describe('HintQueue', () => {
     expect(errors).toHaveLength(1);
     expect(started).toEqual([{ kind: 'requests', run: 'fails' }, worker('r', 'a')]);
   });
+
+  it('drop() forgets a waiting hint (a request file left to a scan), never a running one', async () => {
+    const { queue, started, finishOne } = harness(1);
+    const file = (f: string): Hint => ({ kind: 'requests', run: 'r', file: f });
+    queue.add(file('a.json'));
+    queue.add(file('b.json'));
+    queue.add(file('c.json'));
+    expect(queue.drop(file('a.json'))).toBe(false);
+    expect(queue.drop(file('b.json'))).toBe(true);
+    expect(queue.waiting).toBe(1);
+    for (let i = 0; i < 2; i += 1) await finishOne();
+    expect(started).toEqual([file('a.json'), file('c.json')]);
+  });
 });

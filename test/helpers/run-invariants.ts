@@ -18,8 +18,11 @@ export async function copiesOf(ctx: RunCtx, id: string): Promise<string[]> {
   return found;
 }
 
-/** A hash of everything under `dir` (names, types, contents, link targets), to prove nothing there changed. */
-export async function hashTree(dir: string): Promise<string> {
+/**
+ * A hash of everything under `dir` (names, types, contents, link targets), to prove nothing there
+ * changed. `skip` leaves out top-level entries by name (e.g. the run itself, when hashing beside it).
+ */
+export async function hashTree(dir: string, skip: (name: string) => boolean = () => false): Promise<string> {
   const h = createHash('sha256');
   const walk = async (d: string, rel: string): Promise<void> => {
     let names: string[];
@@ -30,6 +33,7 @@ export async function hashTree(dir: string): Promise<string> {
       return;
     }
     for (const name of names) {
+      if (rel === '' && skip(name)) continue;
       const p = join(d, name);
       const st = await lstat(p);
       if (st.isDirectory()) {

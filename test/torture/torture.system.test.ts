@@ -11,6 +11,8 @@ import { fsckRun } from '../../src/core/fsck/fsck-run.js';
 import { listDir } from '../../src/core/store/atomic-write.js';
 import { runStatus } from '../../src/core/views/list-tickets.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { hashTree } from '../helpers/run-invariants.js';
+import { writeFile } from 'node:fs/promises';
 import { hangGuard, paced } from '../helpers/machine-pace.js';
 import { ensureDistBuilt, BIN } from '../helpers/build-dist.js';
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
@@ -53,7 +55,12 @@ describe('torture', () => {
       const stop = join(root, `${runId}.stop`);
       const daemons = [startDaemon(root, runId), startDaemon(root, runId)];
       const reaper = startReapLoop(root, runId, stop);
-      const workers = Array.from({ length: SIZE.raceProcs }, (_, i) => startWorker(root, runId, `w${i}`, SEED * 100 + round * 17 + i, stop));
+      // One of the workers is hostile: it rewrites fields of tickets it holds (ticket_id
+      // '../../../victim', another id, worker_type, claim.worker_id, status, garbage).
+      // victim.json is where '../../../victim' from claimed/<w>/ would land.
+      await writeFile(join(root, 'victim.json'), '{"untouched": true}\n');
+      const outside = await hashTree(root, (name) => name === runId || name.startsWith(`${runId}.`));
+      const workers = Array.from({ length: SIZE.raceProcs }, (_, i) => startWorker(root, runId, i === 0 ? 'hostile0' : `w${i}`, SEED * 100 + round * 17 + i, stop));
       await waitRunDone(ctx, SIZE.raceTickets, DEADLINE);
       await touch(stop);
       await Promise.all([...workers, reaper].map(exited));
@@ -67,10 +74,14 @@ describe('torture', () => {
       const sum = (k: string): number => counters.reduce((a, c) => a + (c[k] ?? 0), 0);
       const v = await checkInvariants(ctx, SIZE.raceTickets);
       const total = (await fsckRun(ctx, { settleMs: 0 })).tickets;
-      report('races', { round, tickets: total, processes: SIZE.raceProcs + 3, claims: sum('claimed'), submits: sum('submitted'), repeated_submits: sum('repeated'), releases: sum('released'), abandoned: sum('abandoned'), late_submits_refused: sum('lease_lost'), violations: v.fsck_problems + v.wrong_counts + v.multiple_submits, seconds: Math.round((Date.now() - started) / 1000) });
+      report('races', { round, tickets: total, processes: SIZE.raceProcs + 3, claims: sum('claimed'), submits: sum('submitted'), repeated_submits: sum('repeated'), releases: sum('released'), hostile_edits: sum('hostile_edits'), hostile_refused: sum('hostile_refused'), abandoned: sum('abandoned'), late_submits_refused: sum('lease_lost'), violations: v.fsck_problems + v.wrong_counts + v.multiple_submits, seconds: Math.round((Date.now() - started) / 1000) });
       expect(v.details).toEqual([]);
       // Every successful submit completed exactly one ticket; nothing was completed twice.
       expect(sum('submitted')).toBe(total);
+      // The hostile worker's tampered tickets were all refused, and nothing outside the run changed.
+      expect(sum('hostile_accepted')).toBe(0);
+      expect(sum('hostile_edits')).toBeGreaterThan(0);
+      expect(await hashTree(root, (name) => name === runId || name.startsWith(`${runId}.`))).toBe(outside);
     }
   }, TIMEOUT);
 

@@ -221,3 +221,6 @@ export function isSafeBaseName(base: string, suffix: string): boolean {
   if (/[\x00-\x1f\x7f\\/\uFFFD]/.test(base)) return false;
   return Buffer.byteLength(base) + suffix.length <= 200;
 }
+
+/** `requests/README.md`: what requests/ is for (ops/agent-docs.ts); the one file there that is neither a request nor a reply. */
+export const REQUESTS_README_FILE_NAME = 'README.md';
