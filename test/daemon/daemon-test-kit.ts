@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile, unlink, writeFile, mkdir } from 'node:fs/promises';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { lstat, readFile, readdir, unlink, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunCtx } from '../../src/core/store/run-context.js';
 import type { Ticket } from '../../src/core/model/ticket-schema.js';
@@ -33,9 +33,9 @@ export async function passDaemon(root: string, clock: ReturnType<typeof fixedClo
 }
 
 /**
- * Complete a pending ticket by hand: rename it into completed/, edit its JSON, including the
- * `submitted` history entry a submit writes (a ticket in completed/ without one is never
- * cascaded: see checkCascadable).
+ * Complete a pending ticket by hand, as a submit would leave it: rename it into completed/, edit
+ * its JSON (status, output, and a `submitted` history event: the daemon cascades only tickets
+ * that went through a submit, and leaves a ticket merely moved into completed/ to fsck).
  */
 export async function completeByHand(ctx: RunCtx, stage: string, id: string, output: Record<string, unknown>): Promise<string> {
   const from = join(ctx.paths.dir, 'pending', stage, `${id}.json`);
@@ -43,8 +43,8 @@ export async function completeByHand(ctx: RunCtx, stage: string, id: string, out
   await mkdir(dir, { recursive: true });
   const to = join(dir, `${id}.json`);
   const t = JSON.parse(await readFile(from, 'utf8')) as Ticket;
-  const submitted = { at: t.created_at, event: 'submitted', from: 'claimed', to: 'completed', worker_id: 'by-hand' };
-  await writeFile(to, `${JSON.stringify({ ...t, status: 'completed', output_data: output, completed_at: t.created_at, history: [...t.history, submitted] }, null, 2)}\n`);
+  const history = [...t.history, { at: t.created_at, event: 'submitted', from: 'claimed', to: 'completed', worker_id: 'by-hand' }];
+  await writeFile(to, `${JSON.stringify({ ...t, status: 'completed', output_data: output, completed_at: t.created_at, history }, null, 2)}\n`);
   await unlink(from);
   return to;
 }
@@ -103,4 +103,49 @@ export function spawnDaemon(root: string, args: string[]): DaemonProcess {
         .map((l) => JSON.parse(l) as DaemonLogEntry),
     exit,
   };
+}
+
+/** Make a FIFO (named pipe) at `path`: opening it for reading blocks until a writer comes. */
+export function mkfifo(path: string): void {
+  const r = spawnSync('mkfifo', [path]);
+  if (r.status !== 0) throw new Error(`mkfifo ${path} failed: ${r.stderr.toString()}`);
+}
+
+export { hashTree } from '../helpers/run-invariants.js';
+
+/**
+ * A directory beside the run (`<root>/sentinel`, no run.json) holding files a careless daemon
+ * could read, move or delete: hash it before and after (hashTree).
+ */
+export async function makeSentinel(root: string): Promise<string> {
+  const dir = join(root, 'sentinel');
+  await mkdir(join(dir, 'sub'), { recursive: true });
+  await writeFile(join(dir, 'parse-victim.json'), '{"keep": "me"}\n');
+  await writeFile(join(dir, 'parse-victim.result.json'), '{"output_data": {"stolen": true}}\n');
+  await writeFile(join(dir, 'x.tmp'), 'temp-looking\n');
+  await writeFile(join(dir, 'sub', 'w1.json'), '{"stage": "parse"}\n');
+  return dir;
+}
+
+/** RSS and peak RSS (VmHWM) of a live process, in MB (Linux /proc). */
+export async function memoryMbOf(pid: number): Promise<{ rss: number; peak: number }> {
+  const text = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return { rss: Math.round(kb('VmRSS') / 1024), peak: Math.round(kb('VmHWM') / 1024) };
+}
+
+/** Every FIFO, socket or device under `dir` (relative paths), never following links. */
+export async function specialFilesUnder(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (at: string, rel: string): Promise<void> => {
+    for (const name of await readdir(at).catch(() => [] as string[])) {
+      const path = join(at, name);
+      const st = await lstat(path);
+      const r = rel === '' ? name : `${rel}/${name}`;
+      if (st.isDirectory()) await walk(path, r);
+      else if (!st.isFile() && !st.isSymbolicLink()) found.push(r);
+    }
+  };
+  await walk(dir, '');
+  return found.sort();
 }

@@ -122,7 +122,7 @@ describe('tq daemon: a claimed ticket an agent wrote garbage into (real process)
     await writeFile(join(ctx.paths.dir, String(reply.ticket_path)), 'garbage, not a ticket {{{');
     await waitFor(async () => (await ls(join(ctx.paths.dir, 'pending', 'parse'))).includes(`${id}.json`), 20_000, 'the restore');
     expect(await ls(join(ctx.paths.dir, 'claimed', 'hostile'))).toEqual([]);
-    expect((await readTicketFile(stateFile(ctx, 'pending', 'parse', id))).history.at(-1)?.event).toBe('restored');
+    expect((await readTicketFile(stateFile(ctx, 'pending', 'parse', id))).history.at(-1)?.event).toBe('restored from registry');
     const why = (await ls(ctx.paths.quarantine)).find((n) => n.startsWith(`${id}.json~`) && n.endsWith('.why.json'));
     expect(JSON.parse(await readFile(join(ctx.paths.quarantine, String(why)), 'utf8'))).toMatchObject({ reason: expect.stringContaining('not valid JSON') });
     // Done again by an honest agent.

@@ -56,7 +56,7 @@ describe('a claimed ticket an agent wrote garbage into', () => {
     expect(await pendingParse()).toContain(`${id}.json`);
     const restored = await readTicketFile(stateFile(run.ctx, 'pending', 'parse', id));
     expect(restored).toMatchObject({ status: 'pending', claim: null });
-    expect(restored.history.at(-1)?.event).toBe('restored');
+    expect(restored.history.at(-1)?.event).toBe('restored from registry');
     expect(d.actions('quarantined').map((e) => e.ticket_id)).toEqual([id]);
     expect(d.actions('restored').map((e) => e.ticket_id)).toEqual([id]);
     const quarantined = await ls(run.ctx.paths.quarantine);
@@ -152,7 +152,7 @@ describe('the cascade of completed tickets', () => {
     await mkdir(join(run.ctx.paths.dir, 'completed', 'parse'), { recursive: true });
     await mkdir(run.ctx.paths.cascadeDone, { recursive: true });
     mkfifo(join(run.ctx.paths.cascadeDone, `${id}.json`));
-    const history = [...ticket.history, { at: ticket.created_at, event: 'submitted' }];
+    const history = [...ticket.history, { at: ticket.created_at, event: 'submitted', from: 'claimed', to: 'completed' }];
     await writeFile(stateFile(run.ctx, 'completed', 'parse', String(id)), serializeTicket({ ...ticket, status: 'completed', output_data: { beats: [] }, history }));
     await rename(join(workerDir(run.ctx, 'w1'), `${id}.json`), join(root, 'gone.json'));
     d = await passDaemon(root, run.clock, NO_SETTLE);

@@ -19,7 +19,8 @@ export async function copiesOf(ctx: RunCtx, id: string): Promise<string[]> {
 }
 
 /**
- * A hash of everything under `dir` (names, types, contents, link targets), to prove nothing there
+ * A hash of everything under `dir` (names, entry types, regular files' contents, link targets;
+ * never following a link or opening anything but a regular file), to prove nothing there
  * changed. `skip` leaves out top-level entries by name (e.g. the run itself, when hashing beside it).
  */
 export async function hashTree(dir: string, skip: (name: string) => boolean = () => false): Promise<string> {
@@ -40,7 +41,9 @@ export async function hashTree(dir: string, skip: (name: string) => boolean = ()
         h.update(`dir ${rel}/${name}\n`);
         await walk(p, `${rel}/${name}`);
       } else if (st.isSymbolicLink()) h.update(`link ${rel}/${name} -> ${await readlink(p)}\n`);
-      else h.update(`file ${rel}/${name} ${createHash('sha256').update(await readFile(p)).digest('hex')}\n`);
+      // Why only regular files are read: a FIFO would block the hash forever.
+      else if (st.isFile()) h.update(`file ${rel}/${name} ${createHash('sha256').update(await readFile(p)).digest('hex')}\n`);
+      else h.update(`special ${rel}/${name}\n`);
     }
   };
   await walk(dir, '');
