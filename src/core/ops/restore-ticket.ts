@@ -1,5 +1,6 @@
 import { isInFlight, locateAll } from '../protocol/locate-ticket.js';
 import { restoreFromRegistry } from '../protocol/restore-from-registry.js';
+import { retryThroughMove } from '../protocol/retry-through-move.js';
 import { quarantineFile } from '../store/quarantine.js';
 import type { RunCtx } from '../store/run-context.js';
 import type { TicketLocation } from '../store/ticket-location.js';
@@ -15,8 +16,12 @@ import type { TicketLocation } from '../store/ticket-location.js';
  */
 export async function quarantineAndRestore(ctx: RunCtx, loc: TicketLocation, file: string, reason: string): Promise<{ quarantined?: string; restored?: string }> {
   const quarantined = await quarantineFile(ctx, file, reason);
-  // RACE: a copy elsewhere, or a move in flight, is the ticket: restoring would duplicate it.
-  if ((await locateAll(ctx, loc.ticketId)).length > 0 || (await isInFlight(ctx, loc.ticketId))) return quarantined ? { quarantined } : {};
+  // RACE: a copy elsewhere, or a move in flight, is the ticket: restoring would duplicate it. But
+  // a move that read the file before it was spoiled may be in flight only to fail at its fence
+  // (our quarantine took the file): wait for it to end (finishing one whose mover died), then
+  // look again. Found by the torture suite's hostile worker: a ticket was lost this way.
+  const elsewhere = await retryThroughMove(ctx, loc.ticketId, 100, async () => ((await locateAll(ctx, loc.ticketId)).length > 0 ? true : undefined));
+  if (elsewhere === true || (await isInFlight(ctx, loc.ticketId))) return quarantined ? { quarantined } : {};
   const r = await restoreFromRegistry(ctx, loc.ticketId, { event: 'restored from registry', note: `its file was quarantined: ${reason.length > 500 ? `${reason.slice(0, 500)}…` : reason}` });
   return { ...(quarantined ? { quarantined } : {}), ...('restored' in r ? { restored: r.restored } : {}) };
 }
