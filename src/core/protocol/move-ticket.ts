@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import { errnoCode, ioError } from '../model/errors.js';
 import { nonce } from '../model/ids.js';
-import { ensureDir, ensureParent, intoDir, pathForTicket, type RunCtx } from '../store/run-context.js';
+import { checkRealDir, ensureDir, ensureParent, intoDir, pathForTicket, type RunCtx } from '../store/run-context.js';
 import { parseTicket, serializeTicket } from '../model/serialize-ticket.js';
 import type { Ticket } from '../model/ticket-schema.js';
 import { readIfExists, syncDirIfDurable, unlinkIfExists } from '../store/atomic-write.js';
@@ -48,6 +48,8 @@ export function movingNames(ctx: RunCtx, ticketId: string, n: string): { next: s
  * (recovery removes it). Before 3, nothing changed.
  */
 export async function moveTicket(ctx: RunCtx, source: string, opts: MoveOptions, retries = 3): Promise<MoveOutcome> {
+  // Why: never move a file out of a directory that is a link out of the run (UNSAFE_PATH).
+  if (!(await checkRealDir(ctx, dirname(source)))) return { moved: false, reason: 'gone' };
   let text: string;
   let ino: number;
   if (opts.known) ({ text, ino } = opts.known);
@@ -63,6 +65,9 @@ export async function moveTicket(ctx: RunCtx, source: string, opts: MoveOptions,
   if (opts.expectToken !== undefined && current.claim?.token !== opts.expectToken) return { moved: false, reason: 'changed' };
   const next = opts.build(current);
   const target = pathForTicket(ctx, next);
+  // Why before the fence: a target directory that is a link out of the run (UNSAFE_PATH) must
+  // stop the move while the ticket is still where it was, not strand it in moving/.
+  await checkRealDir(ctx, dirname(target));
   const names = movingNames(ctx, current.ticket_id, nonce());
   const nextText = serializeTicket(next);
   const done: MoveOutcome = { moved: true, ticket: next, path: target, previous: current };
