@@ -2,12 +2,12 @@ import type { Dir } from 'node:fs';
 import { basename } from 'node:path';
 import { TqError, errnoCode, ioError, isTqError } from '../model/errors.js';
 import { quarantineFile } from '../store/quarantine.js';
-import { checkTicketNamesItself } from '../store/read-ticket.js';
+import { checkTicketNamesItself, ticketReadError } from '../store/read-ticket.js';
 import { moveTicket } from '../protocol/move-ticket.js';
 import { retryThroughMove } from '../protocol/retry-through-move.js';
 import { cleanId } from '../model/ids.js';
 import { leaseMsOf, requestedLeaseMs, stageConfig } from '../model/pipeline.js';
-import { claimedDir, ensureDir, intoDir, stateDir, type RunCtx } from '../store/run-context.js';
+import { checkRealDir, claimedDir, ensureDir, intoDir, stateDir, type RunCtx } from '../store/run-context.js';
 import { ticketIdOfFileName } from '../store/run-names.js';
 import { parseTicket, withHistory } from '../model/serialize-ticket.js';
 import type { Ticket } from '../model/ticket-schema.js';
@@ -42,6 +42,7 @@ export async function claimTicket(ctx: RunCtx, opts: ClaimOptions): Promise<Clai
   const to = claimedDir(ctx, workerId);
   // Why: rename's ENOENT must mean "someone else won", so the target directory must exist first.
   await ensureDir(ctx, to);
+  if (!(await checkClaimDirs(ctx, from))) return null;
 
   for (let tries = 0; tries < 1_000_000; tries += 1) {
     const name = await nextCandidate(ctx, from);
@@ -126,8 +127,9 @@ async function readCandidates(ctx: RunCtx, dir: string, cursor: Cursor): Promise
         ended = true;
         break;
       }
-      // Why: only regular files are tickets; a symlink or a directory is left for fsck to report.
-      if (ticketIdOfFileName(entry.name) !== undefined && (entry.isFile() || (!entry.isSymbolicLink() && !entry.isDirectory()))) names.push(entry.name);
+      // Why: only regular files are tickets; a symlink, a directory, a FIFO or a socket named
+      // like one is never taken (fsck reports it). (Node resolves an unknown d_type by lstat.)
+      if (entry.isFile() && ticketIdOfFileName(entry.name) !== undefined) names.push(entry.name);
     }
   } catch (err) {
     ended = true;
@@ -195,15 +197,42 @@ async function readJustClaimed(ctx: RunCtx, path: string): Promise<{ text: strin
     try {
       return await ctx.fs.readFileWithIno(path);
     } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') throw ioError(err, 'reading claimed ticket', path);
+      if (errnoCode(err) !== 'ENOENT') throw ticketReadError(err, 'reading claimed ticket', path);
       return undefined;
     }
   });
 }
 
+/**
+ * The directories a claim renames out of and into must be real directories of the run
+ * (UNSAFE_PATH otherwise, before anything moves): pending/<stage>/ and, for the stamp, moving/.
+ * False when pending/<stage>/ does not exist (nothing to claim). claimed/<worker>/ is checked
+ * by ensureDir. All cached (checkRealDir), so a claim pays no lstat.
+ */
+async function checkClaimDirs(ctx: RunCtx, pending: string): Promise<boolean> {
+  if (!(await checkRealDir(ctx, pending))) return false;
+  await checkRealDir(ctx, ctx.paths.moving);
+  return true;
+}
+
+/**
+ * readJustClaimed, for what our rename took: the scan only offers regular files, but the entry
+ * may have been swapped since (RACE) for a FIFO, a socket, a link or a directory. That is
+ * never read (fs-layer.ts) nor stamped: it goes to quarantine/ and the claim tries the next.
+ */
+async function readTaken(ctx: RunCtx, path: string): Promise<{ text: string; ino: number } | undefined> {
+  try {
+    return await readJustClaimed(ctx, path);
+  } catch (err) {
+    if (!isTqError(err, 'CORRUPT_TICKET')) throw err;
+    await quarantineFile(ctx, path, err.message);
+    return undefined;
+  }
+}
+
 /** Write the claim into the ticket; a file that is not a valid ticket of this stage is quarantined. */
 async function stampClaim(ctx: RunCtx, path: string, stage: string, workerId: string, leaseMs: number): Promise<Ticket | undefined> {
-  let read = await readJustClaimed(ctx, path);
+  let read = await readTaken(ctx, path);
   if (read === undefined) return undefined;
   let ticket: Ticket;
   try {
@@ -230,7 +259,7 @@ async function stampClaim(ctx: RunCtx, path: string, stage: string, workerId: st
     if (outcome.moved) return outcome.ticket;
     // Someone (a reaper adopting it, or undoing a stalled adoption) moved it between our read
     // and our fence: look again, and keep their stamp if they made one.
-    read = await readJustClaimed(ctx, path);
+    read = await readTaken(ctx, path);
     if (read === undefined) return undefined;
     ticket = parseTicket(read.text, path);
     if (ticket.claim?.worker_id === workerId && ticket.status === 'claimed') return ticket;
