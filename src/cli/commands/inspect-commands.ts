@@ -29,6 +29,7 @@ export const statusCommand: CommandSpec = {
       s.in_flight > 0 ? `in flight: ${s.in_flight}` : '',
       s.rejected_outputs > 0 ? `rejected late outputs: ${s.rejected_outputs} (see rejected/)` : '',
       s.quarantined > 0 ? `quarantined files: ${s.quarantined} (see quarantine/)` : '',
+      s.unsafe_dirs ? `not counted (not real directories of the run, left alone): ${s.unsafe_dirs.join(', ')}` : '',
     ].filter(Boolean);
     return {
       data: { ...s },

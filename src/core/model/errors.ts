@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   CORRUPT_TICKET: 11,
   NOT_HOLDER: 12,
   ALREADY_DONE: 13,
+  UNSAFE_PATH: 14,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -95,8 +96,12 @@ export function ioError(err: unknown, action: string, file: string): TqError {
     EROFS: 'the filesystem is read-only',
     ELOOP: 'it is a symbolic link: ticketq never follows links inside a run (`tq fsck --repair` quarantines it)',
     EISDIR: 'it is a directory where a file belongs',
+    EFTYPE: 'it is not a regular file (a FIFO, socket, device or directory named like a file): ticketq never reads one; `tq fsck` reports it',
+    EFBIG: 'it is bigger than any file ticketq writes, so ticketq did not write it: move it out of the run',
   };
-  return new TqError('IO_ERROR', `${action} failed for ${file}: ${code}`, {
+  // Why: EFTYPE and EFBIG are ours (fs-layer.ts), not the kernel's: say what they mean.
+  const meaning: Record<string, string> = { EFTYPE: ' (not a regular file)', EFBIG: ' (over the size limit; reading stopped there)' };
+  return new TqError('IO_ERROR', `${action} failed for ${file}: ${code}${meaning[code] ?? ''}`, {
     file,
     hint: hints[code] ?? 'run `tq fsck <run>` to check the run, then retry',
     cause: err,

@@ -2,6 +2,13 @@ import { TqError } from './errors.js';
 
 /** Largest output_data / input item accepted (a ticket is a work item, not a data store). */
 export const MAX_JSON_BYTES = 16 * 1024 * 1024;
+/**
+ * Largest file the queue reads whole (a ticket, run.json, a record it wrote). Why 16 × the JSON
+ * limit: a ticket holds an input and an output of up to MAX_JSON_BYTES each, pretty-printed
+ * (indentation), with concerns and history; nothing ticketq writes comes near it. Why a limit
+ * at all: an agent can put any file in a run; a read must never grow without bound.
+ */
+export const MAX_RECORD_BYTES = 16 * MAX_JSON_BYTES;
 /** Deepest nesting accepted: deeper documents blow the stack of JSON tools, ours included. */
 export const MAX_JSON_DEPTH = 100;
 

@@ -1,13 +1,14 @@
 import type { Dir } from 'node:fs';
 import { TqError, errnoCode, ioError, isTqError } from '../model/errors.js';
 import { quarantineAndRestore } from './restore-ticket.js';
+import { ticketReadError } from '../store/read-ticket.js';
 import { checkTicketLocation, claimedLocation, pathOfLocation, type TicketLocation } from '../store/ticket-location.js';
 import { TicketState } from '../model/states.js';
 import { moveTicket } from '../protocol/move-ticket.js';
 import { retryThroughMove } from '../protocol/retry-through-move.js';
 import { cleanId, validateId } from '../model/ids.js';
 import { leaseMsOf, requestedLeaseMs, stageConfig } from '../model/pipeline.js';
-import { claimedDir, ensureDir, intoDir, stateDir, type RunCtx } from '../store/run-context.js';
+import { checkRealDir, claimedDir, ensureDir, intoDir, stateDir, type RunCtx } from '../store/run-context.js';
 import { ticketIdOfFileName } from '../store/run-names.js';
 import { parseTicket, withHistory } from '../model/serialize-ticket.js';
 import type { Ticket } from '../model/ticket-schema.js';
@@ -42,6 +43,7 @@ export async function claimTicket(ctx: RunCtx, opts: ClaimOptions): Promise<Clai
   const to = claimedDir(ctx, workerId);
   // Why: rename's ENOENT must mean "someone else won", so the target directory must exist first.
   await ensureDir(ctx, to);
+  if (!(await checkClaimDirs(ctx, from))) return null;
 
   for (let tries = 0; tries < 1_000_000; tries += 1) {
     const name = await nextCandidate(ctx, from);
@@ -128,9 +130,10 @@ async function readCandidates(ctx: RunCtx, dir: string, cursor: Cursor): Promise
         ended = true;
         break;
       }
-      // Why: only regular files are tickets; a symlink or a directory is left for fsck to report.
+      // Why: only regular files are tickets; a symlink, a directory, a FIFO or a socket named
+      // like one is never taken (fsck reports it). (Node resolves an unknown d_type by lstat.)
       // Why valid ids only: a path is built from the name; an invalid one is left for fsck to report.
-      if (isValidTicketName(entry.name) && (entry.isFile() || (!entry.isSymbolicLink() && !entry.isDirectory()))) names.push(entry.name);
+      if (entry.isFile() && isValidTicketName(entry.name)) names.push(entry.name);
     }
   } catch (err) {
     ended = true;
@@ -209,10 +212,22 @@ async function readJustClaimed(ctx: RunCtx, loc: TicketLocation): Promise<{ text
     try {
       return await ctx.fs.readFileWithIno(path);
     } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') throw ioError(err, 'reading claimed ticket', path);
+      if (errnoCode(err) !== 'ENOENT') throw ticketReadError(err, 'reading claimed ticket', path);
       return undefined;
     }
   });
+}
+
+/**
+ * The directories a claim renames out of and into must be real directories of the run
+ * (UNSAFE_PATH otherwise, before anything moves): pending/<stage>/ and, for the stamp, moving/.
+ * False when pending/<stage>/ does not exist (nothing to claim). claimed/<worker>/ is checked
+ * by ensureDir. All cached (checkRealDir), so a claim pays no lstat.
+ */
+async function checkClaimDirs(ctx: RunCtx, pending: string): Promise<boolean> {
+  if (!(await checkRealDir(ctx, pending))) return false;
+  await checkRealDir(ctx, ctx.paths.moving);
+  return true;
 }
 
 /**

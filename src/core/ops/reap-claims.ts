@@ -10,7 +10,7 @@ import { readTicketAtLocation } from '../store/read-ticket.js';
 import { claimedLocation, pathOfLocation, type TicketLocation } from '../store/ticket-location.js';
 import { TicketState } from '../model/states.js';
 import { withHistory } from '../model/serialize-ticket.js';
-import { claimedDir, type RunCtx } from '../store/run-context.js';
+import { checkRealDir, claimedDir, type RunCtx } from '../store/run-context.js';
 import { listDir } from '../store/atomic-write.js';
 import type { Ticket } from '../model/ticket-schema.js';
 
@@ -41,22 +41,47 @@ export interface ReapOptions {
 export const UNSTAMPED_GRACE_MS = 5000;
 
 export async function reapExpired(ctx: RunCtx, opts: ReapOptions = {}): Promise<ReapAction[]> {
+  // Why first: every reap moves through moving/ and may quarantine (quarantine/, .tmp/); if one
+  // of them is a link out of the run, refuse the pass (UNSAFE_PATH) before anything moves.
+  for (const dir of [ctx.paths.moving, ctx.paths.quarantine, ctx.paths.tmp]) await checkRealDir(ctx, dir);
   const actions: ReapAction[] = [];
   for (const worker of await listDir(ctx, join(ctx.paths.dir, TicketState.claimed))) {
     const dir = claimedDir(ctx, worker);
-    for (const name of await listDir(ctx, dir)) {
+    let names: string[];
+    try {
+      names = await listDir(ctx, dir);
+    } catch (err) {
+      if (!isTqError(err, 'UNSAFE_PATH')) throw err;
+      // A claimed/<worker> that is a link out of the run: reported, left alone, the pass goes on.
+      actions.push({ ticket_id: '', worker_id: worker, action: 'skipped', note: err.message });
+      continue;
+    }
+    for (const name of names) {
       const ticketId = ticketIdOfFileName(name);
       if (ticketId === undefined) continue;
-      try {
-        const action = await reapOne(ctx, join(dir, name), worker, ticketId, opts);
-        if (action) actions.push(action);
-      } catch (err) {
-        // Why: one bad entry must not stop the pass: every claim after it would never be reaped.
-        actions.push({ ticket_id: ticketId, worker_id: worker, action: 'skipped', note: err instanceof Error ? err.message : String(err) });
-      }
+      const action = await reapIsolated(ctx, join(dir, name), worker, ticketId, opts);
+      if (action) actions.push(action);
     }
   }
   return actions;
+}
+
+/** Failures of the run as a whole, not of one entry: they stop a pass (the next one retries). */
+const RUN_WIDE_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS', 'EMFILE', 'ENFILE']);
+
+/**
+ * reapOne for one entry of a pass. Why: one odd entry (a ticket of a stage the pipeline lacks, a
+ * pending/<stage> that is a link) must not stop the pass, or every claim after it would never
+ * be reaped. What is wrong with it is reported ('skipped', with the error) and the pass goes
+ * on; only a failure of the whole run (disk full, I/O error) stops it.
+ */
+async function reapIsolated(ctx: RunCtx, path: string, worker: string, ticketId: string, opts: ReapOptions): Promise<ReapAction | undefined> {
+  try {
+    return await reapOne(ctx, path, worker, ticketId, opts);
+  } catch (err) {
+    if (RUN_WIDE_ERRNOS.has(errnoCode(isTqError(err) ? err.cause : err) ?? '')) throw err;
+    return { ticket_id: ticketId, worker_id: worker, action: 'skipped', note: err instanceof Error ? err.message : String(err) };
+  }
 }
 
 /**

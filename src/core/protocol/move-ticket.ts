@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import { errnoCode, ioError } from '../model/errors.js';
 import { nonce } from '../model/ids.js';
-import { ensureDir, ensureParent, intoDir, type RunCtx } from '../store/run-context.js';
+import { checkRealDir, ensureDir, ensureParent, intoDir, type RunCtx } from '../store/run-context.js';
 import { parseTicket, serializeTicket } from '../model/serialize-ticket.js';
 import type { Ticket } from '../model/ticket-schema.js';
 import { TicketState, isFinishedState, type FinishedState } from '../model/states.js';
@@ -10,6 +10,7 @@ import { MovingKind, movingFileName } from '../store/run-names.js';
 import { quarantineFile } from '../store/quarantine.js';
 import { checkTicketLocation, pathOfLocation, targetLocation, type MoveTarget, type TicketLocation } from '../store/ticket-location.js';
 import { finishedCopyOf } from './locate-ticket.js';
+import { ticketReadError } from '../store/read-ticket.js';
 
 export type MoveOutcome =
   | { moved: true; ticket: Ticket; path: string; previous: Ticket }
@@ -83,6 +84,9 @@ export async function moveTicket(ctx: RunCtx, from: TicketLocation, opts: MoveOp
   const plan = await planMove(ctx, from, opts);
   if ('moved' in plan) return plan;
   const { source, target, names, nextText, done } = plan;
+  // Why before the fence: a target directory that is a link out of the run (UNSAFE_PATH) must
+  // stop the move while the ticket is still where it was, not strand it in moving/.
+  await checkRealDir(ctx, dirname(target));
   await ensureDir(ctx, ctx.paths.moving);
   try {
     await intoDir(ctx, ctx.paths.moving, () => ctx.fs.writeFileExclusive(names.next, nextText, ctx.durable));
@@ -139,6 +143,8 @@ interface MovePlan {
 /** Read and check the source, build and check the new version: a plan, or why there is nothing to move. */
 async function planMove(ctx: RunCtx, from: TicketLocation, opts: MoveOptions): Promise<MovePlan | MoveOutcome> {
   const source = pathOfLocation(ctx, from);
+  // Why: never move a file out of a directory that is a link out of the run (UNSAFE_PATH).
+  if (!(await checkRealDir(ctx, dirname(source)))) return { moved: false, reason: 'gone' };
   let text: string;
   let ino: number;
   if (opts.known) ({ text, ino } = opts.known);
@@ -147,7 +153,9 @@ async function planMove(ctx: RunCtx, from: TicketLocation, opts: MoveOptions): P
       ({ text, ino } = await ctx.fs.readFileWithIno(source));
     } catch (err) {
       if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return { moved: false, reason: 'gone' };
-      throw ioError(err, 'reading', source);
+      // Why CORRUPT_TICKET: a FIFO, socket or directory named like the ticket (never opened, see
+      // fs-layer.ts), or one over the size limit, is no ticket: the caller quarantines it.
+      throw ticketReadError(err, 'reading', source);
     }
   }
   const current = opts.known?.ticket ?? parseTicket(text, source);

@@ -2,7 +2,7 @@ import { basename, dirname, join } from 'node:path';
 import { errnoCode, ioError } from '../model/errors.js';
 import { nonce } from '../model/ids.js';
 import { tempFileName } from './run-names.js';
-import { ensureDir, ensureParent, intoDir, type RunCtx } from './run-context.js';
+import { checkRealDir, ensureDir, ensureParent, intoDir, type RunCtx } from './run-context.js';
 
 /** A fresh temp path inside the run's .tmp/ (same filesystem, so renames are atomic). */
 export async function tmpPath(ctx: RunCtx, hint: string): Promise<string> {
@@ -103,8 +103,12 @@ export async function syncDirIfDurable(ctx: RunCtx, dir: string): Promise<void> 
   return state.queued;
 }
 
-/** Unlink, treating "already gone" as success. */
+/**
+ * Unlink, treating "already gone" as success. UNSAFE_PATH when the file's directory is not a
+ * real directory of the run (nothing outside the run is ever deleted through a planted link).
+ */
 export async function unlinkIfExists(ctx: RunCtx, path: string): Promise<boolean> {
+  await checkRealDir(ctx, dirname(path));
   try {
     await ctx.fs.unlink(path);
     return true;
@@ -125,8 +129,14 @@ export async function readIfExists(ctx: RunCtx, path: string): Promise<string | 
   }
 }
 
-/** readdir that treats a missing directory as empty (state dirs are created lazily). */
+/**
+ * readdir that treats a missing directory as empty (state dirs are created lazily). UNSAFE_PATH
+ * when `dir` is not a real directory of the run: what a link points to is never listed, since
+ * what is listed gets moved or deleted.
+ */
 export async function listDir(ctx: RunCtx, dir: string): Promise<string[]> {
+  // Why readdir even when the check found nothing: it may have been made since; ENOENT is [].
+  await checkRealDir(ctx, dir);
   try {
     return await ctx.fs.readdir(dir);
   } catch (err) {

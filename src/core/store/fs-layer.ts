@@ -1,15 +1,21 @@
 import * as fsp from 'node:fs/promises';
 import * as fs from 'node:fs';
 import { constants, type Dir, type Stats } from 'node:fs';
+import { MAX_RECORD_BYTES } from '../model/json-limits.js';
 
 /**
  * Every filesystem call the queue makes goes through this interface, so tests can inject
  * faults (ENOSPC, EIO, EACCES, EMFILE) at any single step of any operation.
  */
 export interface Fs {
-  readFile(path: string): Promise<string>;
-  /** Read a file and its inode number from one open file handle (consistent pair). */
-  readFileWithIno(path: string): Promise<{ text: string; ino: number }>;
+  /**
+   * Read a whole file, at most `maxBytes` (default MAX_RECORD_BYTES): never through a symlink
+   * (ELOOP), never a FIFO, socket, device or directory (code EFTYPE), never more than
+   * maxBytes + 1 bytes of a bigger file (code EFBIG). See readUpTo for files read in part.
+   */
+  readFile(path: string, maxBytes?: number): Promise<string>;
+  /** readFile, with the inode number from the same open file handle (a consistent pair). */
+  readFileWithIno(path: string, maxBytes?: number): Promise<{ text: string; ino: number }>;
   /** Create a new file; fails with EEXIST if the path exists (O_EXCL). */
   writeFileExclusive(path: string, data: string, sync: boolean): Promise<void>;
   rename(from: string, to: string): Promise<void>;
@@ -39,33 +45,100 @@ export interface Fs {
  * never stall the event loop.
  */
 const SYNC_READ_MAX = 256 * 1024;
-const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
-/** Chunk size of readUpTo: a file growing while we read never makes us hold more than the limit. */
-const READ_UP_TO_CHUNK = 64 * 1024;
+/**
+ * Every open for reading. Why: agents can write any file in a run. O_NOFOLLOW: a symlink
+ * planted in a state directory must not make us read outside the run (the open fails with
+ * ELOOP). O_NONBLOCK: a FIFO named like a ticket must not hang us (the open returns at once;
+ * fstat then says what it is). On a regular file O_NONBLOCK changes nothing.
+ */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+/** syncDir opens a directory only, never through a link. */
+const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+/** Size of each read after the first (the first asks for the whole fstat size + 1). */
+const READ_CHUNK = 512 * 1024;
 
-function readOpenFileSync(fd: number, size: number): string {
-  // Why: one read of size+1 bytes: a file that grew after our fstat is still read whole.
-  const chunks: Buffer[] = [];
-  let want = size + 1;
-  for (;;) {
-    const buf = Buffer.allocUnsafe(want);
-    const n = fs.readSync(fd, buf, 0, want, null);
-    chunks.push(buf.subarray(0, n));
-    if (n < want) break;
-    want = Math.max(want, 64 * 1024);
-  }
-  return chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
+/** What fstat says an entry that is not a regular file is (for error messages). */
+export function fileTypeOf(st: Stats): string {
+  if (st.isFile()) return 'regular file';
+  if (st.isDirectory()) return 'directory';
+  if (st.isFIFO()) return 'FIFO';
+  if (st.isSocket()) return 'socket';
+  if (st.isCharacterDevice()) return 'character device';
+  if (st.isBlockDevice()) return 'block device';
+  if (st.isSymbolicLink()) return 'symbolic link';
+  return 'special file';
 }
 
-async function readFileHybrid(path: string): Promise<{ text: string; ino: number }> {
-  // Why: O_NOFOLLOW — a symlink planted in a state directory must not make us read outside the run.
+/**
+ * The error of a read that opened something other than a regular file: code EFTYPE (BSD's
+ * "inappropriate file type"; Linux has no errno for it), so callers handle it like any errno
+ * (ioError names it, read-ticket.ts turns it into "not a ticket file").
+ */
+function notRegularFileError(path: string, st: Stats): NodeJS.ErrnoException {
+  return Object.assign(new Error(`EFTYPE: not a regular file (${fileTypeOf(st)}), read '${path}'`), { code: 'EFTYPE', syscall: 'read', path, fileType: fileTypeOf(st) });
+}
+
+/** The error of a read stopped at its limit: code EFBIG, the message names the file and the limit. */
+function tooBigError(path: string, limit: number): NodeJS.ErrnoException {
+  return Object.assign(new Error(`EFBIG: more than ${limit} bytes (reading stopped there), read '${path}'`), { code: 'EFBIG', syscall: 'read', path, limit });
+}
+
+/**
+ * Open `path` for reading without following a link or blocking on a FIFO, and fstat what was
+ * opened. Errors keep node's `syscall` ('open' for the open). The caller closes `fd`.
+ */
+function openNoFollow(path: string): { fd: number; st: Stats } {
   const fd = fs.openSync(path, READ_FLAGS);
   try {
-    const st = fs.fstatSync(fd);
-    if (st.size <= SYNC_READ_MAX) return { text: readOpenFileSync(fd, st.size), ino: st.ino };
-    // Why the same descriptor: the text and the inode must come from the same file.
-    const text = await new Promise<string>((resolve, reject) => fs.readFile(fd, 'utf8', (err, t) => (err ? reject(err) : resolve(t))));
-    return { text, ino: st.ino };
+    return { fd, st: fs.fstatSync(fd) };
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
+}
+
+function readChunk(fd: number, buf: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => fs.read(fd, buf, 0, buf.length, null, (err, n) => (err ? reject(err) : resolve(n))));
+}
+
+/**
+ * Read at most `limit` bytes of an open regular file of (fstat) size `size`. Small files in one
+ * synchronous read of size+1 bytes (a file that grew after the fstat is still read on); big
+ * ones asynchronously, chunk by chunk.
+ */
+async function readOpenFile(fd: number, size: number, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const sync = size <= SYNC_READ_MAX;
+  let want = Math.min(limit, size + 1);
+  while (total < limit) {
+    const buf = Buffer.allocUnsafe(Math.max(1, Math.min(want, limit - total)));
+    const n = sync ? fs.readSync(fd, buf, 0, buf.length, null) : await readChunk(fd, buf);
+    if (n === 0) break;
+    chunks.push(buf.subarray(0, n));
+    total += n;
+    // Why: a short read of a regular file is its end; asking again would cost a syscall per ticket.
+    if (n < buf.length) break;
+    want = READ_CHUNK;
+  }
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total);
+}
+
+/**
+ * Read a whole file the queue keeps (a ticket, run.json, a record), at most `limit` bytes:
+ * never through a link, never from a FIFO, socket, device or directory (EFTYPE), never more
+ * than limit + 1 bytes of a file that is bigger (EFBIG). The text and the inode come from the
+ * same descriptor (a consistent pair).
+ */
+async function readFileBounded(path: string, limit: number): Promise<{ text: string; ino: number }> {
+  const { fd, st } = openNoFollow(path);
+  try {
+    if (!st.isFile()) throw notRegularFileError(path, st);
+    if (st.size > limit) throw tooBigError(path, limit);
+    // Why limit + 1: the file may have grown since the fstat; one byte over tells us so.
+    const bytes = await readOpenFile(fd, st.size, limit + 1);
+    if (bytes.length > limit) throw tooBigError(path, limit);
+    return { text: bytes.toString('utf8'), ino: st.ino };
   } finally {
     fs.closeSync(fd);
   }
@@ -83,8 +156,8 @@ async function readFileHybrid(path: string): Promise<{ text: string; ino: number
  * through this interface unchanged.
  */
 export const nodeFs: Fs = {
-  readFile: async (path) => (await readFileHybrid(path)).text,
-  readFileWithIno: (path) => readFileHybrid(path),
+  readFile: async (path, maxBytes = MAX_RECORD_BYTES) => (await readFileBounded(path, maxBytes)).text,
+  readFileWithIno: (path, maxBytes = MAX_RECORD_BYTES) => readFileBounded(path, maxBytes),
   async writeFileExclusive(path, data, sync) {
     if (!sync) {
       // Why synchronous without fsync: creating a small file is a few syscalls that never wait
@@ -127,27 +200,18 @@ export const nodeFs: Fs = {
   async readUpTo(path, limit) {
     // RACE: the entry may have been swapped for a link or a FIFO since the caller's lstat:
     // O_NOFOLLOW refuses the link (ELOOP), O_NONBLOCK keeps a FIFO from hanging us, fstat decides.
-    const fh = await fsp.open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    const { fd, st } = openNoFollow(path);
     try {
-      const st = await fh.stat();
       if (!st.isFile()) return { bytes: Buffer.alloc(0), ino: st.ino, isFile: false };
-      const chunks: Buffer[] = [];
-      let total = 0;
-      while (total < limit) {
-        const buf = Buffer.allocUnsafe(Math.min(READ_UP_TO_CHUNK, limit - total));
-        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-        if (bytesRead === 0) break;
-        chunks.push(buf.subarray(0, bytesRead));
-        total += bytesRead;
-      }
-      return { bytes: Buffer.concat(chunks, total), ino: st.ino, isFile: true };
+      return { bytes: await readOpenFile(fd, st.size, limit), ino: st.ino, isFile: true };
     } finally {
-      await fh.close().catch(() => undefined);
+      fs.closeSync(fd);
     }
   },
   rmdir: async (path) => fs.rmdirSync(path),
   async syncDir(path) {
-    const fh = await fsp.open(path, 'r');
+    // Why O_DIRECTORY | O_NOFOLLOW: only ever a real directory (a FIFO put in its place must not hang us).
+    const fh = await fsp.open(path, DIR_FLAGS);
     try {
       await fh.sync();
     } finally {

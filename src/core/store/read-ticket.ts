@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { ioError } from '../model/errors.js';
+import { TqError, errnoCode, ioError } from '../model/errors.js';
 import { checkTicketLocation, pathOfLocation, type TicketLocation } from './ticket-location.js';
 import type { RunCtx } from './run-context.js';
 import { ticketIdOfFileName } from './run-names.js';
@@ -11,9 +11,45 @@ export async function readTicketAt(ctx: RunCtx, path: string): Promise<Ticket> {
   try {
     text = await ctx.fs.readFile(path);
   } catch (err) {
-    throw ioError(err, 'reading ticket', path);
+    throw ticketReadError(err, 'reading ticket', path);
   }
   return parseTicket(text, path);
+}
+
+/**
+ * What an entry named like a ticket is when it cannot be one, from the error of reading it
+ * (fs-layer.ts: never through a link, never a FIFO, socket, device or directory, never past
+ * the size limit); undefined for any other error (ENOENT, EIO ...).
+ */
+export function notTicketFileProblem(err: unknown): string | undefined {
+  switch (errnoCode(err)) {
+    case 'ELOOP':
+      return 'is a symbolic link';
+    case 'EISDIR':
+      return 'is a directory';
+    case 'EFTYPE': {
+      const type = (err as { fileType?: unknown }).fileType;
+      return `is not a regular file (${typeof type === 'string' ? type : 'special file'})`;
+    }
+    case 'EFBIG':
+      return 'is bigger than any ticket file ticketq writes';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The error for a failed read of a ticket file: CORRUPT_TICKET (which callers quarantine) when
+ * the entry cannot be a ticket at all (see notTicketFileProblem), else IO_ERROR.
+ */
+export function ticketReadError(err: unknown, action: string, path: string): TqError {
+  const problem = notTicketFileProblem(err);
+  if (problem === undefined) return ioError(err, action, path);
+  return new TqError('CORRUPT_TICKET', `${path} ${problem}, not a ticket file: ticketq never reads one`, {
+    file: path,
+    hint: 'an agent or a stray process put it there; `tq fsck --repair` moves it to quarantine/',
+    cause: err,
+  });
 }
 
 /**

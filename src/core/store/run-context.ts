@@ -5,6 +5,7 @@ import { durableNodeFs, nodeFs, type Fs } from './fs-layer.js';
 import { systemClock, type Clock } from '../model/clock.js';
 import { cleanId } from '../model/ids.js';
 import { runPaths, type RunPaths } from './run-paths.js';
+import { partsBelowRun, realDirInode, unsafeDirError } from './real-dir.js';
 import { Pipeline, parsePipeline } from '../model/pipeline.js';
 import { TicketState } from '../model/states.js';
 import { stripBom } from '../model/serialize-ticket.js';
@@ -40,7 +41,7 @@ export interface RunCtx {
   fs: Fs;
   clock: Clock;
   durable: boolean;
-  /** Directories this process has already made (they are created lazily). */
+  /** Directories ensureDir has made or found (how long they are trusted: see checkRealDir). */
   madeDirs: Set<string>;
 }
 
@@ -99,13 +100,90 @@ export function claimedDir(ctx: RunCtx, workerId: string): string {
   return `${ctx.paths.dir}/${TicketState.claimed}/${workerId}`;
 }
 
-/** mkdir -p, once per process per directory: state directories are created lazily (git drops empty ones). */
+/** When a directory of a run was last found to be a real directory, and its inode then. */
+interface RealDirSeen {
+  ino: number;
+  at: number;
+}
+const realDirs = new WeakMap<RunCtx, Map<string, RealDirSeen>>();
+
+/**
+ * How long a directory found real is trusted without looking again (wall clock, ms). Why a
+ * cache: a claim and a submit touch four directories; an lstat of each part of each (~2 µs
+ * apiece, plus a thread-pool trip for async callers) would be paid per ticket. Why it expires:
+ * a long-lived process (the daemon) must notice a directory swapped for a link by an agent; it
+ * does within this time (twice it for a parent, which is re-checked with its child).
+ */
+export const REAL_DIR_RECHECK_MS = 1000;
+
+/**
+ * Is `dir` a real directory inside the run? Every part below the run directory is lstat'ed: a
+ * directory, not a symbolic link to one (the run directory itself may be a link: it is the
+ * user's choice where runs live). True when it is; false when it (or a parent) does not exist;
+ * UNSAFE_PATH when a part is a link or not a directory, or `dir` is not below the run
+ * directory. Call it before moving, deleting or listing anything in a directory of the run.
+ * RACE: a directory swapped for a link after the check is not seen until the next check
+ * (REAL_DIR_RECHECK_MS); Node has no openat(O_NOFOLLOW) walk to close that window.
+ */
+export async function checkRealDir(ctx: RunCtx, dir: string): Promise<boolean> {
+  return walkRealDir(ctx, dir, false);
+}
+
+async function walkRealDir(ctx: RunCtx, dir: string, create: boolean): Promise<boolean> {
+  let seen = realDirs.get(ctx);
+  if (!seen) realDirs.set(ctx, (seen = new Map()));
+  const now = Date.now();
+  const hit = seen.get(dir);
+  if (hit !== undefined && now - hit.at < REAL_DIR_RECHECK_MS) return true;
+  if (dir === ctx.paths.dir) return true;
+  const parts = partsBelowRun(ctx.paths.dir, dir);
+  if (parts === undefined) throw unsafeDirError(dir, `is not a directory inside the run ${ctx.paths.dir}`);
+  let path = ctx.paths.dir;
+  for (const part of parts) {
+    path = `${path}/${part}`;
+    const known = seen.get(path);
+    if (known !== undefined && now - known.at < REAL_DIR_RECHECK_MS) continue;
+    let ino = await realDirInode(ctx.fs, path);
+    if (ino === undefined) {
+      if (!create) return false;
+      // Why one level at a time: mkdir -p would go through a link planted higher up and create
+      // directories outside the run; here every parent was just found real.
+      try {
+        await ctx.fs.mkdir(path);
+      } catch (err) {
+        throw ioError(err, 'creating directory', path);
+      }
+      // RACE: mkdir -p also "succeeds" on a link to a directory put there meanwhile: look again.
+      ino = await realDirInode(ctx.fs, path);
+      if (ino === undefined) throw ioError(Object.assign(new Error('ENOENT'), { code: 'ENOENT' }), 'creating directory', path);
+    }
+    seen.set(path, { ino, at: now });
+  }
+  return true;
+}
+
+/** Forget what checkRealDir and ensureDir know of `dir`: the next call looks again. */
+function forgetDir(ctx: RunCtx, dir: string): void {
+  ctx.madeDirs.delete(dir);
+  realDirs.get(ctx)?.delete(dir);
+}
+
+/**
+ * mkdir -p for a directory of the run: state directories are created lazily (git drops empty
+ * ones). Each part is created only inside a real directory; UNSAFE_PATH when a part is a link
+ * or not a directory (see checkRealDir; its cache makes the usual call free). The run
+ * directory itself is created with mkdir -p (it may sit behind the user's links).
+ */
 export async function ensureDir(ctx: RunCtx, dir: string): Promise<void> {
-  if (ctx.madeDirs.has(dir)) return;
-  try {
-    await ctx.fs.mkdir(dir);
-  } catch (err) {
-    throw ioError(err, 'creating directory', dir);
+  if (dir === ctx.paths.dir) {
+    if (ctx.madeDirs.has(dir)) return;
+    try {
+      await ctx.fs.mkdir(dir);
+    } catch (err) {
+      throw ioError(err, 'creating directory', dir);
+    }
+  } else {
+    await walkRealDir(ctx, dir, true);
   }
   ctx.madeDirs.add(dir);
 }
@@ -126,7 +204,7 @@ export async function intoDir<T>(ctx: RunCtx, dir: string, op: () => Promise<T>)
     return await op();
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT' || (await pathExists(ctx, dir))) throw err;
-    ctx.madeDirs.delete(dir);
+    forgetDir(ctx, dir);
     await ensureDir(ctx, dir);
     return op();
   }

@@ -7,7 +7,7 @@ import { TqError } from '../model/errors.js';
 import type { RunCtx } from '../store/run-context.js';
 import type { Concern } from '../model/ticket-schema.js';
 import { rejectedOutputsOf } from './show-ticket.js';
-import { listDir } from '../store/atomic-write.js';
+import { listDirForView } from './list-dir-for-view.js';
 
 export interface ConcernRow extends Concern {
   ticket_id: string;
@@ -36,7 +36,7 @@ export async function collectConcerns(ctx: RunCtx, filter: { level?: string; sta
     const t = await readTicketAt(ctx, e.path).catch(() => undefined);
     for (const c of t?.worker_concerns ?? []) rows.push({ ...c, ticket_id: e.ticket_id, stage: e.stage, state: e.state });
   });
-  const rejectedIds = new Set((await listDir(ctx, ctx.paths.rejected)).map((n) => n.split('~')[0] ?? ''));
+  const rejectedIds = new Set((await listDirForView(ctx, ctx.paths.rejected)).map((n) => n.split('~')[0] ?? ''));
   for (const id of rejectedIds) {
     if (id === '') continue;
     for (const r of await rejectedOutputsOf(ctx, id)) {

@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { TqError } from '../model/errors.js';
 import { cleanId, stageOfTicketId } from '../model/ids.js';
 import { locateAll } from '../protocol/locate-ticket.js';
@@ -6,7 +7,7 @@ import { registryPath } from '../protocol/birth-ticket.js';
 import { requestedByOf } from './show-ticket.js';
 import { readIfExists } from '../store/atomic-write.js';
 import { parseTicket } from '../model/serialize-ticket.js';
-import type { RunCtx } from '../store/run-context.js';
+import { checkRealDir, type RunCtx } from '../store/run-context.js';
 import type { Ticket } from '../model/ticket-schema.js';
 
 export interface LineageNode {
@@ -71,11 +72,13 @@ export async function traceLineage(ctx: RunCtx, rawId: string): Promise<LineageR
 async function lineageNodeOf(ctx: RunCtx, ticketId: string): Promise<LineageNode> {
   const stage = stageOfTicketId(ticketId);
   const reg = registryPath(ctx, stage, ticketId);
-  const born = await readIfExists(ctx, reg);
+  // Why: a record that cannot be read (a FIFO or a link in its place, in a directory that is a
+  // link out of the run) is no record, and one bad entry never fails the report.
+  const born = await readInRun(ctx, reg, () => readIfExists(ctx, reg));
   let ticket: Ticket | undefined;
   let state = 'unknown';
   for (const loc of await locateAll(ctx, ticketId)) {
-    ticket = await readTicketAt(ctx, loc.path).catch(() => undefined);
+    ticket = await readInRun(ctx, loc.path, () => readTicketAt(ctx, loc.path));
     if (ticket) {
       state = loc.state;
       break;
@@ -102,6 +105,15 @@ async function lineageNodeOf(ctx: RunCtx, ticketId: string): Promise<LineageNode
     ...(ticket.claim ? { worker_id: ticket.claim.worker_id } : {}),
     ...(born !== undefined ? { birth_record: reg } : {}),
   };
+}
+
+/** `read()` of a file in a real directory of the run; undefined when it fails or the directory is not one. */
+async function readInRun<T>(ctx: RunCtx, path: string, read: () => Promise<T | undefined>): Promise<T | undefined> {
+  try {
+    return (await checkRealDir(ctx, dirname(path))) ? await read() : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Depth-first from the ticket up through its parents; each path reversed to read root first. */

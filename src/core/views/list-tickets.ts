@@ -3,7 +3,7 @@ import { cleanId, stageOfTicketId } from '../model/ids.js';
 import { claimedDir, stateDir, type RunCtx } from '../store/run-context.js';
 import { ALL_STATES, TicketState, isTicketState } from '../model/states.js';
 import { TqError } from '../model/errors.js';
-import { listDir } from '../store/atomic-write.js';
+import { listDirForView } from './list-dir-for-view.js';
 import { runPaths } from '../store/run-paths.js';
 import { isInFlightName, isJsonFileName, isTicketFileName, isWhyFileName, stripTicketSuffix } from '../store/run-names.js';
 
@@ -62,19 +62,22 @@ function checkFilter(filter: ListFilter): { state: TicketState | undefined; stag
  * Every state directory the filter selects, in listing order: states in `ALL_STATES` order; in
  * each, stages in pipeline order (claimed/: workers sorted by name); in each directory, names
  * sorted. One readdir per directory, all issued at once; nothing per ticket but a name check.
+ * A directory that is not a real directory of the run (a link out of it) is skipped, and named
+ * in `unsafe` when given. Names only: an entry named like a ticket that is not a regular file is
+ * listed, never opened (`tq show` and `tq fsck` say what it is).
  */
-export async function listTicketDirs(ctx: RunCtx, filter: ListFilter = {}): Promise<TicketDirListing[]> {
+export async function listTicketDirs(ctx: RunCtx, filter: ListFilter = {}, unsafe?: Set<string>): Promise<TicketDirListing[]> {
   const { state, stage } = checkFilter(filter);
   const stages = stage !== undefined ? [stage] : Object.keys(ctx.config.pipeline.stages);
   const listing = async (s: TicketState, st: string | undefined, worker_id: string | undefined, dir: string): Promise<TicketDirListing> => {
-    let names = ticketNames(await listDir(ctx, dir));
+    let names = ticketNames(await listDirForView(ctx, dir, unsafe));
     if (worker_id !== undefined && st !== undefined) names = names.filter((n) => stageOfTicketId(stripTicketSuffix(n)) === st);
     return { state: s, stage: st, worker_id, dir, names: names.sort(byCodeUnit) };
   };
   // Every listing starts at once (claimed/<worker>/ as soon as claimed/ is listed); the order is fixed afterwards.
   const groups = (state !== undefined ? [state] : ALL_STATES).map(async (s): Promise<TicketDirListing[]> => {
     if (s !== TicketState.claimed) return Promise.all(stages.map((st) => listing(s, st, undefined, stateDir(ctx, s, st))));
-    const workers = (await listDir(ctx, join(ctx.paths.dir, TicketState.claimed))).sort(byCodeUnit);
+    const workers = (await listDirForView(ctx, join(ctx.paths.dir, TicketState.claimed), unsafe)).sort(byCodeUnit);
     return Promise.all(workers.map((w) => listing(s, stage, w, claimedDir(ctx, w))));
   });
   return (await Promise.all(groups)).flat();
@@ -117,6 +120,8 @@ export interface RunStatus {
   in_flight: number;
   rejected_outputs: number;
   quarantined: number;
+  /** Directories of the run that are not real directories (links out of it): skipped, left alone. Only when there are any. */
+  unsafe_dirs?: string[];
   /** Tickets ever created per stage (registry/), when asked for: a total that never counts a moving ticket twice. */
   registered?: Record<string, number>;
 }
@@ -145,14 +150,16 @@ export async function runStatus(ctx: RunCtx, opts: { withRegistry?: boolean } = 
   };
   const unclaimed = ALL_STATES.filter((s): s is Exclude<TicketState, 'claimed'> => s !== TicketState.claimed);
   const cells = unclaimed.flatMap((state) => stages.map((stage) => ({ state, stage })));
-  const countOf = async (dir: string): Promise<number> => countTicketNames(await listDir(ctx, dir));
+  const unsafe = new Set<string>();
+  const listOrSkip = (dir: string): Promise<string[]> => listDirForView(ctx, dir, unsafe);
+  const countOf = async (dir: string): Promise<number> => countTicketNames(await listOrSkip(dir));
   const [cellCounts, claimed, moving, rejected, quarantine, registered] = await Promise.all([
     Promise.all(cells.map((c) => countOf(stateDir(ctx, c.state, c.stage)))),
-    listDir(ctx, join(ctx.paths.dir, TicketState.claimed)).then((ws) => Promise.all(ws.map(async (w) => ({ worker: w, names: await listDir(ctx, claimedDir(ctx, w)) })))),
-    listDir(ctx, ctx.paths.moving),
-    listDir(ctx, ctx.paths.rejected),
-    listDir(ctx, ctx.paths.quarantine),
-    opts.withRegistry ? countRegistered(ctx, stages) : undefined,
+    listOrSkip(join(ctx.paths.dir, TicketState.claimed)).then((ws) => Promise.all(ws.map(async (w) => ({ worker: w, names: await listOrSkip(claimedDir(ctx, w)) })))),
+    listOrSkip(ctx.paths.moving),
+    listOrSkip(ctx.paths.rejected),
+    listOrSkip(ctx.paths.quarantine),
+    opts.withRegistry ? countRegistered(ctx, stages, unsafe) : undefined,
   ]);
   cells.forEach((c, i) => bump(c.stage, c.state, cellCounts[i] as number));
   for (const { worker, names } of claimed) {
@@ -171,11 +178,12 @@ export async function runStatus(ctx: RunCtx, opts: { withRegistry?: boolean } = 
     rejected_outputs: rejected.filter(isJsonFileName).length,
     quarantined: quarantine.filter((n) => !isWhyFileName(n)).length,
     ...(registered !== undefined ? { registered } : {}),
+    ...(unsafe.size > 0 ? { unsafe_dirs: [...unsafe].sort() } : {}),
   };
 }
 
-async function countRegistered(ctx: RunCtx, stages: string[]): Promise<Record<string, number>> {
-  const n = await Promise.all(stages.map(async (stage) => (await listDir(ctx, join(ctx.paths.registry, stage))).filter(isJsonFileName).length));
+async function countRegistered(ctx: RunCtx, stages: string[], unsafe: Set<string>): Promise<Record<string, number>> {
+  const n = await Promise.all(stages.map(async (stage) => (await listDirForView(ctx, join(ctx.paths.registry, stage), unsafe)).filter(isJsonFileName).length));
   return Object.fromEntries(stages.map((stage, i) => [stage, n[i] as number]));
 }
 

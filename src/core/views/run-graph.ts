@@ -1,4 +1,4 @@
-import { listDir } from '../store/atomic-write.js';
+import { listDirForView } from './list-dir-for-view.js';
 import { parseRequestedByFileName } from '../store/run-names.js';
 import { readAllTickets } from './read-all-tickets.js';
 import { stageOfTicketId } from '../model/ids.js';
@@ -42,7 +42,7 @@ export async function buildRunGraph(ctx: RunCtx): Promise<RunGraph> {
     nodes.set(entry.ticket_id, { id: entry.ticket_id, stage: entry.stage, state: entry.state, concerns });
     for (const p of ticket.lineage.parents) addEdge(p, entry.ticket_id);
   }
-  for (const name of await listDir(ctx, ctx.paths.requestedBy)) {
+  for (const name of await listDirForView(ctx, ctx.paths.requestedBy)) {
     const edge = parseRequestedByFileName(name);
     if (edge) addEdge(edge.parentId, edge.childId);
   }

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { listDir } from '../store/atomic-write.js';
+import { listDirForView } from './list-dir-for-view.js';
 import { readTicketAt } from '../store/read-ticket.js';
 import { mapLimit } from '../store/run-pool.js';
 import { isInFlightName, isJsonFileName, isWhyFileName, ticketIdOfFileName } from '../store/run-names.js';
@@ -113,9 +113,9 @@ export function createRunWatcher(ctx: RunCtx, opts: WatchOptions = {}): RunWatch
         stalled: claims.filter((c) => c.stalled).length,
         concern_counts: counts,
         recent_concerns: recent,
-        in_flight: (await listDir(ctx, ctx.paths.moving)).filter(isInFlightName).length,
-        rejected_outputs: (await listDir(ctx, ctx.paths.rejected)).filter(isJsonFileName).length,
-        quarantined: (await listDir(ctx, ctx.paths.quarantine)).filter((n) => !isWhyFileName(n)).length,
+        in_flight: (await listDirForView(ctx, ctx.paths.moving)).filter(isInFlightName).length,
+        rejected_outputs: (await listDirForView(ctx, ctx.paths.rejected)).filter(isJsonFileName).length,
+        quarantined: (await listDirForView(ctx, ctx.paths.quarantine)).filter((n) => !isWhyFileName(n)).length,
       };
     },
   };
@@ -129,7 +129,7 @@ async function refreshFinished(ctx: RunCtx, finished: Map<string, FinishedInfo>)
   for (const state of FINISHED_STATES) {
     for (const stage of Object.keys(ctx.config.pipeline.stages)) {
       const dir = stateDir(ctx, state, stage);
-      for (const name of await listDir(ctx, dir)) {
+      for (const name of await listDirForView(ctx, dir)) {
         const ticketId = ticketIdOfFileName(name);
         if (ticketId === undefined) continue;
         const path = join(dir, name);
@@ -159,13 +159,13 @@ async function refreshFinished(ctx: RunCtx, finished: Map<string, FinishedInfo>)
 }
 
 async function countTicketFiles(ctx: RunCtx, dir: string): Promise<number> {
-  return (await listDir(ctx, dir)).filter((n) => ticketIdOfFileName(n) !== undefined).length;
+  return (await listDirForView(ctx, dir)).filter((n) => ticketIdOfFileName(n) !== undefined).length;
 }
 
 async function readClaims(ctx: RunCtx, now: number): Promise<ClaimView[]> {
   const claims: ClaimView[] = [];
-  for (const worker of (await listDir(ctx, join(ctx.paths.dir, 'claimed'))).sort()) {
-    for (const name of (await listDir(ctx, claimedDir(ctx, worker))).sort()) {
+  for (const worker of (await listDirForView(ctx, join(ctx.paths.dir, 'claimed'))).sort()) {
+    for (const name of (await listDirForView(ctx, claimedDir(ctx, worker))).sort()) {
       const ticketId = ticketIdOfFileName(name);
       if (ticketId === undefined) continue;
       const t = await readTicketAt(ctx, join(claimedDir(ctx, worker), name)).catch(() => undefined);

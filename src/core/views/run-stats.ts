@@ -1,4 +1,4 @@
-import { listDir } from '../store/atomic-write.js';
+import { listDirForView } from './list-dir-for-view.js';
 import { readAllTickets } from './read-all-tickets.js';
 import { rejectedOutputsOf } from './show-ticket.js';
 import { stageOfTicketId } from '../model/ids.js';
@@ -244,7 +244,7 @@ export async function collectRunStats(ctx: RunCtx): Promise<RunStats> {
 
 /** Late outputs refused after a lost lease still cost tokens: count them as waste. */
 async function addRejectedOutputs(ctx: RunCtx, acc: Accumulator): Promise<void> {
-  const ids = new Set((await listDir(ctx, ctx.paths.rejected)).map((n) => n.split('~')[0] ?? '').filter((id) => id !== ''));
+  const ids = new Set((await listDirForView(ctx, ctx.paths.rejected)).map((n) => n.split('~')[0] ?? '').filter((id) => id !== ''));
   for (const id of [...ids].sort()) {
     for (const r of await rejectedOutputsOf(ctx, id)) {
       const tok = tokensOf(r.usage);

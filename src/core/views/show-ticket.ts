@@ -1,11 +1,12 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { locateAll, locateTicket, type TicketLocation } from '../protocol/locate-ticket.js';
+import { listDirForView } from './list-dir-for-view.js';
 import { readTicketAt } from '../store/read-ticket.js';
 import { readCascadeMarker, type CascadeMarker } from '../ops/cascade-ticket.js';
-import type { RunCtx } from '../store/run-context.js';
+import { checkRealDir, type RunCtx } from '../store/run-context.js';
 import type { Ticket } from '../model/ticket-schema.js';
 import type { RejectedOutput } from '../store/reject-output.js';
-import { listDir, readIfExists } from '../store/atomic-write.js';
+import { readIfExists } from '../store/atomic-write.js';
 import { isRejectedFileOf, parseRequestedByFileName } from '../store/run-names.js';
 
 export interface TicketView {
@@ -22,15 +23,15 @@ export interface TicketView {
 
 export async function rejectedOutputsOf(ctx: RunCtx, ticketId: string): Promise<(RejectedOutput & { path: string })[]> {
   const out: (RejectedOutput & { path: string })[] = [];
-  for (const name of (await listDir(ctx, ctx.paths.rejected)).sort()) {
+  for (const name of (await listDirForView(ctx, ctx.paths.rejected)).sort()) {
     if (!isRejectedFileOf(name, ticketId)) continue;
     const path = join(ctx.paths.rejected, name);
-    const text = await readIfExists(ctx, path);
-    if (text === undefined) continue;
     try {
+      const text = await readIfExists(ctx, path);
+      if (text === undefined) continue;
       out.push({ ...(JSON.parse(text) as RejectedOutput), path });
     } catch {
-      // a damaged record is still listed by fsck
+      // One bad entry (damaged JSON, a FIFO or a link named like a record) is skipped: fsck lists it.
     }
   }
   return out;
@@ -39,7 +40,7 @@ export async function rejectedOutputsOf(ctx: RunCtx, ticketId: string): Promise<
 export async function requestedByOf(ctx: RunCtx, ticket: Ticket): Promise<string[]> {
   const parents = new Set(ticket.lineage.parents);
   if (ticket.lineage.key !== undefined) {
-    for (const name of await listDir(ctx, ctx.paths.requestedBy)) {
+    for (const name of await listDirForView(ctx, ctx.paths.requestedBy)) {
       const edge = parseRequestedByFileName(name);
       if (edge?.childId === ticket.ticket_id) parents.add(edge.parentId);
     }
@@ -47,11 +48,30 @@ export async function requestedByOf(ctx: RunCtx, ticket: Ticket): Promise<string
   return [...parents].sort();
 }
 
+/**
+ * The first of a ticket's locations that holds a ticket. Why not just the first: an entry named
+ * like the ticket may be a FIFO, a link or a directory (never read: CORRUPT_TICKET), or sit in
+ * a directory that is a link out of the run (UNSAFE_PATH); a real copy elsewhere is still shown.
+ * When none does, the first location's error says why.
+ */
+async function readFirstTicket(ctx: RunCtx, locs: TicketLocation[]): Promise<{ loc: TicketLocation; ticket: Ticket }> {
+  let firstError: unknown;
+  for (const loc of locs) {
+    try {
+      await checkRealDir(ctx, dirname(loc.path));
+      return { loc, ticket: await readTicketAt(ctx, loc.path) };
+    } catch (err) {
+      firstError ??= err;
+    }
+  }
+  throw firstError;
+}
+
 /** A ticket with everything known about it: where it is, who asked for it, kept late outputs. */
 export async function showTicket(ctx: RunCtx, rawId: string): Promise<TicketView> {
-  const loc = await locateTicket(ctx, rawId);
-  const ticket = await readTicketAt(ctx, loc.path);
-  const all = await locateAll(ctx, loc.ticketId);
+  const first = await locateTicket(ctx, rawId);
+  const all = await locateAll(ctx, first.ticketId);
+  const { loc, ticket } = await readFirstTicket(ctx, all.length > 0 ? all : [first]);
   const cascade = await readCascadeMarker(ctx, loc.ticketId);
   return {
     ticket,
