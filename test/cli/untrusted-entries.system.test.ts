@@ -247,12 +247,12 @@ describe('one odd entry in claimed/ never stops a reap pass', () => {
 
 describe('state directories that are links out of the run', () => {
   type Linked = 'pending/parse' | 'claimed/w1' | '.tmp' | 'moving';
-  /** Expected exit codes of claim, submit and reap (0: done without touching the link; 12: UNSAFE_PATH). */
+  /** Expected exit codes of claim, submit and reap (0: done without touching the link; 14: UNSAFE_PATH). */
   const CASES: Record<Linked, { claim: number[]; submit: number[]; reap: number[] }> = {
-    'pending/parse': { claim: [12], submit: [0], reap: [0] },
-    'claimed/w1': { claim: [12], submit: [12], reap: [0] },
-    '.tmp': { claim: [0, 3], submit: [12], reap: [12] },
-    moving: { claim: [12], submit: [12], reap: [12] },
+    'pending/parse': { claim: [14], submit: [0], reap: [0] },
+    'claimed/w1': { claim: [14], submit: [14], reap: [0] },
+    '.tmp': { claim: [0, 3], submit: [14], reap: [14] },
+    moving: { claim: [14], submit: [14], reap: [14] },
   };
 
   for (const [linked, expected] of Object.entries(CASES) as [Linked, (typeof CASES)[Linked]][]) {
@@ -281,7 +281,7 @@ describe('state directories that are links out of the run', () => {
       const reap = await tq(root, ['reap', 'demo', '--json']);
       expectFinished(reap, expected.reap, `${linked}: reap`);
       for (const r of [claim, submit, reap]) {
-        if (r.code === 12) {
+        if (r.code === 14) {
           const err = (JSON.parse(r.stderr) as { error: { code: string; file: string; message: string } }).error;
           expect(err.code).toBe('UNSAFE_PATH');
           expect(err.file).toBe(linkPath);
