@@ -10,13 +10,13 @@
  *    run: claim, submit and reap refuse clearly (UNSAFE_PATH) or leave it alone, and the
  *    directory outside is unchanged, byte for byte.
  */
-import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, readFile, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BIN, ensureDistBuilt } from '../helpers/build-dist.js';
+import { ensureDistBuilt } from '../helpers/build-dist.js';
+import { runBin, type BinResult } from '../helpers/run-bin.js';
 import { addItems, makeRun, parseItems } from '../helpers/make-run.js';
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
 import { readTicketFile, writeTicketFile } from '../helpers/ticket-files.js';
@@ -31,35 +31,11 @@ import { fixedClock } from '../../src/core/model/clock.js';
 const BOUND_MS = 30_000;
 const PAST = '2000-01-01T00:00:00.000Z';
 
-interface Finished {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-}
+type Finished = BinResult;
 
-/** `node bin/tq.js --root ROOT ...args` as a real process, SIGKILLed after BOUND_MS. */
+/** `node bin/tq.js --root ROOT ...args` as a real process, SIGKILLed after BOUND_MS (a hang fails the test). */
 function tq(root: string, args: string[], stdin = ''): Promise<Finished> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, '--root', root, ...args], { env: { ...process.env, TQ_DURABILITY: 'none' }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, BOUND_MS);
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdin.on('error', () => undefined);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, timedOut });
-    });
-    child.stdin.end(stdin);
-  });
+  return runBin(root, args, { stdin, killAfterMs: BOUND_MS });
 }
 
 /** The command finished by itself within BOUND_MS (no hang) with one of `codes`. */

@@ -83,7 +83,7 @@ export async function runTraced(root: string, args: string[], opts: { kill?: { k
     const t = await tracer;
     if (t.code !== 0 && !opts.kill) throw new Error(`strace failed: ${t.stderr}`);
     const calls = opts.traceFile ? await fsThreadCalls(opts.traceFile) : [];
-    return { result: { code, signal, stdout: stdout.slice('loaded\n'.length), stderr }, calls };
+    return { result: { code, signal, stdout: stdout.slice('loaded\n'.length), stderr, timedOut: false }, calls };
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }

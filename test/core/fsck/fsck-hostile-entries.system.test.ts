@@ -5,7 +5,7 @@
  * location. Each: fsck finishes within a bound, reports the problem naming the file, changes
  * nothing outside the run, and leaves every ticket in exactly one state directory.
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFile, lstat, mkdir, readFile, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
@@ -15,7 +15,8 @@ import { claimTicket } from '../../../src/core/ops/claim-ticket.js';
 import { submitTicket } from '../../../src/core/ops/submit-ticket.js';
 import { cascadeMarkerPath } from '../../../src/core/ops/cascade-ticket.js';
 import type { RunCtx } from '../../../src/core/store/run-context.js';
-import { ensureDistBuilt, BIN } from '../../helpers/build-dist.js';
+import { ensureDistBuilt } from '../../helpers/build-dist.js';
+import { runBin, type BinResult } from '../../helpers/run-bin.js';
 import { addItems, examplePipeline, parseItems } from '../../helpers/make-run.js';
 import { makeTempDir, removeDir } from '../../helpers/temp-dir.js';
 import { stateFile } from '../../helpers/ticket-files.js';
@@ -23,32 +24,11 @@ import { stateFile } from '../../helpers/ticket-files.js';
 /** Far above what fsck takes on these small runs (well under a second), far below a test timeout. */
 const BOUND_MS = 30_000;
 
-interface Finished {
-  code: number | null;
-  timedOut: boolean;
-  stdout: string;
-  stderr: string;
-}
+type Finished = BinResult;
 
 /** `tq --root ROOT ...args`, killed after BOUND_MS (a hang is a failure, never a stuck test). */
 function tq(root: string, args: string[]): Promise<Finished> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, '--root', root, ...args], { env: { ...process.env, TQ_DURABILITY: 'none' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, BOUND_MS);
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, timedOut, stdout, stderr });
-    });
-  });
+  return runBin(root, args, { killAfterMs: BOUND_MS });
 }
 
 /** fsck (with or without --repair) as a process: it must finish within the bound. */

@@ -101,10 +101,10 @@ describe('claimTicket', () => {
       const r = await claimTicket(run.ctx, { stage: 'parse', workerId: 'w1' });
       if (r) got.set(r.ticket.ticket_id, r.ticket.history.map((h) => h.event));
     }
-    expect([...got.keys()].sort()).toEqual([a, b].sort());
+    expect([...got.keys()].sort()).toEqual([String(a), String(b)].sort());
     // The bad file was quarantined and ticket a restored from its birth record: claimed once.
     expect((await ls(run.ctx.paths.quarantine)).some((n) => n.startsWith(`${a}.json~`))).toBe(true);
-    expect(got.get(a)).toEqual(['created', 'restored from registry', 'claimed']);
+    expect(got.get(String(a))).toEqual(['created', 'restored from registry', 'claimed']);
     expect(await claimTicket(run.ctx, { stage: 'parse', workerId: 'w1' })).toBeNull();
   });
 
