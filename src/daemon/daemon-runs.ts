@@ -8,7 +8,6 @@ import { cleanId } from '../core/model/ids.js';
 import { acquireDaemonLock, holdsDaemonLock, newDaemonIdentity, releaseDaemonLock, retakeDaemonLock, type DaemonIdentity } from './daemon-lock.js';
 import type { DaemonLogEntry } from './daemon-log.js';
 import { errorLogOf, isRegularFile, newDaemonRun, type DaemonRun, type DaemonSettle } from './daemon-run.js';
-import { guardReads } from './guard-reads.js';
 import { checkRunDirs } from './check-run-dirs.js';
 
 export interface RunSetOptions {
@@ -155,10 +154,9 @@ export class RunSet {
   private async attach(id: string): Promise<DaemonRun> {
     // Why before opening: opening reads run.json, which must not be a FIFO or a link out of the run.
     await checkRealRun(this.o.fs, runPaths(this.o.root, cleanId(id, 'run id')));
-    const opened = await openRun(this.o.root, id, { clock: this.o.clock, ...(this.o.durability ? { durability: this.o.durability } : {}), ...(this.o.runFs ? { fs: this.o.runFs } : {}) });
-    // Why guarded: every file in a run can be written by agents; a FIFO named like a ticket must
-    // never be opened blocking by the core operations the daemon runs (see guard-reads.ts).
-    const ctx: RunCtx = { ...opened, fs: guardReads(opened.fs) };
+    // Why no extra guard: every read of the Fs layer opens O_NOFOLLOW | O_NONBLOCK and refuses
+    // a non-regular file after fstat (EFTYPE), so a FIFO named like a ticket never blocks us.
+    const ctx: RunCtx = await openRun(this.o.root, id, { clock: this.o.clock, ...(this.o.durability ? { durability: this.o.durability } : {}), ...(this.o.runFs ? { fs: this.o.runFs } : {}) });
     const run = newDaemonRun(ctx, this.o.clock, this.o.settle, this.o.log);
     run.lock = await acquireDaemonLock(ctx, { force: this.o.force, identity: this.identity });
     this.runs.set(ctx.runId, run);

@@ -187,7 +187,7 @@ async function readClaim(run: DaemonRun, loc: TicketLocation, path: string, work
   let text: string;
   try {
     // Why a plain read after the lstat: the fast path (claims are read on every full pass); the
-    // run's Fs refuses a FIFO swapped in meanwhile (guard-reads.ts), O_NOFOLLOW a link.
+    // Fs layer refuses a FIFO swapped in meanwhile (O_NONBLOCK, fstat), O_NOFOLLOW a link.
     text = await run.ctx.fs.readFile(path);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return undefined;
