@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { errnoCode, ioError, isTqError } from '../core/model/errors.js';
+import { isTqError } from '../core/model/errors.js';
 import { cascadeTicket } from '../core/ops/cascade-ticket.js';
 import { rulesFrom } from '../core/model/pipeline.js';
 import { TicketState } from '../core/model/states.js';
@@ -9,7 +9,7 @@ import { stateDir } from '../core/store/run-context.js';
 import { ticketIdOfFileName } from '../core/store/run-names.js';
 import { stateLocation, ticketLocationProblem, type TicketLocation } from '../core/store/ticket-location.js';
 import { parseTicket } from '../core/model/serialize-ticket.js';
-import { listDir } from '../core/store/atomic-write.js';
+import { listDir, streamDirEntries } from '../core/store/atomic-write.js';
 import { MAX_TICKET_BYTES, errorLogOf, linkedDirOnPath, noteOnce, nowMs, relOf, type DaemonRun } from './daemon-run.js';
 import { quarantineTicketFile } from './quarantine-ticket.js';
 import { readAgentFile } from './read-agent-file.js';
@@ -100,22 +100,10 @@ async function listMarkers(run: DaemonRun): Promise<Set<string>> {
   const dir = run.ctx.paths.cascadeDone;
   const markers = new Set<string>();
   const odd: string[] = [];
-  let handle;
-  try {
-    handle = await run.ctx.fs.opendir(dir);
-  } catch (err) {
-    const code = errnoCode(err);
-    if (code === 'ENOENT' || code === 'ENOTDIR') return markers;
-    throw ioError(err, 'listing', dir);
-  }
-  try {
-    for (let e = await handle.read(); e !== null; e = await handle.read()) {
-      if (e.isFile()) markers.add(e.name);
-      else if (ticketIdOfFileName(e.name) !== undefined) odd.push(e.name);
-    }
-  } finally {
-    await handle.close().catch(() => undefined);
-  }
+  await streamDirEntries(run.ctx, dir, (e) => {
+    if (e.isFile()) markers.add(e.name);
+    else if (ticketIdOfFileName(e.name) !== undefined) odd.push(e.name);
+  });
   for (const name of odd) await quarantineOddMarker(run, join(dir, name));
   return markers;
 }

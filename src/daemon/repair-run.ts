@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { errnoCode, ioError, isTqError } from '../core/model/errors.js';
-import { listDir } from '../core/store/atomic-write.js';
+import { listDir, streamDirEntries } from '../core/store/atomic-write.js';
 import { recoverMoving } from '../core/protocol/recover-moving.js';
 import { UNSTAMPED_GRACE_MS, reapOne } from '../core/ops/reap-claims.js';
 import { leaseVerdict } from '../core/protocol/lease.js';
@@ -50,20 +50,11 @@ async function clearOddMovingEntries(run: DaemonRun): Promise<boolean> {
     noteOnce(run, `linked\0${linked}`, { action: 'error', file: relOf(run, linked), note: `${relOf(run, linked)} is not a real directory (a symbolic link?): moving/ is not recovered until it is one` });
     return false;
   }
-  let handle;
-  try {
-    handle = await run.ctx.fs.opendir(dir);
-  } catch (err) {
-    const code = errnoCode(err);
-    if (code === 'ENOENT' || code === 'ENOTDIR') return true;
-    throw ioError(err, 'listing', dir);
-  }
+  // A missing moving/ lists nothing: nothing is in flight.
   const odd: string[] = [];
-  try {
-    for (let e = await handle.read(); e !== null; e = await handle.read()) if (!e.isFile()) odd.push(e.name);
-  } finally {
-    await handle.close().catch(() => undefined);
-  }
+  await streamDirEntries(run.ctx, dir, (e) => {
+    if (!e.isFile()) odd.push(e.name);
+  });
   for (const name of odd) {
     const path = join(dir, name);
     try {

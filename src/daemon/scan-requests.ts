@@ -1,5 +1,5 @@
-import type { Dir } from 'node:fs';
 import { join } from 'node:path';
+import { streamDirEntries } from '../core/store/atomic-write.js';
 import { errnoCode, ioError } from '../core/model/errors.js';
 import { REPLY_SUFFIX, REQUESTS_README_FILE_NAME, parseRequestFileName, parseTakenFileName } from '../core/store/run-names.js';
 import { errorLogOf, linkedDirOnPath, noteOnce, relOf, type DaemonRun } from './daemon-run.js';
@@ -91,23 +91,11 @@ export async function scanRequests(run: DaemonRun): Promise<boolean> {
  * is stopping (the listing was not complete).
  */
 async function streamNames(run: DaemonRun, dir: string, fn: (name: string) => Promise<void>): Promise<boolean> {
-  let handle: Dir;
-  try {
-    handle = await run.ctx.fs.opendir(dir);
-  } catch (err) {
-    const code = errnoCode(err);
-    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
-    throw ioError(err, 'listing', dir);
-  }
-  try {
-    for (let e = await handle.read(); e !== null; e = await handle.read()) {
-      if (run.stopping) return false;
-      await fn(e.name);
-    }
+  return streamDirEntries(run.ctx, dir, async (e) => {
+    if (run.stopping) return false;
+    await fn(e.name);
     return true;
-  } finally {
-    await handle.close().catch(() => undefined);
-  }
+  });
 }
 
 /** First pass: rank request files by age, quarantine junk names, serve taken files. */

@@ -1,3 +1,4 @@
+import type { Dirent } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { errnoCode, ioError } from '../model/errors.js';
 import { nonce } from '../model/ids.js';
@@ -143,5 +144,27 @@ export async function listDir(ctx: RunCtx, dir: string): Promise<string[]> {
     const code = errnoCode(err);
     if (code === 'ENOENT' || code === 'ENOTDIR') return [];
     throw ioError(err, 'listing', dir);
+  }
+}
+
+/**
+ * Call `fn` with each entry of `dir`, streamed with opendir (never the whole listing in memory),
+ * until `fn` returns false. False when `dir` is missing or `fn` stopped; true at the end. The
+ * caller checks the directory first where that matters (see checkRealDir).
+ */
+export async function streamDirEntries(ctx: RunCtx, dir: string, fn: (entry: Dirent) => Promise<boolean | void> | boolean | void): Promise<boolean> {
+  let handle;
+  try {
+    handle = await ctx.fs.opendir(dir);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+    throw ioError(err, 'listing', dir);
+  }
+  try {
+    for (let e = await handle.read(); e !== null; e = await handle.read()) if ((await fn(e)) === false) return false;
+    return true;
+  } finally {
+    await handle.close().catch(() => undefined);
   }
 }
