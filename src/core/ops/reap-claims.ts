@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { TqError, errnoCode, ioError, isTqError } from '../model/errors.js';
+import { errnoCode, isTqError } from '../model/errors.js';
 import { ticketIdOfFileName } from '../store/run-names.js';
 import { leaseMsOf, maxAttemptsOf } from '../model/pipeline.js';
 import { moveTicket, type DuplicateOutcome, type MoveOutcome } from '../protocol/move-ticket.js';
@@ -120,17 +120,9 @@ export async function reapOne(ctx: RunCtx, path: string, worker: string, ticketI
 
 /** The claimed ticket at `file`, checked against `loc` (CORRUPT_TICKET naming the file otherwise); undefined when gone. */
 async function readClaim(ctx: RunCtx, loc: TicketLocation, file: string): Promise<Ticket | undefined> {
-  let kind: string;
   try {
-    const st = await ctx.fs.lstat(file);
-    kind = st.isFile() ? '' : st.isSymbolicLink() ? 'symbolic link' : st.isDirectory() ? 'directory' : st.isFIFO() ? 'FIFO' : 'special file';
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return undefined;
-    throw ioError(err, 'checking', file);
-  }
-  // Why before any read: a FIFO would block the read, a link would lead out of the run.
-  if (kind !== '') throw new TqError('CORRUPT_TICKET', `${file} is a ${kind}, not a ticket file`, { file });
-  try {
+    // Why no lstat first: the Fs read never follows a link nor blocks on a FIFO, and an entry
+    // that is not a regular file is refused as CORRUPT_TICKET naming it (read-ticket.ts).
     return (await readTicketAtLocation(ctx, loc)).ticket;
   } catch (err) {
     if (isTqError(err, 'IO_ERROR') && errnoCode(err.cause) === 'ENOENT') return undefined;
