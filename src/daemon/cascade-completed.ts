@@ -10,7 +10,8 @@ import { ticketIdOfFileName } from '../core/store/run-names.js';
 import { stateLocation, ticketLocationProblem, type TicketLocation } from '../core/store/ticket-location.js';
 import { parseTicket } from '../core/model/serialize-ticket.js';
 import { listDir, streamDirEntries } from '../core/store/atomic-write.js';
-import { MAX_TICKET_BYTES, errorLogOf, linkedDirOnPath, noteOnce, nowMs, relOf, type DaemonRun } from './daemon-run.js';
+import { MAX_RECORD_BYTES } from '../core/model/json-limits.js';
+import { errorLogOf, linkedDirOnPath, noteOnce, nowMs, relOf, type DaemonRun } from './daemon-run.js';
 import { quarantineTicketFile } from './quarantine-ticket.js';
 import { readAgentFile } from './read-agent-file.js';
 
@@ -161,7 +162,7 @@ export function cascadingStages(run: DaemonRun): { stage: string; dir: string }[
 async function cascadeOne(run: DaemonRun, loc: TicketLocation, path: string): Promise<void> {
   const id = loc.ticketId;
   const rel = relOf(run, path);
-  const read = await readAgentFile(run.ctx.fs, path, MAX_TICKET_BYTES);
+  const read = await readAgentFile(run.ctx.fs, path, MAX_RECORD_BYTES);
   if (read.kind === 'gone') return;
   if (read.kind !== 'text') {
     const why = read.kind === 'too_big' ? `${rel} is ${read.size} bytes, too big to be a ticket` : `${rel} is a ${read.what}, not a ticket file`;

@@ -21,9 +21,6 @@ export interface DaemonSettle {
 
 export type RunLogEntry = Omit<DaemonLogEntry, 'at' | 'run'>;
 
-/** Tickets can hold large outputs; this only guards against reading something absurd whole. */
-export const MAX_TICKET_BYTES = 256 * 1024 * 1024;
-
 /** Most problems remembered as logged (see noteOnce). */
 const MAX_NOTED = 1024;
 

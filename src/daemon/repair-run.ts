@@ -12,7 +12,8 @@ import { ticketIdOfFileName } from '../core/store/run-names.js';
 import { claimedDir } from '../core/store/run-context.js';
 import { claimedLocation, ticketLocationProblem, type TicketLocation } from '../core/store/ticket-location.js';
 import { TicketState } from '../core/model/states.js';
-import { MAX_TICKET_BYTES, errorLogOf, linkedDirOnPath, noteOnce, nowMs, relOf, type DaemonRun } from './daemon-run.js';
+import { MAX_RECORD_BYTES } from '../core/model/json-limits.js';
+import { errorLogOf, linkedDirOnPath, noteOnce, nowMs, relOf, type DaemonRun } from './daemon-run.js';
 import { quarantineTicketFile } from './quarantine-ticket.js';
 
 /**
@@ -171,7 +172,7 @@ async function readClaim(run: DaemonRun, loc: TicketLocation, path: string, work
     await quarantineTicketFile(run, loc, path, `${rel} is a ${what}, not a ticket file`, who);
     return undefined;
   }
-  if (st.size > MAX_TICKET_BYTES) {
+  if (st.size > MAX_RECORD_BYTES) {
     await quarantineTicketFile(run, loc, path, `${rel} is ${st.size} bytes, too big to be a ticket`, who);
     return undefined;
   }
