@@ -16,7 +16,8 @@ export async function writeAgentErrorFile(run: DaemonRun, workerDir: string, raw
 
 export interface ClaimReply {
   request_id: string | null;
-  status: 'claimed' | 'empty' | 'error';
+  /** `paused`: the stage or run is paused (`tq pause`); ask again later. */
+  status: 'claimed' | 'empty' | 'paused' | 'error';
   ticket_id: string | null;
   ticket_path: string | null;
   result_path: string | null;

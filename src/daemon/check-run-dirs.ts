@@ -1,18 +1,20 @@
 import { ALL_STATES, TicketState } from '../core/model/states.js';
 import { stateDir } from '../core/store/run-context.js';
+import { lanesDirOf } from '../core/store/pending-lanes.js';
 import { linkedDirOnPath, relOf, type DaemonRun } from './daemon-run.js';
 
 /**
  * The directories of a run that operations write, move or delete in (state directories and
- * their stage directories, registry/, moving/, .tmp/, quarantine/, rejected/, cascade/): each
+ * their stage directories and lanes/, registry/, moving/, .tmp/, quarantine/, rejected/, cascade/,
+ * paused/): each
  * must be a real directory of the run, or not exist yet. Returns the first that is not (a
  * symbolic link, a file), or undefined.
  */
 export async function linkedRunDir(run: DaemonRun): Promise<string | undefined> {
   const { paths } = run.ctx;
-  const dirs = [paths.tmp, paths.moving, paths.quarantine, paths.rejected, paths.requestedBy, paths.cascadeDone, paths.requests];
+  const dirs = [paths.tmp, paths.moving, paths.quarantine, paths.rejected, paths.requestedBy, paths.cascadeDone, paths.requests, paths.paused];
   for (const stage of Object.keys(run.ctx.config.pipeline.stages)) {
-    dirs.push(`${paths.registry}/${stage}`);
+    dirs.push(`${paths.registry}/${stage}`, lanesDirOf(run.ctx, stage));
     for (const state of ALL_STATES) if (state !== TicketState.claimed) dirs.push(stateDir(run.ctx, state, stage));
   }
   dirs.push(`${paths.dir}/${TicketState.claimed}`);

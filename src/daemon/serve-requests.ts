@@ -118,7 +118,7 @@ async function serveRequestEntry(run: DaemonRun, dir: string, name: string): Pro
   // is put back and then recognised by alreadyAnswered().
   await unlinkIfExists(run.ctx, taken);
   run.log({
-    action: reply.status === 'claimed' ? 'claimed' : reply.status === 'empty' ? 'nothing to claim' : 'request refused',
+    action: reply.status === 'claimed' ? 'claimed' : reply.status === 'empty' ? 'nothing to claim' : reply.status === 'paused' ? 'paused' : 'request refused',
     worker_id: rawWorker,
     ...(reply.ticket_id ? { ticket_id: reply.ticket_id } : {}),
     ...(reply.error ? { error: { code: reply.error.code, message: reply.error.message } } : { note: `stage ${request.stage}${requestId ? `, request_id ${requestId}` : ''}` }),
@@ -156,6 +156,8 @@ async function claimFor(run: DaemonRun, worker: string, request: ClaimRequest): 
       message: `claimed ${id} until ${r.ticket.claim?.lease_expires_at}: read ${ticketPath}, then write ${resultPath}`,
     };
   } catch (err) {
+    // Why its own status: a pause is no error of the agent's; it should wait and ask again.
+    if (isTqError(err, 'PAUSED')) return { request_id: requestId, status: 'paused', ticket_id: null, ticket_path: null, result_path: null, message: `${err.message}; ask again later` };
     // Why: disk trouble is not the agent's fault; the .taken file is put back and retried.
     if (!isTqError(err) || err.code === 'IO_ERROR') throw err;
     return errorReply(requestId, agentErrorOf(err));

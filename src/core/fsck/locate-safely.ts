@@ -3,7 +3,8 @@ import { stageOfTicketId } from '../model/ids.js';
 import { ALL_STATES, TicketState } from '../model/states.js';
 import { listDir } from '../store/atomic-write.js';
 import { claimedDir, stateDir } from '../store/run-context.js';
-import { ticketFileName } from '../store/run-names.js';
+import { LANES_DIR_NAME, ticketFileName } from '../store/run-names.js';
+import { parseLaneName } from '../model/lanes.js';
 import type { LocatedTicket } from '../protocol/locate-ticket.js';
 import { claimedLocation, stateLocation } from '../store/ticket-location.js';
 import { lstatEntry } from './read-entry.js';
@@ -28,7 +29,22 @@ export async function locateSafely(s: FsckSession, ticketId: string): Promise<Lo
     } else {
       const dir = stateDir(s.ctx, state, stageOfTicketId(ticketId));
       if ((await isRealDir(s, dir)) && (await lstatEntry(s.ctx, join(dir, file))) === 'file') found.push({ ticketId, state, path: join(dir, file), loc: stateLocation(state, ticketId) });
+      if (state === TicketState.pending) found.push(...(await locateInLanes(s, ticketId, dir)));
     }
+  }
+  return found;
+}
+
+/** The copies of a ticket in the lanes of pending/<stage>/ (`stageDir`), through real directories only. */
+async function locateInLanes(s: FsckSession, ticketId: string, stageDir: string): Promise<LocatedTicket[]> {
+  const lanes = join(stageDir, LANES_DIR_NAME);
+  if (!(await isRealDir(s, stageDir)) || !(await isRealDir(s, lanes))) return [];
+  const found: LocatedTicket[] = [];
+  for (const lane of await listDir(s.ctx, lanes)) {
+    const dir = join(lanes, lane);
+    if (parseLaneName(lane) === undefined || !(await isRealDir(s, dir))) continue;
+    const path = join(dir, ticketFileName(ticketId));
+    if ((await lstatEntry(s.ctx, path)) === 'file') found.push({ ticketId, state: TicketState.pending, path, loc: stateLocation(TicketState.pending, ticketId, lane) });
   }
   return found;
 }

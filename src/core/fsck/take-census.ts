@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { isTqError } from '../model/errors.js';
-import { isAgentSideFileName, ticketIdOfFileName } from '../store/run-names.js';
+import { LANES_DIR_NAME, isAgentSideFileName, ticketIdOfFileName } from '../store/run-names.js';
+import { parseLaneName } from '../model/lanes.js';
 import { ALL_STATES, TicketState } from '../model/states.js';
 import { parseTicket } from '../model/serialize-ticket.js';
 import { listDir } from '../store/atomic-write.js';
@@ -57,18 +58,60 @@ async function censusSubdir(s: FsckSession, state: TicketState, sub: string, fou
     s.problems.push({ kind: 'stray_file', file: subPath, message: `${subPath}: "${sub}" is not a stage of this run` });
     return;
   }
+  await censusFiles(s, state, sub, found);
+}
+
+/** Every entry of <state>/<sub>/ (sub: a stage, a worker, or `<stage>/lanes/<lane>` in pending/). */
+async function censusFiles(s: FsckSession, state: TicketState, sub: string, found: FoundTicket[]): Promise<void> {
+  const subPath = join(s.ctx.paths.dir, state, sub);
   // Why several at once: entries are independent, and each read waits on the thread pool.
   await forEachLimited(await listDir(s.ctx, subPath), CENSUS_READS_IN_FLIGHT, (name) =>
     guardEntry(s, join(subPath, name), ticketIdOfFileName(name), async () => {
+      if (state === TicketState.pending && name === LANES_DIR_NAME && !sub.includes('/')) return censusLanes(s, sub, found);
       const f = await readCensusFile(s, state, sub, name);
       if (f) found.push(f);
     }),
   );
 }
 
+/**
+ * pending/<stage>/lanes/: each entry must be a real directory with a lane's name (model/lanes.ts)
+ * holding tickets. Anything else is reported and quarantined with --repair: claims never look
+ * into it, so its tickets are restored from registry/ (check-registry.ts) rather than left stuck.
+ */
+async function censusLanes(s: FsckSession, stage: string, found: FoundTicket[]): Promise<void> {
+  const lanes = join(s.ctx.paths.dir, TicketState.pending, stage, LANES_DIR_NAME);
+  if (!(await acceptDirectory(s, lanes, `pending/${stage}/${LANES_DIR_NAME} must be a directory of lanes`))) return;
+  for (const lane of await listDir(s.ctx, lanes)) {
+    const path = join(lanes, lane);
+    await guardEntry(s, path, undefined, async () => {
+      if (!(await acceptDirectory(s, path, `entries of pending/${stage}/${LANES_DIR_NAME}/ are lane directories`))) return;
+      if (parseLaneName(lane) === undefined) {
+        await quarantineProblem(s, { kind: 'stray_file', file: path, message: `${path}: "${lane}" is not a lane (lanes are named p<priority> or p<priority>.due-<yyyymmddThhmmssZ>); claims never look into it` });
+        return;
+      }
+      await censusFiles(s, TicketState.pending, `${stage}/${LANES_DIR_NAME}/${lane}`, found);
+    });
+  }
+}
+
+/** A directory the census walks into: true when it is a real one; a link or a file in its place is reported and quarantined with --repair. */
+async function acceptDirectory(s: FsckSession, path: string, rule: string): Promise<boolean> {
+  const what = await lstatEntry(s.ctx, path);
+  if (what === undefined || what === 'directory') return what === 'directory';
+  const p: FsckProblem =
+    what === 'symlink'
+      ? { kind: 'symlink', file: path, message: `${path} is a symlink; ticketq never follows links out of a run` }
+      : { kind: 'misplaced', file: path, message: `${path} is a ${what}: ${rule}` };
+  await quarantineProblem(s, p);
+  if (p.repaired === undefined) s.unsafeDirs.add(path);
+  return false;
+}
+
 /** One entry of <state>/<sub>/: the ticket it holds, or undefined (skipped, gone, or reported). */
 async function readCensusFile(s: FsckSession, state: TicketState, sub: string, name: string): Promise<FoundTicket | undefined> {
   const path = join(s.ctx.paths.dir, state, sub, name);
+  const stage = sub.split('/')[0] as string;
   const id = ticketIdOfFileName(name);
   // Why lstat before anything, whatever the name: a FIFO is never opened, a link never followed.
   const special = specialEntryProblem(path, await lstatEntry(s.ctx, path), id);
@@ -86,7 +129,7 @@ async function readCensusFile(s: FsckSession, state: TicketState, sub: string, n
   if (!ticket) return undefined;
   const loc = locationOfRelPath(`${state}/${sub}/${name}`);
   if (!loc) {
-    const why = state !== TicketState.claimed && ticket.worker_type !== sub ? `field worker_type is "${ticket.worker_type}" but the file is in ${state}/${sub}/` : `ticket ${id} cannot be in ${state}/${sub}/ (an invalid id, or not the directory of the stage its id names)`;
+    const why = state !== TicketState.claimed && ticket.worker_type !== stage ? `field worker_type is "${ticket.worker_type}" but the file is in ${state}/${sub}/` : `ticket ${id} cannot be in ${state}/${sub}/ (an invalid id, or not the directory of the stage its id names)`;
     await quarantineProblem(s, { kind: 'misplaced', file: path, ticket_id: id, message: `${path}: ${why}` });
     return undefined;
   }

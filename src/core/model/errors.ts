@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   NOT_HOLDER: 12,
   ALREADY_DONE: 13,
   UNSAFE_PATH: 14,
+  PAUSED: 15,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -13,6 +13,8 @@ export interface NewTicketFields {
   ticketId?: string;
   lineage?: Partial<Lineage>;
   event?: string;
+  /** Claim priority (model/lanes.ts); 0 or undefined: the default, not written. */
+  priority?: number;
 }
 
 export function newTicket(f: NewTicketFields): Ticket {
@@ -30,6 +32,7 @@ export function newTicket(f: NewTicketFields): Ticket {
     attempts: 0,
     claim_count: 0,
     claim: null,
+    ...(f.priority ? { priority: f.priority } : {}),
     lineage: {
       parents: f.lineage?.parents ?? [],
       root_id: f.lineage?.root_id ?? ticketId,

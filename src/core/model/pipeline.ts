@@ -1,13 +1,25 @@
 import { z } from 'zod';
 import { TqError, isTqError } from './errors.js';
 import { validateId } from './ids.js';
-import { parseDuration } from './duration.js';
+import { MAX_DURATION_MS, parseDuration } from './duration.js';
 import { formatZodError } from './zod-messages.js';
 
 export const DEFAULT_LEASE = '15m';
 export const DEFAULT_MAX_ATTEMPTS = 3;
 
 const Duration = z.union([z.string(), z.number()]);
+
+/**
+ * When a failed attempt (a worker's `tq fail`, an expired lease) may be retried: `delay` after
+ * the first failure, then `fixed` (the same delay every time) or `exponential` (doubling each
+ * time), never more than `max`. Without it, a failed attempt is retried at once.
+ */
+export const RetryPolicy = z.object({
+  backoff: z.enum(['exponential', 'fixed']).default('exponential'),
+  delay: Duration,
+  max: Duration.optional(),
+});
+export type RetryPolicy = z.infer<typeof RetryPolicy>;
 
 export const StageConfig = z.object({
   /** Lease given to a claim when the claimer passes none (e.g. "10m"). */
@@ -19,6 +31,8 @@ export const StageConfig = z.object({
   /** Optional JSON Schemas checked on add and on submit. */
   input_schema: z.record(z.string(), z.unknown()).optional(),
   output_schema: z.record(z.string(), z.unknown()).optional(),
+  /** Backoff between failed attempts (see RetryPolicy). */
+  retry: RetryPolicy.optional(),
 });
 export type StageConfig = z.infer<typeof StageConfig>;
 
@@ -64,17 +78,12 @@ export function parsePipeline(raw: unknown, file: string): Pipeline {
     } catch (err) {
       fail(`stages.${stage}`, (err as Error).message);
     }
-    const lease = pipeline.stages[stage]?.lease;
-    if (lease !== undefined) {
-      // Why here: a lease over the limit accepted now would crash every later claim, reap and
-      // fsck of the run ("Invalid time value"); refusing it at create and at open names it.
-      try {
-        parseDuration(lease, `stages.${stage}.lease`);
-      } catch (err) {
-        const field = `stages.${stage}.lease`;
-        throw new TqError('INVALID_PIPELINE', `${file}: ${(err as Error).message}`, { file, field, hint: isTqError(err) && err.hint ? err.hint : 'see "Pipeline format" in the README' });
-      }
-    }
+    const config = pipeline.stages[stage];
+    // Why here: a duration over the limit accepted now would crash every later claim, reap and
+    // fsck of the run ("Invalid time value"); refusing it at create and at open names it.
+    checkDuration(file, `stages.${stage}.lease`, config?.lease);
+    checkDuration(file, `stages.${stage}.retry.delay`, config?.retry?.delay);
+    checkDuration(file, `stages.${stage}.retry.max`, config?.retry?.max);
   }
   pipeline.cascade.forEach((rule, i) => {
     if (!(rule.from in pipeline.stages)) fail(`cascade.${i}.from`, `"${rule.from}" is not a stage`);
@@ -85,6 +94,15 @@ export function parsePipeline(raw: unknown, file: string): Pipeline {
   const cycle = findCycle(pipeline);
   if (cycle) fail('cascade', `rules form a cycle (${cycle.join(' -> ')}); a pipeline must be acyclic`);
   return pipeline;
+}
+
+function checkDuration(file: string, field: string, value: string | number | undefined): void {
+  if (value === undefined) return;
+  try {
+    parseDuration(value, field);
+  } catch (err) {
+    throw new TqError('INVALID_PIPELINE', `${file}: ${(err as Error).message}`, { file, field, hint: isTqError(err) && err.hint ? err.hint : 'see "Pipeline format" in the README' });
+  }
 }
 
 function findCycle(pipeline: Pipeline): string[] | undefined {
@@ -159,4 +177,18 @@ export function rulesFrom(pipeline: Pipeline, stage: string): { rule: CascadeRul
   return pipeline.cascade.flatMap((rule, index) =>
     rule.from === stage ? [{ rule, index, ...((intoCount.get(rule.to) ?? 0) > 1 ? { tag: `r${index}` } : {}) }] : [],
   );
+}
+
+/**
+ * How long after its `attempts`-th failure (1 for the first) a ticket of `stage` waits before it
+ * may be claimed again; 0 when the stage has no retry policy (retried at once).
+ */
+export function retryDelayMs(pipeline: Pipeline, stage: string, attempts: number): number {
+  const policy = stageConfig(pipeline, stage).retry;
+  if (!policy) return 0;
+  const delay = parseDuration(policy.delay, `stages.${stage}.retry.delay`);
+  const max = policy.max !== undefined ? parseDuration(policy.max, `stages.${stage}.retry.max`) : MAX_DURATION_MS;
+  if (policy.backoff === 'fixed') return Math.min(delay, max);
+  // Why the exponent is capped: 2^60 ms is already past any max, and Infinity must not reach a Date.
+  return Math.min(delay * 2 ** Math.min(Math.max(attempts - 1, 0), 60), max);
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CONCERN_LEVELS, ALL_STATES, type TicketState } from './states.js';
+import { PRIORITY_MAX, PRIORITY_MIN } from './lanes.js';
 
 /** The schema version written into run.json and --json output. */
 export const SCHEMA_VERSION = 1;
@@ -55,6 +56,18 @@ export const HistoryEntry = z.object({
 });
 export type HistoryEntry = z.infer<typeof HistoryEntry>;
 
+/** One failed attempt, as the worker reported it (`tq fail`, a worker's failed command). */
+export const AttemptError = z.object({
+  at: isoTime,
+  /** Which attempt failed (1 for the first). */
+  attempt: z.number().int().positive(),
+  worker_id: z.string(),
+  error: z.string(),
+  /** The end of the command's stderr, when there was one. */
+  stderr_tail: z.string().optional(),
+});
+export type AttemptError = z.infer<typeof AttemptError>;
+
 export const TicketStatus = z.enum(ALL_STATES as [TicketState, ...TicketState[]]);
 
 export const Ticket = z.object({
@@ -69,6 +82,12 @@ export const Ticket = z.object({
   attempts: z.number().int().nonnegative(),
   claim_count: z.number().int().nonnegative(),
   claim: Claim.nullable(),
+  /** Claimed before lower priorities (default 0; absent when 0). */
+  priority: z.number().int().min(PRIORITY_MIN).max(PRIORITY_MAX).optional(),
+  /** A pending ticket is not claimed before this time (a delay, or a retry's backoff); absent when it may be claimed now. */
+  not_before: isoTime.optional(),
+  /** The newest failed attempts with their errors (at most MAX_ATTEMPT_ERRORS). */
+  attempt_errors: z.array(AttemptError).optional(),
   lineage: Lineage,
   created_at: isoTime,
   completed_at: isoTime.nullable(),

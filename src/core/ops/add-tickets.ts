@@ -12,6 +12,7 @@ import type { InputItem } from './read-input.js';
 import type { JsonObject } from '../model/ticket-schema.js';
 import { listDir, readIfExists, writeFileAtomic } from '../store/atomic-write.js';
 import { batchFileName, isJsonFileName } from '../store/run-names.js';
+import { scheduleItem, type ScheduleOptions } from './work-item-schedule.js';
 
 export interface AddResult {
   stage: string;
@@ -33,7 +34,7 @@ export const InputBatch = z.object({
 });
 export type InputBatch = z.infer<typeof InputBatch>;
 
-export interface AddOptions {
+export interface AddOptions extends ScheduleOptions {
   /** Where the items come from (a file path); recorded so an interrupted add can be resumed. */
   source?: string;
   /** Reuse the unfinished batch of the same stage and source, if there is one. */
@@ -85,13 +86,14 @@ export async function addTickets(ctx: RunCtx, rawStage: string, items: AsyncIter
   let count = 0;
   let ids: string[];
   try {
-    ids = await mapLimit(items, ADD_CONCURRENCY, async ({ item, where }, index) => {
+    ids = await mapLimit(items, ADD_CONCURRENCY, async ({ item: raw, where }, index) => {
+      const { input: item, schedule } = scheduleItem(raw, where, opts, ctx.clock.now().getTime());
       const problem = checkStageData(ctx.config.pipeline, stage, 'input', item);
       if (problem) {
         throw new TqError('INVALID_INPUT', `${where}: does not match stages.${stage}.input_schema: ${problem}`, { file: where });
       }
       const ticketId = batchTicketId(stage, batch.batch_id, index);
-      const ticket = newTicket({ runId: ctx.runId, stage, input: item, now: ctx.clock.now(), pipeline: ctx.config.pipeline, ticketId });
+      const ticket = { ...newTicket({ runId: ctx.runId, stage, input: item, now: ctx.clock.now(), pipeline: ctx.config.pipeline, ticketId }), ...schedule };
       if ((await birthTicket(ctx, ticket)) === 'created') created += 1;
       else existing += 1;
       count += 1;

@@ -29,17 +29,21 @@ export function agentSchemas(pipeline: Pipeline): Record<string, string> {
   return files;
 }
 
-/** AGENTS.md: the whole protocol, with this run's real paths, for an agent that sees only files. */
-export function agentInstructions(runId: string, runDir: string, pipeline: Pipeline): string {
-  const stages = Object.entries(pipeline.stages);
-  const first = stages[0]?.[0] ?? 'stage';
-  const stageLines = stages
+/** One line per stage for AGENTS.md: lease, attempts, description, what follows, schemas. */
+function stageSummaryLines(pipeline: Pipeline): string {
+  return Object.entries(pipeline.stages)
     .map(([name, cfg]) => {
       const outs = pipeline.cascade.filter((r) => r.from === name);
       const next = outs.length === 0 ? 'nothing follows' : outs.map((r) => (r.for_each ? `one \`${r.to}\` ticket per element of \`output_data.${r.for_each}\`${r.key ? ` (de-duplicated by \`${r.key}\`)` : ''}` : `one \`${r.to}\` ticket whose input is your output_data`)).join('; ');
       return `- **${name}**: lease ${cfg.lease ?? DEFAULT_LEASE}, ${cfg.max_attempts ?? DEFAULT_MAX_ATTEMPTS} attempts. ${cfg.description ?? ''} After you complete it: ${next}. Schemas: \`schemas/${name}.input.schema.json\`, \`schemas/${name}.output.schema.json\`.`;
     })
     .join('\n');
+}
+
+/** AGENTS.md: the whole protocol, with this run's real paths, for an agent that sees only files. */
+export function agentInstructions(runId: string, runDir: string, pipeline: Pipeline): string {
+  const first = Object.keys(pipeline.stages)[0] ?? 'stage';
+  const stageLines = stageSummaryLines(pipeline);
   return `# Working on run \`${runId}\`
 
 This directory is a ticketq run: a work queue made of plain files. Each ticket is one JSON file;
@@ -55,7 +59,8 @@ Your worker id: any name of letters, digits, \`.\`, \`_\`, \`-\` (e.g. \`agent-7
 ${stageLines}
 
 ## Layout
-- \`pending/<stage>/<ticket-id>.json\`: waiting for a worker. Do not edit or move these yourself.
+- \`pending/<stage>/<ticket-id>.json\`: waiting for a worker (\`pending/<stage>/lanes/<lane>/\`: of another
+  priority, or not before a time). Do not edit or move these yourself.
 - \`claimed/<worker-id>/<ticket-id>.json\`: tickets you hold. \`claim.lease_expires_at\` says until when.
 - \`completed/<stage>/\`, \`failed/<stage>/\`, \`needs_review/<stage>/\`: finished tickets.
 - \`schemas/\`: JSON Schemas of the ticket, the request and result files, and each stage's input/output.
@@ -68,6 +73,7 @@ ${stageLines}
 2. **Wait for the reply**: read \`requests/<worker-id>.reply.json\` until its \`request_id\` is yours
    (the request file disappears when it has been handled). \`"status": "claimed"\` gives
    \`ticket_path\` and \`result_path\`; \`"status": "empty"\` means no work right now (ask again later);
+   \`"status": "paused"\` means an operator paused the stage (ask again later);
    \`"status": "error"\` says what was wrong with your request.
 3. **Do the work**: read the ticket at \`ticket_path\`; its \`input_data\` is your input.
 4. **Submit**: write \`claimed/<worker-id>/<ticket-id>.result.json\`:
@@ -106,6 +112,7 @@ tq heartbeat ${runId} <ticket-id> --worker agent-7
 tq submit ${runId} <ticket-id> --worker agent-7 --output result.json \\
    --concern "review:Ambiguous speaker:check node 0x14dfea" --usage '{"input_tokens":1200}'
 tq release ${runId} <ticket-id> --worker agent-7
+tq fail ${runId} <ticket-id> --worker agent-7 --error "what went wrong"   # retried later, or failed/
 \`\`\`
 \`--output\` takes a file holding the output_data object (or \`-\` for stdin). Pass \`--root\` if the run
 is not under \`./runs\`. Every command takes \`--json\`.

@@ -1,12 +1,15 @@
-import type { Dir } from 'node:fs';
 import { TqError, errnoCode, ioError, isTqError } from '../model/errors.js';
+import { compareLanes, isLaneDue } from '../model/lanes.js';
+import { dropEmptyLane, listLanes, stageLaneDir, type LaneDir } from '../store/pending-lanes.js';
+import { forgetCursor, nextCandidate } from './claim-cursor.js';
+import { refuseIfPaused } from './pause-run.js';
 import { quarantineAndRestore } from './restore-ticket.js';
 import { ticketReadError } from '../store/read-ticket.js';
 import { checkTicketLocation, claimedLocation, pathOfLocation, type TicketLocation } from '../store/ticket-location.js';
 import { TicketState } from '../model/states.js';
 import { moveTicket } from '../protocol/move-ticket.js';
 import { retryThroughMove } from '../protocol/retry-through-move.js';
-import { cleanId, validateId } from '../model/ids.js';
+import { cleanId } from '../model/ids.js';
 import { leaseMsOf, requestedLeaseMs, stageConfig } from '../model/pipeline.js';
 import { checkRealDir, claimedDir, ensureDir, intoDir, stateDir, type RunCtx } from '../store/run-context.js';
 import { ticketIdOfFileName } from '../store/run-names.js';
@@ -25,33 +28,59 @@ export interface ClaimResult {
   path: string;
 }
 
-/** How many directory entries one claim looks at before giving up on a contended batch. */
-const CANDIDATE_BATCH = 256;
-
 /**
- * Claim one pending ticket of a stage: one rename(2) from pending/<stage>/ into
+ * Claim one pending ticket of a stage: one rename(2) from a pending directory of the stage into
  * claimed/<worker>/. Losing a race is normal (ENOENT): try the next candidate. Returns null
- * when nothing is claimable. Cost does not depend on other stages' backlog (pending is split
- * by stage) and the directory is streamed, never listed whole.
+ * when nothing is claimable; PAUSED when the stage or the run is paused (ops/pause-run.ts).
+ * Order: the stage's lanes by priority, delayed lanes only once due (model/lanes.ts); within a
+ * directory, any ticket (the front of the listing, shuffled). Cost does not depend on other
+ * stages' backlog (pending is split by stage) nor on this one's: each directory is streamed,
+ * never listed whole, and only the small lanes/ listing is read when the stage has lanes.
  */
 export async function claimTicket(ctx: RunCtx, opts: ClaimOptions): Promise<ClaimResult | null> {
   const stage = cleanId(opts.stage, 'stage');
   const workerId = cleanId(opts.workerId, 'worker id');
   stageConfig(ctx.config.pipeline, stage);
   const leaseMs = opts.lease !== undefined ? requestedLeaseMs(ctx.config.pipeline, stage, opts.lease) : leaseMsOf(ctx.config.pipeline, stage);
-  const from = stateDir(ctx, 'pending', stage);
+  // Why before anything is made: a paused stage is answered without touching the run.
+  await refuseIfPaused(ctx, stage);
   const to = claimedDir(ctx, workerId);
   // Why: rename's ENOENT must mean "someone else won", so the target directory must exist first.
   await ensureDir(ctx, to);
-  if (!(await checkClaimDirs(ctx, from))) return null;
+  if (!(await checkClaimDirs(ctx, stateDir(ctx, 'pending', stage)))) return null;
+  for (const lane of await claimOrder(ctx, stage)) {
+    const claimed = await claimFromDir(ctx, lane.dir, to, { stage, workerId, leaseMs });
+    if (claimed) return claimed;
+    if (lane.name !== undefined) {
+      forgetCursor(ctx, lane.dir);
+      await dropEmptyLane(ctx, stage, lane);
+    }
+  }
+  return null;
+}
 
+/**
+ * The pending directories of a stage a claim tries, in order: the stage directory alone when
+ * there are no lanes (one cached lstat); else the due lanes and the stage directory by priority.
+ */
+async function claimOrder(ctx: RunCtx, stage: string): Promise<LaneDir[]> {
+  const lanes = await listLanes(ctx, stage);
+  if (lanes.length === 0) return [stageLaneDir(ctx, stage)];
+  const now = ctx.clock.now().getTime();
+  return [stageLaneDir(ctx, stage), ...lanes.filter((l) => isLaneDue(l, now))].sort(compareLanes);
+}
+
+/** Claim from one pending directory `from` into `to`; null when it has no ticket to give. */
+async function claimFromDir(ctx: RunCtx, from: string, to: string, c: { stage: string; workerId: string; leaseMs: number }): Promise<ClaimResult | null> {
+  // Why: a lane that is a link out of the run is never claimed through (UNSAFE_PATH); cached.
+  if (!(await checkRealDir(ctx, from))) return null;
   for (let tries = 0; tries < 1_000_000; tries += 1) {
     const name = await nextCandidate(ctx, from);
     if (name === undefined) return null;
     const source = `${from}/${name}`;
     const target = `${to}/${name}`;
     // Why from the name: readCandidates only hands out names whose ticket id is valid.
-    const loc = claimedLocation(ticketIdOfFileName(name) as string, workerId);
+    const loc = claimedLocation(ticketIdOfFileName(name) as string, c.workerId);
     try {
       // RACE: exactly one claimer's rename succeeds; the others get ENOENT and move on.
       await intoDir(ctx, to, () => ctx.fs.rename(source, target));
@@ -59,115 +88,10 @@ export async function claimTicket(ctx: RunCtx, opts: ClaimOptions): Promise<Clai
       if (errnoCode(err) === 'ENOENT') continue;
       throw ioError(err, 'claiming', source);
     }
-    const stamped = await stampClaim(ctx, loc, stage, leaseMs);
+    const stamped = await stampClaim(ctx, loc, c.stage, c.leaseMs);
     if (stamped) return { ticket: stamped, path: target };
   }
   return null;
-}
-
-/**
- * Per run context and pending directory: names recently read (a hint shared by the claim loops
- * of one process, so that they try different tickets instead of all fighting over the first few
- * names) and the open directory stream they came from. The directory stays the truth: a stale
- * name just fails its rename with ENOENT.
- * Why keep the stream open: the next batch continues where the last one stopped instead of
- * reading the directory from its start again. Once the front of a big directory has been
- * claimed, re-reading from the start means scanning every emptied block first (measured 5.5×
- * the claim cost on a drained 1,000,000-entry directory). At the end of the stream it is closed
- * and the next batch starts over, which picks up tickets that arrived behind the cursor.
- */
-interface Cursor {
-  names: string[];
-  dir?: Dir;
-  /** Closes an unused stream (an open Dir that gets garbage-collected makes Node print a warning). */
-  idle?: ReturnType<typeof setTimeout>;
-  /** When a claim last took a name from this cursor (ms). */
-  usedAt: number;
-  /** The read of the next batch, shared by the loops that run out of names meanwhile. */
-  refill?: Promise<void>;
-}
-
-/** An open directory stream nobody has read from for this long is closed. */
-const STREAM_IDLE_MS = 2000;
-
-const cursors = new WeakMap<RunCtx, Map<string, Cursor>>();
-
-async function nextCandidate(ctx: RunCtx, dir: string): Promise<string | undefined> {
-  let byDir = cursors.get(ctx);
-  if (!byDir) cursors.set(ctx, (byDir = new Map()));
-  let cursor = byDir.get(dir);
-  if (!cursor) byDir.set(dir, (cursor = { names: [], usedAt: 0 }));
-  cursor.usedAt = Date.now();
-  // Why at most two refills: one may continue an old stream that has just ended; the second
-  // starts from the top. Empty after both means the directory has nothing to claim.
-  for (let refills = 0; cursor.names.length === 0 && refills < 2; refills += 1) {
-    const c = cursor;
-    c.refill ??= readCandidates(ctx, dir, c).finally(() => {
-      c.refill = undefined;
-    });
-    await c.refill;
-  }
-  return cursor.names.shift();
-}
-
-/** Read up to CANDIDATE_BATCH ticket names from the directory stream (opened if needed), shuffled. */
-async function readCandidates(ctx: RunCtx, dir: string, cursor: Cursor): Promise<void> {
-  if (!cursor.dir) {
-    try {
-      cursor.dir = await ctx.fs.opendir(dir);
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return;
-      throw ioError(err, 'listing', dir);
-    }
-  }
-  const handle = cursor.dir;
-  const names: string[] = [];
-  let ended = false;
-  try {
-    while (names.length < CANDIDATE_BATCH) {
-      const entry = await handle.read();
-      if (entry === null) {
-        ended = true;
-        break;
-      }
-      // Why: only regular files are tickets; a symlink, a directory, a FIFO or a socket named
-      // like one is never taken (fsck reports it). (Node resolves an unknown d_type by lstat.)
-      // Why valid ids only: a path is built from the name; an invalid one is left for fsck to report.
-      if (entry.isFile() && isValidTicketName(entry.name)) names.push(entry.name);
-    }
-  } catch (err) {
-    ended = true;
-    throw ioError(err, 'listing', dir);
-  } finally {
-    if (cursor.idle !== undefined) clearTimeout(cursor.idle);
-    cursor.idle = undefined;
-    if (ended) {
-      cursor.dir = undefined;
-      await handle.close().catch(() => undefined);
-    } else {
-      const closeIfIdle = (): void => {
-        cursor.idle = undefined;
-        if (cursor.dir !== handle || cursor.refill) return;
-        const idleFor = Date.now() - cursor.usedAt;
-        if (idleFor < STREAM_IDLE_MS) {
-          // Still in use (a slow batch): look again when it could have become idle.
-          cursor.idle = setTimeout(closeIfIdle, STREAM_IDLE_MS - idleFor);
-          cursor.idle.unref();
-          return;
-        }
-        cursor.dir = undefined;
-        handle.close().catch(() => undefined);
-      };
-      cursor.idle = setTimeout(closeIfIdle, STREAM_IDLE_MS);
-      cursor.idle.unref();
-    }
-  }
-  // Why: concurrent claimers see the same first entries; shuffling spreads them out.
-  for (let i = names.length - 1; i > 0; i -= 1) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [names[i], names[j]] = [names[j] as string, names[i] as string];
-  }
-  cursor.names.push(...names);
 }
 
 /** The claim record every claim (and every adoption of an unstamped claim) writes. */
@@ -178,6 +102,8 @@ export function claimedVersion(ticket: Ticket, workerId: string, now: Date, leas
     ...ticket,
     status: 'claimed',
     claim_count: claimCount,
+    // Why: a delay is over once the ticket is claimed; a release or retry sets its own.
+    not_before: undefined,
     claim: {
       worker_id: workerId,
       claimed_at: at,
@@ -188,17 +114,6 @@ export function claimedVersion(ticket: Ticket, workerId: string, now: Date, leas
     },
     history: withHistory(ticket, { at, event, from: 'pending', to: 'claimed', worker_id: workerId }),
   };
-}
-
-function isValidTicketName(name: string): boolean {
-  const id = ticketIdOfFileName(name);
-  if (id === undefined) return false;
-  try {
-    validateId(id, 'ticket id');
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

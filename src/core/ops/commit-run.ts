@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { TqError } from '../model/errors.js';
 import { readTicketAt } from '../store/read-ticket.js';
-import { ticketIdOfFileName } from '../store/run-names.js';
+import { LANES_DIR_NAME, ticketIdOfFileName } from '../store/run-names.js';
 import { runGit, runGitOk, type GitEnv, type GitOptions } from '../store/run-git.js';
 import type { RunCtx } from '../store/run-context.js';
 import { ALL_STATES, isTicketState, type TicketState } from '../model/states.js';
@@ -26,6 +26,8 @@ export interface CommitSummary {
   reaped: number;
   released: number;
   requeued: number;
+  /** Failed attempts sent back to pending/ to be retried (`tq fail`). */
+  retried: number;
   removed: number;
   /** Ticket files changed in place (heartbeats, claim stamps). */
   updated: number;
@@ -51,11 +53,14 @@ interface TicketPath {
   ticketId: string;
 }
 
-/** `completed/translate/translate-x.json` -> completed, translate-x; anything else -> undefined. */
+/** `completed/translate/translate-x.json` -> completed, translate-x (and pending/<stage>/lanes/<lane>/<id>.json -> pending); anything else -> undefined. */
 export function ticketPathOf(relPath: string): TicketPath | undefined {
   const parts = relPath.split('/');
-  if (parts.length !== 3) return undefined;
-  const [state, , name] = parts as [string, string, string];
+  // Why 5 parts too: pending/<stage>/lanes/<lane>/<id>.json (model/lanes.ts).
+  const inLane = parts.length === 5 && parts[0] === 'pending' && parts[2] === LANES_DIR_NAME;
+  if (parts.length !== 3 && !inLane) return undefined;
+  const [state] = parts as [string];
+  const name = parts[parts.length - 1] as string;
   if (!isTicketState(state)) return undefined;
   const ticketId = ticketIdOfFileName(name);
   return ticketId === undefined ? undefined : { state, ticketId };
@@ -81,7 +86,7 @@ function parseNameStatus(z: string): { status: string; path: string }[] {
  * pending -> completed in the diff, but its history still tells.
  */
 export async function summariseChanges(ctx: RunCtx, changes: { status: string; path: string }[], tracked: string[], sinceMs?: number): Promise<CommitSummary> {
-  const s: CommitSummary = { arrived: zeroStates(), reaped: 0, released: 0, requeued: 0, removed: 0, updated: 0, other_files: 0, now: zeroStates(), files_changed: changes.length };
+  const s: CommitSummary = { arrived: zeroStates(), reaped: 0, released: 0, requeued: 0, retried: 0, removed: 0, updated: 0, other_files: 0, now: zeroStates(), files_changed: changes.length };
   const before = new Map<string, TicketState>();
   const after = new Map<string, { state: TicketState; path: string; modified: boolean }>();
   for (const c of changes) {
@@ -94,7 +99,7 @@ export async function summariseChanges(ctx: RunCtx, changes: { status: string; p
     else after.set(t.ticketId, { state: t.state, path: c.path, modified: c.status !== 'A' });
   }
   for (const id of before.keys()) if (!after.has(id)) s.removed += 1;
-  const returns = ['reaped', 'released', 'requeued'] as const;
+  const returns = ['reaped', 'released', 'requeued', 'attempt failed'] as const;
   for (const [id, now] of after) {
     const t = await readTicketAt(ctx, join(ctx.paths.dir, now.path)).catch(() => undefined);
     for (const h of t?.history ?? []) {
@@ -102,6 +107,7 @@ export async function summariseChanges(ctx: RunCtx, changes: { status: string; p
       if (h.event === 'reaped') s.reaped += 1;
       else if (h.event === 'released') s.released += 1;
       else if (h.event === 'requeued') s.requeued += 1;
+      else if (h.event === 'attempt failed' && h.to === 'pending') s.retried += 1;
     }
     const old = before.get(id);
     if (now.modified || old === now.state) {
@@ -129,6 +135,7 @@ export function commitSubject(runId: string, s: CommitSummary): string {
     [s.reaped, 'reaped'],
     [s.released, 'released'],
     [s.requeued, 'requeued'],
+    [s.retried, 'retried'],
     [s.removed, 'removed'],
   ] as const) {
     if (n > 0) parts.push(`${n} ${word}`);

@@ -62,7 +62,8 @@ export function planChildren(pipeline: Pipeline, parent: Ticket, now: Date, runI
   const problems = checkCascadeOutput(pipeline, parent.worker_type, output);
   const children: PlannedChild[] = [];
   for (const { rule, tag } of rulesFrom(pipeline, parent.worker_type)) {
-    const base = { runId, stage: rule.to, now, pipeline, event: `cascaded from ${parent.ticket_id}` };
+    // Why the parent's priority: an urgent work item stays urgent in every stage it flows through.
+    const base = { runId, stage: rule.to, now, pipeline, event: `cascaded from ${parent.ticket_id}`, ...(parent.priority ? { priority: parent.priority } : {}) };
     const lineage = { parents: [parent.ticket_id], root_id: parent.lineage.root_id };
     if (rule.for_each === undefined) {
       children.push({

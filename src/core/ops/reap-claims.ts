@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { errnoCode, isTqError } from '../model/errors.js';
 import { ticketIdOfFileName } from '../store/run-names.js';
-import { leaseMsOf, maxAttemptsOf } from '../model/pipeline.js';
+import { leaseMsOf, maxAttemptsOf, retryDelayMs } from '../model/pipeline.js';
+import { roundNotBefore } from '../model/lanes.js';
 import { moveTicket, type DuplicateOutcome, type MoveOutcome } from '../protocol/move-ticket.js';
 import { leaseVerdict } from '../protocol/lease.js';
 import { claimedVersion } from './claim-ticket.js';
@@ -23,8 +24,8 @@ export interface ReapAction {
 }
 
 /**
- * Return expired claims to pending/ (attempts + 1), or to failed/ once max_attempts is
- * reached. Claims a crashed claimer never stamped are adopted (given a lease from now);
+ * Return expired claims to pending/ (attempts + 1, not before the stage's retry backoff), or to
+ * failed/ once max_attempts is reached. Claims a crashed claimer never stamped are adopted (given a lease from now);
  * leases implausibly far in the future are clamped. Every move is fenced on the claim token,
  * so a worker that heartbeats or submits at the same moment wins or loses cleanly.
  */
@@ -168,7 +169,11 @@ async function reapClaim(ctx: RunCtx, loc: TicketLocation, ticket: Ticket, opts:
   const attempts = ticket.attempts + 1;
   const max = maxAttemptsOf(ctx.config.pipeline, stage);
   const toFailed = attempts >= max;
-  const note = `lease expired at ${verdict.claim.lease_expires_at} (attempt ${attempts} of ${max})`;
+  // Why the retry policy here too: an expired lease is a failed attempt (a worker that crashed,
+  // hung or lost its machine), and retrying it at once would hammer whatever made it fail.
+  const delayMs = toFailed ? 0 : retryDelayMs(ctx.config.pipeline, stage, attempts);
+  const notBefore = delayMs > 0 ? roundNotBefore(now.getTime(), delayMs) : undefined;
+  const note = `lease expired at ${verdict.claim.lease_expires_at} (attempt ${attempts} of ${max})${notBefore ? `; retried from ${notBefore}` : ''}`;
   const moved = await moveTicket(ctx, loc, {
     to: { state: toFailed ? TicketState.failed : TicketState.pending },
     expectToken: token,
@@ -177,6 +182,7 @@ async function reapClaim(ctx: RunCtx, loc: TicketLocation, ticket: Ticket, opts:
       status: toFailed ? 'failed' : 'pending',
       attempts,
       claim: toFailed ? t.claim : null,
+      ...(toFailed ? {} : { not_before: notBefore }),
       ...(toFailed ? { completed_at: at, worker_concerns: [...t.worker_concerns, { level: 'error' as const, message: `gave up after ${attempts} expired claims`, suggestion: 'requeue with `tq requeue` once the cause is fixed', at }] } : {}),
       history: withHistory(t, { at, event: 'reaped', from: 'claimed', to: toFailed ? 'failed' : 'pending', worker_id: worker, note }),
     }),

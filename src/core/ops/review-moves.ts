@@ -46,6 +46,8 @@ export async function requeueTicket(ctx: RunCtx, rawId: string, note?: string): 
       status: 'pending',
       claim: null,
       attempts: 0,
+      // Why: an operator's requeue means now, whatever backoff the last failure had set.
+      not_before: undefined,
       completed_at: null,
       history: withHistory(t, { at: now, event: 'requeued', from: loc.state, to: 'pending', ...(note ? { note } : {}) }),
     }),

@@ -4,9 +4,9 @@ import { nonce } from '../model/ids.js';
 import { ensureDir, ensureParent, intoDir, type RunCtx } from '../store/run-context.js';
 import { MovingKind, isMovingFileOf, movingFileName, parseMovingFileName, ticketFileName } from '../store/run-names.js';
 import { TicketState } from '../model/states.js';
-import { serializeTicket } from '../model/serialize-ticket.js';
+import { parseTicket, serializeTicket } from '../model/serialize-ticket.js';
 import type { Ticket } from '../model/ticket-schema.js';
-import { checkTicketLocation, pathOfLocation, stateLocation } from '../store/ticket-location.js';
+import { checkTicketLocation, pathOfLocation, pendingLocationOf, stateLocation } from '../store/ticket-location.js';
 import { createFileExclusive, linkTempExclusive, listDir, writeTempFor, readIfExists, syncDirIfDurable, unlinkIfExists } from '../store/atomic-write.js';
 
 export function registryPath(ctx: RunCtx, stage: string, ticketId: string): string {
@@ -29,7 +29,8 @@ export type BirthOutcome = 'created' | 'exists';
 export async function birthTicket(ctx: RunCtx, ticket: Ticket): Promise<BirthOutcome> {
   // Why: every path below comes from the validated id (INVALID_ID otherwise), and the ticket
   // must say the same (its stage, status pending) before anything is written.
-  const loc = stateLocation(TicketState.pending, ticket.ticket_id);
+  // Why its own lane: a ticket born with a priority or a not_before waits in that lane.
+  const loc = pendingLocationOf(ticket.ticket_id, ticket);
   const target = pathOfLocation(ctx, loc);
   checkTicketLocation(ticket, loc, target);
   const reg = registryPath(ctx, loc.stage, loc.ticketId);
@@ -86,6 +87,16 @@ export async function birthTicket(ctx: RunCtx, ticket: Ticket): Promise<BirthOut
   return 'created';
 }
 
+/** The lane part of where a registered birth record `text` is published (none when it does not parse: publish where it always went). */
+function laneLocationOf(text: string, file: string, ticketId: string): { lane?: string } {
+  try {
+    const lane = pendingLocationOf(ticketId, parseTicket(text, file));
+    return lane.state === TicketState.pending && lane.lane !== undefined ? { lane: lane.lane } : {};
+  } catch {
+    return {};
+  }
+}
+
 /**
  * A registered ticket whose publish step never happened (its creator died between steps 2 and
  * 3) sits in moving/ as <id>~<n>.new.json with the registry's exact content: publish it.
@@ -96,14 +107,16 @@ export async function publishStrandedBirth(ctx: RunCtx, stage: string, ticketId:
   if (loc.stage !== stage) return false;
   const names = (await listDir(ctx, ctx.paths.moving)).filter((n) => isMovingFileOf(n, ticketId) && parseMovingFileName(n)?.kind === MovingKind.new);
   if (names.length === 0) return false;
-  const registered = await readIfExists(ctx, registryPath(ctx, stage, ticketId));
+  const reg = registryPath(ctx, stage, ticketId);
+  const registered = await readIfExists(ctx, reg);
   let published = false;
   for (const name of names) {
     const staged = join(ctx.paths.moving, name);
     const text = await readIfExists(ctx, staged);
     if (text === undefined) continue;
     if (registered !== undefined && text === registered && !published) {
-      const target = pathOfLocation(ctx, loc);
+      // Why the lane from the birth record: the staged file is that very text.
+      const target = pathOfLocation(ctx, { ...loc, ...laneLocationOf(registered, reg, loc.ticketId) });
       await ensureParent(ctx, target);
       try {
         // RACE: two recoverers may both try; rename of a vanished source fails, never duplicates.

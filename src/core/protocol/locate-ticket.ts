@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { TqError, isTqError } from '../model/errors.js';
-import { cleanId } from '../model/ids.js';
+import { cleanId, stageOfTicketId } from '../model/ids.js';
+import { pendingDirsOf } from '../store/pending-lanes.js';
 import { pathExists, type RunCtx } from '../store/run-context.js';
 import { ALL_STATES, FINISHED_STATES, TicketState, type FinishedState } from '../model/states.js';
 import { listDir } from '../store/atomic-write.js';
@@ -38,6 +39,13 @@ export async function locateAll(ctx: RunCtx, rawTicketId: string): Promise<Locat
         if (loc === undefined) continue;
         const path = pathOfLocation(ctx, loc);
         if (await pathExists(ctx, path)) found.push({ ticketId, state, path, workerId: worker, loc });
+      }
+    } else if (state === TicketState.pending) {
+      // Why a set nobody reads: a lanes/ that is a link is skipped here; fsck reports it.
+      for (const lane of await pendingDirsOf(ctx, stageOfTicketId(ticketId), new Set())) {
+        const loc = stateLocation(state, ticketId, lane.name);
+        const path = pathOfLocation(ctx, loc);
+        if (await pathExists(ctx, path)) found.push({ ticketId, state, path, loc });
       }
     } else {
       const loc = stateLocation(state, ticketId);

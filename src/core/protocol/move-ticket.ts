@@ -163,9 +163,10 @@ async function planMove(ctx: RunCtx, from: TicketLocation, opts: MoveOptions): P
   // the word of a file that contradicts where it is.
   checkTicketLocation(opts.acceptStaleStatus ? { ...current, status: from.state } : current, from, source);
   if (opts.expectToken !== undefined && current.claim?.token !== opts.expectToken) return { moved: false, reason: 'changed' };
-  const toLoc = targetLocation(from.ticketId, opts.to);
-  const target = pathOfLocation(ctx, toLoc);
   const next = opts.build(current);
+  // Why from `next`: into pending/, the lane is the new version's (its priority and not_before).
+  const toLoc = targetLocation(from.ticketId, opts.to, next);
+  const target = pathOfLocation(ctx, toLoc);
   // Why: the target path comes from `from` and `to` only; the new content must say the same.
   checkTicketLocation(next, toLoc, target);
   return {

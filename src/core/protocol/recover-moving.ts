@@ -13,7 +13,7 @@ import { keepRejectedOutput } from '../store/reject-output.js';
 import { quarantineFile } from '../store/quarantine.js';
 import { listDir, readIfExists, unlinkIfExists } from '../store/atomic-write.js';
 import { isMovingFileOf, parseMovingFileName } from '../store/run-names.js';
-import { claimedLocation, pathOfLocation, shown, stateLocation, ticketLocationProblem, type TicketLocation } from '../store/ticket-location.js';
+import { claimedLocation, pathOfLocation, pendingLocationOf, shown, stateLocation, ticketLocationProblem, type TicketLocation } from '../store/ticket-location.js';
 
 export interface RecoveryAction {
   ticket_id: string;
@@ -116,7 +116,9 @@ function draftLocation(id: string, t: Ticket, file: string): TicketLocation | st
       return `${file}: field claim.worker_id: ${err.message}`;
     }
   } else {
-    loc = stateLocation(t.status, id);
+    // Why the lane from the content too: every mover files a pending ticket by its own
+    // priority and not_before (targetLocation), so recovery finishes the move at the same place.
+    loc = t.status === TicketState.pending ? pendingLocationOf(id, t) : stateLocation(t.status, id);
   }
   return ticketLocationProblem(t, loc, file)?.message ?? loc;
 }

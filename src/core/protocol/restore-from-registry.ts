@@ -4,7 +4,7 @@ import { TicketState } from '../model/states.js';
 import type { Ticket } from '../model/ticket-schema.js';
 import { createFileExclusive, readIfExists } from '../store/atomic-write.js';
 import type { RunCtx } from '../store/run-context.js';
-import { pathOfLocation, stateLocation, ticketLocationProblem } from '../store/ticket-location.js';
+import { pathOfLocation, pendingLocationOf, stateLocation, ticketLocationProblem } from '../store/ticket-location.js';
 import { registryPath } from './birth-ticket.js';
 
 /** What restoring a ticket from its birth record did. */
@@ -46,11 +46,12 @@ export async function restoreFromRegistry(ctx: RunCtx, ticketId: string, entry: 
     if (isTqError(err, 'CORRUPT_TICKET')) return { left: 'bad_record', message: err.message };
     throw err;
   }
-  const target = pathOfLocation(ctx, loc);
   const problem = ticketLocationProblem(born, loc, reg);
   if (problem) return { left: 'bad_record', message: problem.message };
   const now = ctx.clock.now().toISOString();
   const restored: Ticket = { ...born, history: withHistory(born, { at: now, event: entry.event, to: TicketState.pending, note: entry.note }) };
+  // Why the birth record's lane: it is where the ticket was born (its priority, its not_before).
+  const target = pathOfLocation(ctx, pendingLocationOf(loc.ticketId, restored));
   // RACE: created with link (O_EXCL): if the ticket reappeared meanwhile, it is not overwritten.
   const ok = await createFileExclusive(ctx, target, serializeTicket(restored));
   return ok ? { restored: target } : { left: 'exists', message: `${target} reappeared meanwhile; left alone` };

@@ -162,8 +162,8 @@ async function walkRealDir(ctx: RunCtx, dir: string, create: boolean): Promise<b
   return true;
 }
 
-/** Forget what checkRealDir and ensureDir know of `dir`: the next call looks again. */
-function forgetDir(ctx: RunCtx, dir: string): void {
+/** Forget what checkRealDir and ensureDir know of `dir`: the next call looks again (after removing it, say). */
+export function forgetDir(ctx: RunCtx, dir: string): void {
   ctx.madeDirs.delete(dir);
   realDirs.get(ctx)?.delete(dir);
 }

@@ -3,6 +3,8 @@
  * the one parser for each kind of name. Nothing else in ticketq spells a suffix or a name regexp.
  *
  *   <id>.json                           a ticket, in any state directory or registry/<stage>/
+ *   pending/<stage>/lanes/<lane>/<id>.json  a pending ticket of another priority, or delayed (model/lanes.ts)
+ *   paused/<stage>.json, paused/all-stages.json  claims of the stage (of every stage) are paused
  *   claimed/<worker>/<id>.result.json   an agent's submit (file-only protocol)
  *   claimed/<worker>/<id>.heartbeat.json  an agent's lease extension
  *   claimed/<worker>/<id>.release.json  an agent's give-back
@@ -224,3 +226,17 @@ export function isSafeBaseName(base: string, suffix: string): boolean {
 
 /** `requests/README.md`: what requests/ is for (ops/agent-docs.ts); the one file there that is neither a request nor a reply. */
 export const REQUESTS_README_FILE_NAME = 'README.md';
+
+/** `pending/<stage>/lanes/`: the lane directories of a stage (model/lanes.ts names them). */
+export const LANES_DIR_NAME = 'lanes';
+
+/**
+ * `paused/all-stages.json`: every stage of the run is paused. Why this name: stage names are
+ * letters, digits and `_`, so no stage's own pause file can be called that.
+ */
+export const PAUSE_ALL_FILE_NAME = 'all-stages.json';
+
+/** `paused/<stage>.json`: claims of this stage are paused. */
+export function pauseFileName(stage: string): string {
+  return `${stage}${TICKET_SUFFIX}`;
+}

@@ -5,6 +5,7 @@ import { join } from 'node:path';
  *
  *   run.json                       the run's config (pipeline, defaults)
  *   pending/<stage>/<id>.json      waiting to be claimed
+ *   pending/<stage>/lanes/<lane>/<id>.json  waiting, with another priority or until a time (model/lanes.ts)
  *   claimed/<worker>/<id>.json     held by a worker (lease inside the JSON)
  *   completed|failed|needs_review/<stage>/<id>.json
  *   registry/<stage>/<id>.json     birth certificate of every ticket ever created
@@ -15,6 +16,7 @@ import { join } from 'node:path';
  *   requests/                      file-only protocol: claim requests and replies
  *   inputs/<batch>.json            one record per `tq create/add` input (for resuming)
  *   quarantine/                    files fsck or the daemon could not accept
+ *   paused/<stage>.json            claims of a stage are paused (paused/all-stages.json: every stage)
  *   .tmp/                          temp files (git-ignored)
  */
 export interface RunPaths {
@@ -29,6 +31,7 @@ export interface RunPaths {
   requests: string;
   inputs: string;
   quarantine: string;
+  paused: string;
   agents: string;
   schemas: string;
 }
@@ -47,6 +50,7 @@ export function runPaths(root: string, runId: string): RunPaths {
     requests: join(dir, 'requests'),
     inputs: join(dir, 'inputs'),
     quarantine: join(dir, 'quarantine'),
+    paused: join(dir, 'paused'),
     agents: join(dir, 'AGENTS.md'),
     schemas: join(dir, 'schemas'),
   };

@@ -2,7 +2,8 @@ import { TqError } from '../model/errors.js';
 import { stageOfTicketId, validateId } from '../model/ids.js';
 import { TicketState } from '../model/states.js';
 import type { Ticket } from '../model/ticket-schema.js';
-import { ticketFileName, ticketIdOfFileName } from './run-names.js';
+import { laneOfTicket, parseLaneName } from '../model/lanes.js';
+import { LANES_DIR_NAME, ticketFileName, ticketIdOfFileName } from './run-names.js';
 import { claimedDir, stateDir, type RunCtx } from './run-context.js';
 
 /**
@@ -13,7 +14,8 @@ import { claimedDir, stateDir, type RunCtx } from './run-context.js';
  */
 export type TicketLocation =
   | { state: typeof TicketState.claimed; ticketId: string; stage: string; worker: string }
-  | { state: Exclude<TicketState, 'claimed'>; ticketId: string; stage: string };
+  /** `lane`: only in pending/, a lane directory (model/lanes.ts); undefined for pending/<stage>/ itself. */
+  | { state: Exclude<TicketState, 'claimed'>; ticketId: string; stage: string; lane?: string };
 
 /** The location of a ticket in `claimed/<worker>/`. Ids are validated (INVALID_ID otherwise). */
 export function claimedLocation(ticketId: string, worker: string): TicketLocation {
@@ -22,18 +24,31 @@ export function claimedLocation(ticketId: string, worker: string): TicketLocatio
   return { state: TicketState.claimed, ticketId, stage: stageOfTicketId(ticketId), worker };
 }
 
-/** The location of a ticket in `<state>/<stage>/`, where the stage is the one its id names. */
-export function stateLocation(state: Exclude<TicketState, 'claimed'>, ticketId: string): TicketLocation {
+/**
+ * The location of a ticket in `<state>/<stage>/`, where the stage is the one its id names; in
+ * pending/, `lane` names a lane directory (a name parseLaneName accepts, else INVALID_ID).
+ */
+export function stateLocation(state: Exclude<TicketState, 'claimed'>, ticketId: string, lane?: string): TicketLocation {
   validateId(ticketId, 'ticket id');
   const stage = stageOfTicketId(ticketId);
   validateId(stage, 'stage');
-  return { state, ticketId, stage };
+  if (lane === undefined) return { state, ticketId, stage };
+  if (state !== TicketState.pending || parseLaneName(lane) === undefined) {
+    throw new TqError('INVALID_ID', `"${lane}" is not a lane of ${state}/${stage}/`, { field: 'lane' });
+  }
+  return { state, ticketId, stage, lane };
 }
 
-/** The file of a location: built from validated ids only. */
+/** Where this pending ticket belongs: the lane of its priority and not_before (model/lanes.ts). */
+export function pendingLocationOf(ticketId: string, ticket: Pick<Ticket, 'priority' | 'not_before'>): TicketLocation {
+  return stateLocation(TicketState.pending, ticketId, laneOfTicket(ticket));
+}
+
+/** The file of a location: built from validated ids (and a validated lane name) only. */
 export function pathOfLocation(ctx: RunCtx, loc: TicketLocation): string {
-  const dir = loc.state === TicketState.claimed ? claimedDir(ctx, loc.worker) : stateDir(ctx, loc.state, loc.stage);
-  return `${dir}/${ticketFileName(loc.ticketId)}`;
+  if (loc.state === TicketState.claimed) return `${claimedDir(ctx, loc.worker)}/${ticketFileName(loc.ticketId)}`;
+  const dir = stateDir(ctx, loc.state, loc.stage);
+  return loc.lane === undefined ? `${dir}/${ticketFileName(loc.ticketId)}` : `${dir}/${LANES_DIR_NAME}/${loc.lane}/${ticketFileName(loc.ticketId)}`;
 }
 
 /**
@@ -44,18 +59,25 @@ export function pathOfLocation(ctx: RunCtx, loc: TicketLocation): string {
  */
 export function locationOfRelPath(relPath: string): TicketLocation | undefined {
   const parts = relPath.split('/');
-  if (parts.length !== 3) return undefined;
-  const [state, sub, name] = parts as [string, string, string];
-  const ticketId = ticketIdOfFileName(name);
+  const lane = laneOfParts(parts);
+  if (parts.length !== 3 && lane === undefined) return undefined;
+  const [state, sub] = parts as [string, string];
+  const ticketId = ticketIdOfFileName(parts[parts.length - 1] as string);
   if (ticketId === undefined) return undefined;
   try {
     if (state === TicketState.claimed) return claimedLocation(ticketId, sub);
     if (!(Object.values(TicketState) as string[]).includes(state)) return undefined;
-    const loc = stateLocation(state as Exclude<TicketState, 'claimed'>, ticketId);
+    const loc = stateLocation(state as Exclude<TicketState, 'claimed'>, ticketId, lane);
     return loc.stage === sub ? loc : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** `pending/<stage>/lanes/<lane>/<name>`: the lane; undefined for any other path. */
+function laneOfParts(parts: string[]): string | undefined {
+  if (parts.length !== 5 || parts[0] !== TicketState.pending || parts[2] !== LANES_DIR_NAME) return undefined;
+  return parseLaneName(parts[3] as string)?.name;
 }
 
 export interface LocationProblem {
@@ -111,14 +133,19 @@ export function isUnstampedClaim(ticket: Pick<Ticket, 'status' | 'claim'>, loc: 
 /** Where a move sends a ticket: a state, and for claimed/ the worker whose directory it goes to. */
 export type MoveTarget = { state: typeof TicketState.claimed; worker: string } | { state: Exclude<TicketState, 'claimed'> };
 
-/** The location of ticket `ticketId` in `to` (ids validated: INVALID_ID otherwise). */
-export function targetLocation(ticketId: string, to: MoveTarget): TicketLocation {
-  return to.state === TicketState.claimed ? claimedLocation(ticketId, to.worker) : stateLocation(to.state, ticketId);
+/**
+ * The location of ticket `ticketId` in `to` (ids validated: INVALID_ID otherwise). Into pending/,
+ * the lane comes from `ticket`, the version that goes there.
+ */
+export function targetLocation(ticketId: string, to: MoveTarget, ticket: Pick<Ticket, 'priority' | 'not_before'>): TicketLocation {
+  if (to.state === TicketState.claimed) return claimedLocation(ticketId, to.worker);
+  return to.state === TicketState.pending ? pendingLocationOf(ticketId, ticket) : stateLocation(to.state, ticketId);
 }
 
-/** Where a location is, as people read it (`claimed/w1/`, `completed/parse/`). */
+/** Where a location is, as people read it (`claimed/w1/`, `completed/parse/`, `pending/parse/lanes/p5/`). */
 export function describeLocation(loc: TicketLocation): string {
-  return loc.state === TicketState.claimed ? `${TicketState.claimed}/${loc.worker}/` : `${loc.state}/${loc.stage}/`;
+  if (loc.state === TicketState.claimed) return `${TicketState.claimed}/${loc.worker}/`;
+  return loc.lane === undefined ? `${loc.state}/${loc.stage}/` : `${loc.state}/${loc.stage}/${LANES_DIR_NAME}/${loc.lane}/`;
 }
 
 /** A string read out of a file, as an error message shows it: quoted, and cut short (a hostile field can be megabytes). */

@@ -2,7 +2,10 @@ import { join } from 'node:path';
 import { cleanId, stageOfTicketId } from '../model/ids.js';
 import { claimedDir, stateDir, type RunCtx } from '../store/run-context.js';
 import { ALL_STATES, TicketState, isTicketState } from '../model/states.js';
-import { TqError } from '../model/errors.js';
+import { TqError, isTqError } from '../model/errors.js';
+import { isLaneDue } from '../model/lanes.js';
+import { pendingDirsOf } from '../store/pending-lanes.js';
+import { listPauses, type PauseState } from '../ops/pause-run.js';
 import { listDirForView } from './list-dir-for-view.js';
 import { runPaths } from '../store/run-paths.js';
 import { isInFlightName, isJsonFileName, isTicketFileName, isWhyFileName, stripTicketSuffix } from '../store/run-names.js';
@@ -76,6 +79,11 @@ export async function listTicketDirs(ctx: RunCtx, filter: ListFilter = {}, unsaf
   };
   // Every listing starts at once (claimed/<worker>/ as soon as claimed/ is listed); the order is fixed afterwards.
   const groups = (state !== undefined ? [state] : ALL_STATES).map(async (s): Promise<TicketDirListing[]> => {
+    if (s === TicketState.pending) {
+      // Why lanes too: pending tickets of another priority or delayed wait in pending/<stage>/lanes/<lane>/.
+      const perStage = await Promise.all(stages.map(async (st) => Promise.all((await pendingDirsOf(ctx, st, unsafe ?? new Set())).map((l) => listing(s, st, undefined, l.dir)))));
+      return perStage.flat();
+    }
     if (s !== TicketState.claimed) return Promise.all(stages.map((st) => listing(s, st, undefined, stateDir(ctx, s, st))));
     const workers = (await listDirForView(ctx, join(ctx.paths.dir, TicketState.claimed), unsafe)).sort(byCodeUnit);
     return Promise.all(workers.map((w) => listing(s, stage, w, claimedDir(ctx, w))));
@@ -120,6 +128,10 @@ export interface RunStatus {
   in_flight: number;
   rejected_outputs: number;
   quarantined: number;
+  /** Pending tickets per stage that may not be claimed yet (delayed, or waiting out a retry backoff); counted in `pending` too. Only stages that have any. */
+  delayed: Record<string, number>;
+  /** Pauses in force (`tq pause`): `run` for the whole run, else the stage names. Only when there are any. */
+  paused?: string[];
   /** Directories of the run that are not real directories (links out of it): skipped, left alone. Only when there are any. */
   unsafe_dirs?: string[];
   /** Tickets ever created per stage (registry/), when asked for: a total that never counts a moving ticket twice. */
@@ -153,13 +165,24 @@ export async function runStatus(ctx: RunCtx, opts: { withRegistry?: boolean } = 
   const unsafe = new Set<string>();
   const listOrSkip = (dir: string): Promise<string[]> => listDirForView(ctx, dir, unsafe);
   const countOf = async (dir: string): Promise<number> => countTicketNames(await listOrSkip(dir));
-  const [cellCounts, claimed, moving, rejected, quarantine, registered] = await Promise.all([
-    Promise.all(cells.map((c) => countOf(stateDir(ctx, c.state, c.stage)))),
+  const now = ctx.clock.now().getTime();
+  const delayed: Record<string, number> = {};
+  // Why lanes in pending/: each lane is counted from its listing like a state directory.
+  const countCell = async (c: { state: Exclude<TicketState, 'claimed'>; stage: string }): Promise<number> => {
+    if (c.state !== TicketState.pending) return countOf(stateDir(ctx, c.state, c.stage));
+    const counts = await Promise.all((await pendingDirsOf(ctx, c.stage, unsafe)).map(async (l) => ({ n: await countOf(l.dir), due: isLaneDue(l, now) })));
+    const later = counts.reduce((sum, x) => sum + (x.due ? 0 : x.n), 0);
+    if (later > 0) delayed[c.stage] = later;
+    return counts.reduce((sum, x) => sum + x.n, 0);
+  };
+  const [cellCounts, claimed, moving, rejected, quarantine, registered, pauses] = await Promise.all([
+    Promise.all(cells.map(countCell)),
     listOrSkip(join(ctx.paths.dir, TicketState.claimed)).then((ws) => Promise.all(ws.map(async (w) => ({ worker: w, names: await listOrSkip(claimedDir(ctx, w)) })))),
     listOrSkip(ctx.paths.moving),
     listOrSkip(ctx.paths.rejected),
     listOrSkip(ctx.paths.quarantine),
     opts.withRegistry ? countRegistered(ctx, stages, unsafe) : undefined,
+    listPausesForView(ctx, unsafe),
   ]);
   cells.forEach((c, i) => bump(c.stage, c.state, cellCounts[i] as number));
   for (const { worker, names } of claimed) {
@@ -177,9 +200,22 @@ export async function runStatus(ctx: RunCtx, opts: { withRegistry?: boolean } = 
     in_flight: moving.filter(isInFlightName).length,
     rejected_outputs: rejected.filter(isJsonFileName).length,
     quarantined: quarantine.filter((n) => !isWhyFileName(n)).length,
+    delayed,
+    ...(pauses.length > 0 ? { paused: pauses.map((p) => (p.scope === 'run' ? 'run' : (p.stage as string))) } : {}),
     ...(registered !== undefined ? { registered } : {}),
     ...(unsafe.size > 0 ? { unsafe_dirs: [...unsafe].sort() } : {}),
   };
+}
+
+/** listPauses for a report: a paused/ that is not a real directory is skipped (and named in `unsafe`). */
+async function listPausesForView(ctx: RunCtx, unsafe: Set<string>): Promise<PauseState[]> {
+  try {
+    return await listPauses(ctx);
+  } catch (err) {
+    if (!isTqError(err, 'UNSAFE_PATH')) throw err;
+    unsafe.add(err.file ?? ctx.paths.paused);
+    return [];
+  }
 }
 
 async function countRegistered(ctx: RunCtx, stages: string[], unsafe: Set<string>): Promise<Record<string, number>> {

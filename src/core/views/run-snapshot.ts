@@ -4,6 +4,7 @@ import { readTicketAt } from '../store/read-ticket.js';
 import { mapLimit } from '../store/run-pool.js';
 import { isInFlightName, isJsonFileName, isWhyFileName, ticketIdOfFileName } from '../store/run-names.js';
 import { claimedDir, stateDir, type RunCtx } from '../store/run-context.js';
+import { pendingDirsOf } from '../store/pending-lanes.js';
 import type { ConcernLevel } from '../model/states.js';
 import type { Concern } from '../model/ticket-schema.js';
 
@@ -193,7 +194,9 @@ async function stageProgress(
   const { now, windowMs } = seen;
   const f = seen.finishedCounts.get(stage) ?? { completed: 0, needs_review: 0, failed: 0 };
   const claimed = seen.claims.filter((c) => c.stage === stage).length;
-  const pending = await countTicketFiles(ctx, stateDir(ctx, 'pending', stage));
+  let pending = 0;
+  // Why every lane: pending tickets of another priority, or delayed, wait in pending/<stage>/lanes/<lane>/.
+  for (const lane of await pendingDirsOf(ctx, stage, new Set())) pending += await countTicketFiles(ctx, lane.dir);
   const born = await countTicketFiles(ctx, join(ctx.paths.registry, stage));
   const finishedNow = f.completed + f.needs_review + f.failed;
   // A registry smaller than what is finished is damaged (fsck says so): fall back to the listings.

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { leaseMsOf, maxAttemptsOf, parsePipeline, rulesFrom } from '../../../src/core/model/pipeline.js';
+import { leaseMsOf, maxAttemptsOf, parsePipeline, retryDelayMs, rulesFrom } from '../../../src/core/model/pipeline.js';
 import { isTqError, type TqError } from '../../../src/core/model/errors.js';
 import { EXAMPLE_PIPELINE_FILE } from '../../helpers/make-run.js';
 
@@ -70,5 +70,26 @@ describe('parsePipeline', () => {
     const p = parsePipeline({ stages: { a: {}, b: {}, c: {} }, cascade: [{ from: 'a', to: 'c' }, { from: 'b', to: 'c' }] }, 'p');
     expect(rulesFrom(p, 'a')[0]?.tag).toBe('r0');
     expect(rulesFrom(p, 'b')[0]?.tag).toBe('r1');
+  });
+});
+
+describe('retry policy', () => {
+  const withRetry = (retry: unknown): unknown => ({ stages: { a: { retry } } });
+
+  it('exponential (the default backoff) doubles from delay up to max; fixed stays at delay; none retries at once', () => {
+    const p = parsePipeline(withRetry({ delay: '30s', max: '5m' }), 'p.json');
+    expect([1, 2, 3, 4, 5, 6].map((n) => retryDelayMs(p, 'a', n))).toEqual([30_000, 60_000, 120_000, 240_000, 300_000, 300_000]);
+    const fixed = parsePipeline(withRetry({ backoff: 'fixed', delay: '1m' }), 'p.json');
+    expect([1, 2, 9].map((n) => retryDelayMs(fixed, 'a', n))).toEqual([60_000, 60_000, 60_000]);
+    expect(retryDelayMs(parsePipeline({ stages: { a: {} } }, 'p.json'), 'a', 3)).toBe(0);
+    // Without max, the cap is the longest duration tq accepts (never an invalid Date).
+    expect(retryDelayMs(parsePipeline(withRetry({ delay: '1h' }), 'p.json'), 'a', 500)).toBe(30 * 86_400_000);
+  });
+
+  it('refuses a bad delay, max or backoff, naming the field', () => {
+    expect(refused(withRetry({ delay: 'soon' })).field).toBe('stages.a.retry.delay');
+    expect(refused(withRetry({ delay: '10s', max: '31d' })).field).toBe('stages.a.retry.max');
+    expect(refused(withRetry({ backoff: 'linear', delay: '10s' })).field).toBe('stages.a.retry.backoff');
+    expect(refused(withRetry({ backoff: 'fixed' })).field).toBe('stages.a.retry.delay');
   });
 });

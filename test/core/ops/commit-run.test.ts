@@ -115,7 +115,7 @@ describe('summary helpers', () => {
 
   it('writes the subject in a fixed order', () => {
     const zero = { pending: 0, claimed: 0, completed: 0, failed: 0, needs_review: 0 };
-    const base = { arrived: { ...zero }, reaped: 0, released: 0, requeued: 0, removed: 0, updated: 0, other_files: 0, now: { ...zero }, files_changed: 0 };
+    const base = { arrived: { ...zero }, reaped: 0, released: 0, requeued: 0, retried: 0, removed: 0, updated: 0, other_files: 0, now: { ...zero }, files_changed: 0 };
     expect(commitSubject('g', { ...base, arrived: { ...zero, pending: 3, completed: 12 }, reaped: 1 })).toBe('run g: +12 completed, +3 pending, 1 reaped');
     expect(commitSubject('g', { ...base, updated: 2 })).toBe('run g: 2 ticket(s) updated');
     expect(commitSubject('g', { ...base, other_files: 5 })).toBe('run g: 5 file(s) changed');
