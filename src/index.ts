@@ -1,8 +1,9 @@
 /** ticketq library API. The CLI is a thin layer over exactly these functions. */
 export { TqError, ERROR_CODES, isTqError, type ErrorCode } from './core/model/errors.js';
 export { TicketState, ALL_STATES, CONCERN_LEVELS, type ConcernLevel, type SubmitState } from './core/model/states.js';
-export { Ticket, Concern, Usage, Claim, Lineage, SCHEMA_VERSION } from './core/model/ticket-schema.js';
-export { Pipeline, StageConfig, CascadeRule, parsePipeline } from './core/model/pipeline.js';
+export { Ticket, Concern, Usage, Claim, Lineage, AttemptError, SCHEMA_VERSION } from './core/model/ticket-schema.js';
+export { Pipeline, StageConfig, CascadeRule, RetryPolicy, parsePipeline, retryDelayMs } from './core/model/pipeline.js';
+export { PRIORITY_MIN, PRIORITY_MAX } from './core/model/lanes.js';
 export { systemClock, fixedClock, type Clock } from './core/model/clock.js';
 export { nodeFs, type Fs } from './core/store/fs-layer.js';
 export { openRun, type RunCtx, type RunOptions, type Durability } from './core/store/run-context.js';
@@ -10,11 +11,13 @@ export { openRun, type RunCtx, type RunOptions, type Durability } from './core/s
 export { defaultRoot, durabilityFromEnv } from './cli/env-settings.js';
 export { createRun, type CreateRunOptions } from './core/ops/create-run.js';
 export { createOrResumeRun, type CreateOrResumeOptions, type CreateOrResumeResult } from './core/ops/create-or-resume-run.js';
-export { addTickets, entryStage, itemsOf, type AddResult } from './core/ops/add-tickets.js';
+export { addTickets, entryStage, itemsOf, type AddResult, type AddOptions } from './core/ops/add-tickets.js';
 export { readInputItems } from './core/ops/read-input.js';
 export { claimTicket, type ClaimOptions, type ClaimResult } from './core/ops/claim-ticket.js';
 export { submitTicket, type SubmitOptions, type SubmitResult } from './core/ops/submit-ticket.js';
 export { heartbeatTicket, releaseTicket } from './core/ops/worker-moves.js';
+export { failAttempt, type FailAttemptOptions, type FailAttemptResult } from './core/ops/fail-attempt.js';
+export { pauseRun, resumeRun, pauseOf, listPauses, type PauseState } from './core/ops/pause-run.js';
 export { approveTicket, requeueTicket } from './core/ops/review-moves.js';
 export { reapExpired, type ReapAction } from './core/ops/reap-claims.js';
 export { cascadeTicket, type CascadeMarker } from './core/ops/cascade-ticket.js';

@@ -25,6 +25,8 @@ export const statusCommand: CommandSpec = {
       return [stage, String(c.pending), String(c.claimed), String(c.completed), String(c.failed), String(c.needs_review), `${c.completed}/${total}`];
     });
     const extra = [
+      s.paused ? `PAUSED: ${s.paused.map((p) => (p === 'run' ? 'every stage (the whole run)' : `stage ${p}`)).join(', ')}; \`tq resume ${s.run_id}\` lets claims go on` : '',
+      Object.keys(s.delayed).length > 0 ? `not claimable yet (delayed or backing off, counted in PENDING): ${Object.entries(s.delayed).map(([st, n]) => `${st} ${n}`).join(', ')}` : '',
       Object.keys(s.workers).length > 0 ? `workers: ${Object.entries(s.workers).map(([w, n]) => `${w} (${n})`).join(', ')}` : '',
       s.in_flight > 0 ? `in flight: ${s.in_flight}` : '',
       s.rejected_outputs > 0 ? `rejected late outputs: ${s.rejected_outputs} (see rejected/)` : '',

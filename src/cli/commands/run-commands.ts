@@ -10,7 +10,10 @@ import { readTextBounded } from '../../core/store/read-bounded.js';
 import type { Durability } from '../../core/store/run-context.js';
 import { openRunFromArgs, table } from '../common.js';
 import { durabilityFromEnv } from '../env-settings.js';
-import { optStr, str, type CommandSpec } from '../command.js';
+import { optStr, str, type Args, type CommandSpec } from '../command.js';
+import { PRIORITY_MAX, PRIORITY_MIN } from '../../core/model/lanes.js';
+import { parseDuration } from '../../core/model/duration.js';
+import type { ScheduleOptions } from '../../core/ops/work-item-schedule.js';
 import type { CliIo } from '../io.js';
 
 async function readPipeline(file: string): Promise<unknown> {
@@ -72,20 +75,37 @@ export const createCommand: CommandSpec = {
 export const addCommand: CommandSpec = {
   command: 'add <run>',
   describe: 'add tickets of a stage from work items',
-  examples: [['$0 add gallia --type parse --input more.jsonl', 'one parse ticket per line']],
+  examples: [
+    ['$0 add gallia --type parse --input more.jsonl', 'one parse ticket per line'],
+    ['$0 add gallia --type parse --input urgent.jsonl --priority 5 --delay 10m', 'claimed before priority-0 tickets, but not for 10 minutes'],
+  ],
   builder: (y) =>
     y
       .positional('run', { type: 'string' })
       .option('type', { type: 'string', describe: 'stage (default: the first stage)' })
-      .option('input', { type: 'string', default: '-', describe: 'JSONL, a JSON array, or - for stdin' }),
+      .option('input', { type: 'string', default: '-', describe: 'JSONL, a JSON array, or - for stdin' })
+      .option('priority', { type: 'number', describe: `claimed before lower priorities: an integer from ${PRIORITY_MIN} to ${PRIORITY_MAX} (default 0)` })
+      .option('delay', { type: 'string', describe: 'not claimed before this long from now, e.g. 10m (at most 30d)' }),
   async run(args, io) {
+    const schedule = scheduleArgs(args);
     const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
     const input = str(args, 'input');
     // Why: re-running an interrupted add of the same file resumes its batch (no duplicates).
-    const added = await addTickets(ctx, optStr(args, 'type') ?? entryStage(ctx), readInputItems(input, io.stdin), input === '-' ? {} : { source: input, resume: true });
+    const added = await addTickets(ctx, optStr(args, 'type') ?? entryStage(ctx), readInputItems(input, io.stdin), { ...schedule, ...(input === '-' ? {} : { source: input, resume: true }) });
     return { data: { run_id: ctx.runId, ...added }, text: `${added.resumed ? 'resumed: ' : ''}added ${added.created} ${added.stage} tickets to ${ctx.runId}${added.existing ? ` (${added.existing} already existed)` : ''}` };
   },
 };
+
+/** --priority and --delay, checked before the run is opened (a bad one is a usage error). */
+function scheduleArgs(args: Args): ScheduleOptions {
+  const priority = args.priority;
+  if (priority !== undefined && (typeof priority !== 'number' || !Number.isInteger(priority) || priority < PRIORITY_MIN || priority > PRIORITY_MAX)) {
+    throw new TqError('USAGE', `--priority ${String(priority)}: must be an integer from ${PRIORITY_MIN} to ${PRIORITY_MAX}`, { field: 'priority', hint: 'higher is claimed first; the default is 0 (write a negative one as --priority=-2)' });
+  }
+  const delay = optStr(args, 'delay');
+  if (delay !== undefined) parseDuration(delay, 'delay');
+  return { ...(typeof priority === 'number' ? { priority } : {}), ...(delay !== undefined ? { delay } : {}) };
+}
 
 export const runsCommand: CommandSpec = {
   command: 'runs',

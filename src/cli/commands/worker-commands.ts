@@ -3,6 +3,7 @@ import { MAX_DURATION, parseDuration } from '../../core/model/duration.js';
 import { claimTicket } from '../../core/ops/claim-ticket.js';
 import { submitTicket } from '../../core/ops/submit-ticket.js';
 import { heartbeatTicket, releaseTicket } from '../../core/ops/worker-moves.js';
+import { MAX_ERROR_CHARS, MAX_STDERR_TAIL_CHARS, failAttempt } from '../../core/ops/fail-attempt.js';
 import { CONCERN_LEVELS, SUBMIT_STATES, type SubmitState } from '../../core/model/states.js';
 import type { Concern } from '../../core/model/ticket-schema.js';
 import { openRunFromArgs, readJsonArg } from '../common.js';
@@ -11,7 +12,7 @@ import type { CliIo } from '../io.js';
 
 export const claimCommand: CommandSpec = {
   command: 'claim <run>',
-  describe: 'claim one pending ticket of a stage (exit 3 when there is none)',
+  describe: 'claim one pending ticket of a stage (exit 3 when there is none, 15 when paused)',
   examples: [['$0 claim gallia --type translate --worker agent-7 --json', '{"ticket": {...}, "path": "runs/gallia/claimed/agent-7/..."}']],
   builder: (y) =>
     y
@@ -149,5 +150,30 @@ export const releaseCommand: CommandSpec = {
     const token = optStr(args, 'token');
     const r = await releaseTicket(ctx, { ticketId: str(args, 'ticket'), workerId: str(args, 'worker'), ...(reason ? { reason } : {}), ...(token ? { token } : {}) });
     return { data: { ticket: r.ticket, path: r.path }, text: `released ${r.ticket.ticket_id} to pending` };
+  },
+};
+
+export const failCommand: CommandSpec = {
+  command: 'fail <run> <ticket>',
+  describe: 'report a failed attempt at a ticket you hold: retried after the stage backoff, or failed/ after max_attempts',
+  examples: [['$0 fail gallia translate-mi0x2k3c000-a7f3z --worker agent-7 --error "exit 1: model timed out" --stderr-tail "$(tail -c 4000 err.log)"', 'back to pending, claimable again after the retry delay']],
+  builder: (y) =>
+    y
+      .positional('run', { type: 'string' })
+      .positional('ticket', { type: 'string' })
+      .option('worker', { type: 'string', demandOption: true })
+      .option('error', { type: 'string', demandOption: true, describe: `what went wrong (kept on the ticket, at most ${MAX_ERROR_CHARS} characters)` })
+      .option('stderr-tail', { type: 'string', describe: `the end of the command's stderr (the last ${MAX_STDERR_TAIL_CHARS} characters are kept)` })
+      .option('token', { type: 'string', describe: 'claim token from `tq claim` (refuses a report from an older claim)' }),
+  async run(args) {
+    const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
+    const token = optStr(args, 'token');
+    const stderrTail = optStr(args, 'stderr-tail');
+    const r = await failAttempt(ctx, str(args, 'ticket'), { workerId: str(args, 'worker'), error: str(args, 'error'), ...(stderrTail ? { stderrTail } : {}), ...(token ? { token } : {}) });
+    const text =
+      r.outcome === 'failed'
+        ? `${r.ticket.ticket_id} failed for good after ${r.attempts} attempts -> ${r.path}`
+        : `${r.ticket.ticket_id}: attempt ${r.attempts} failed; back to pending, claimable from ${r.not_before}`;
+    return { data: { ...r }, text };
   },
 };
