@@ -5,7 +5,12 @@ import { formatZodIssue } from './zod-messages.js';
 /** Pretty-printed, stable key order, trailing newline: small git diffs. */
 export function serializeTicket(ticket: Ticket): string {
   const ordered: Record<string, unknown> = {};
-  for (const key of TICKET_KEY_ORDER) ordered[key] = ticket[key];
+  // Why skip undefined: optional fields (priority, not_before ...) are mostly absent, and
+  // properties holding undefined made every serialization measurably slower (JSON drops them anyway).
+  for (const key of TICKET_KEY_ORDER) {
+    const value = ticket[key];
+    if (value !== undefined) ordered[key] = value;
+  }
   return `${JSON.stringify(ordered, null, 2)}\n`;
 }
 

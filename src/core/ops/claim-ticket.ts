@@ -1,6 +1,6 @@
 import { TqError, errnoCode, ioError, isTqError } from '../model/errors.js';
 import { compareLanes, isLaneDue } from '../model/lanes.js';
-import { dropEmptyLane, listLanes, stageLaneDir, type LaneDir } from '../store/pending-lanes.js';
+import { claimableLanes, dropEmptyLane, lanesDirOf, stageLaneDir, type LaneDir } from '../store/pending-lanes.js';
 import { forgetCursor, nextCandidate } from './claim-cursor.js';
 import { refuseIfPaused } from './pause-run.js';
 import { quarantineAndRestore } from './restore-ticket.js';
@@ -11,7 +11,7 @@ import { moveTicket } from '../protocol/move-ticket.js';
 import { retryThroughMove } from '../protocol/retry-through-move.js';
 import { cleanId } from '../model/ids.js';
 import { leaseMsOf, requestedLeaseMs, stageConfig } from '../model/pipeline.js';
-import { checkRealDir, claimedDir, ensureDir, intoDir, stateDir, type RunCtx } from '../store/run-context.js';
+import { checkRealDir, claimedDir, ensureDir, intoDir, isKnownAbsent, stateDir, type RunCtx } from '../store/run-context.js';
 import { ticketIdOfFileName } from '../store/run-names.js';
 import { parseTicket, withHistory } from '../model/serialize-ticket.js';
 import type { Ticket } from '../model/ticket-schema.js';
@@ -42,13 +42,17 @@ export async function claimTicket(ctx: RunCtx, opts: ClaimOptions): Promise<Clai
   const workerId = cleanId(opts.workerId, 'worker id');
   stageConfig(ctx.config.pipeline, stage);
   const leaseMs = opts.lease !== undefined ? requestedLeaseMs(ctx.config.pipeline, stage, opts.lease) : leaseMsOf(ctx.config.pipeline, stage);
-  // Why before anything is made: a paused stage is answered without touching the run.
-  await refuseIfPaused(ctx, stage);
+  // Why before anything is made: a paused stage is answered without touching the run. Why the
+  // synchronous test first: nothing is paused almost always, and an await costs a claim more than it.
+  if (!isKnownAbsent(ctx, ctx.paths.paused)) await refuseIfPaused(ctx, stage);
   const to = claimedDir(ctx, workerId);
   // Why: rename's ENOENT must mean "someone else won", so the target directory must exist first.
   await ensureDir(ctx, to);
   if (!(await checkClaimDirs(ctx, stateDir(ctx, 'pending', stage)))) return null;
-  for (const lane of await claimOrder(ctx, stage)) {
+  const lanes = isKnownAbsent(ctx, lanesDirOf(ctx, stage)) ? [stageLaneDir(ctx, stage)] : await claimOrder(ctx, stage);
+  for (const lane of lanes) {
+    // Why check a lane: one that is a link out of the run is never claimed through (UNSAFE_PATH); cached.
+    if (lane.name !== undefined && !(await checkRealDir(ctx, lane.dir))) continue;
     const claimed = await claimFromDir(ctx, lane.dir, to, { stage, workerId, leaseMs });
     if (claimed) return claimed;
     if (lane.name !== undefined) {
@@ -64,7 +68,7 @@ export async function claimTicket(ctx: RunCtx, opts: ClaimOptions): Promise<Clai
  * there are no lanes (one cached lstat); else the due lanes and the stage directory by priority.
  */
 async function claimOrder(ctx: RunCtx, stage: string): Promise<LaneDir[]> {
-  const lanes = await listLanes(ctx, stage);
+  const lanes = await claimableLanes(ctx, stage);
   if (lanes.length === 0) return [stageLaneDir(ctx, stage)];
   const now = ctx.clock.now().getTime();
   return [stageLaneDir(ctx, stage), ...lanes.filter((l) => isLaneDue(l, now))].sort(compareLanes);
@@ -72,8 +76,6 @@ async function claimOrder(ctx: RunCtx, stage: string): Promise<LaneDir[]> {
 
 /** Claim from one pending directory `from` into `to`; null when it has no ticket to give. */
 async function claimFromDir(ctx: RunCtx, from: string, to: string, c: { stage: string; workerId: string; leaseMs: number }): Promise<ClaimResult | null> {
-  // Why: a lane that is a link out of the run is never claimed through (UNSAFE_PATH); cached.
-  if (!(await checkRealDir(ctx, from))) return null;
   for (let tries = 0; tries < 1_000_000; tries += 1) {
     const name = await nextCandidate(ctx, from);
     if (name === undefined) return null;
@@ -99,11 +101,9 @@ export function claimedVersion(ticket: Ticket, workerId: string, now: Date, leas
   const claimCount = ticket.claim_count + 1;
   const at = now.toISOString();
   return {
-    ...ticket,
+    ...withoutDelay(ticket),
     status: 'claimed',
     claim_count: claimCount,
-    // Why: a delay is over once the ticket is claimed; a release or retry sets its own.
-    not_before: undefined,
     claim: {
       worker_id: workerId,
       claimed_at: at,
@@ -114,6 +114,16 @@ export function claimedVersion(ticket: Ticket, workerId: string, now: Date, leas
     },
     history: withHistory(ticket, { at, event, from: 'pending', to: 'claimed', worker_id: workerId }),
   };
+}
+
+/**
+ * The ticket without its not_before. Why: a delay is over once the ticket is claimed (a release
+ * or a retry sets its own). The same object when it has none (the usual case: no copy).
+ */
+function withoutDelay(ticket: Ticket): Ticket {
+  if (ticket.not_before === undefined) return ticket;
+  const { not_before: _delayOver, ...rest } = ticket;
+  return rest;
 }
 
 /**

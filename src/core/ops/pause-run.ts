@@ -4,7 +4,7 @@ import { TqError, errnoCode, ioError } from '../model/errors.js';
 import { cleanId } from '../model/ids.js';
 import { stageConfig } from '../model/pipeline.js';
 import { listDir, writeFileAtomic } from '../store/atomic-write.js';
-import { checkRealDir, forgetDir, pathExists, type RunCtx } from '../store/run-context.js';
+import { checkRealDir, checkRealDirIfPresent, entryExists, forgetDir, type RunCtx } from '../store/run-context.js';
 import { PAUSE_ALL_FILE_NAME, pauseFileName } from '../store/run-names.js';
 
 /**
@@ -50,10 +50,10 @@ function checkedStage(ctx: RunCtx, rawStage: string | undefined): string | undef
  * cached lstat for this when nothing is paused (there is no paused/ directory).
  */
 export async function pauseOf(ctx: RunCtx, stage: string): Promise<PauseState | undefined> {
-  if (!(await checkRealDir(ctx, ctx.paths.paused))) return undefined;
+  if (!(await checkRealDirIfPresent(ctx, ctx.paths.paused))) return undefined;
   for (const scope of ['run', 'stage'] as const) {
     const file = pauseFile(ctx, scope === 'run' ? undefined : stage);
-    if (await pathExists(ctx, file)) return { scope, ...(scope === 'stage' ? { stage } : {}), file, ...(await readRecord(ctx, file)) };
+    if (await entryExists(ctx, file)) return { scope, ...(scope === 'stage' ? { stage } : {}), file, ...(await readRecord(ctx, file)) };
   }
   return undefined;
 }

@@ -3,7 +3,7 @@ import { compareLanes, parseLaneName, type Lane } from '../model/lanes.js';
 import { TicketState } from '../model/states.js';
 import { listDir } from './atomic-write.js';
 import { LANES_DIR_NAME } from './run-names.js';
-import { checkRealDir, forgetDir, stateDir, type RunCtx } from './run-context.js';
+import { checkRealDirIfPresent, forgetDir, mkdirSeqIn, stateDir, type RunCtx } from './run-context.js';
 
 /** A pending directory of a stage: the stage directory itself (`name` undefined) or a lane. */
 export interface LaneDir extends Lane {
@@ -30,9 +30,9 @@ export async function listLanes(ctx: RunCtx, stage: string, unsafe?: Set<string>
   const container = lanesDirOf(ctx, stage);
   let names: string[];
   try {
-    // Why check first: most stages have no lanes/, and this lstat is synchronous and cached,
-    // where a readdir costs a thread-pool round trip on every claim.
-    if (!(await checkRealDir(ctx, container))) return [];
+    // Why check first: most stages have no lanes/, and this lstat is synchronous, cached and
+    // raises no error, where a readdir costs a thread-pool round trip on every claim.
+    if (!(await checkRealDirIfPresent(ctx, container))) return [];
     names = await listDir(ctx, container);
   } catch (err) {
     if (unsafe === undefined || !isTqError(err, 'UNSAFE_PATH')) throw err;
@@ -45,6 +45,29 @@ export async function listLanes(ctx: RunCtx, stage: string, unsafe?: Set<string>
     if (lane) lanes.push({ ...lane, dir: `${container}/${name}` });
   }
   return lanes.sort(compareLanes);
+}
+
+/**
+ * How long a claimer trusts its last listing of lanes/ (wall clock, ms). Why: with lanes in use a
+ * claim would otherwise pay a readdir (a thread-pool round trip, about a claim's own cost) every
+ * time. Lanes this process makes are seen at once (mkdirSeqIn); lanes another process makes are
+ * seen within this time; a lane that was drained meanwhile is found empty and dropped.
+ */
+export const LANES_RELIST_MS = 100;
+
+const laneListings = new WeakMap<RunCtx, Map<string, { at: number; seq: number; lanes: LaneDir[] }>>();
+
+/** listLanes for claims: the listing is kept for LANES_RELIST_MS (see there). */
+export async function claimableLanes(ctx: RunCtx, stage: string): Promise<LaneDir[]> {
+  const container = lanesDirOf(ctx, stage);
+  let byDir = laneListings.get(ctx);
+  if (!byDir) laneListings.set(ctx, (byDir = new Map()));
+  const seq = mkdirSeqIn(ctx, container);
+  const kept = byDir.get(container);
+  if (kept && kept.seq === seq && Date.now() - kept.at < LANES_RELIST_MS) return kept.lanes;
+  const lanes = await listLanes(ctx, stage);
+  byDir.set(container, { at: Date.now(), seq, lanes });
+  return lanes;
 }
 
 /** Every pending directory of a stage, the stage directory and its lanes, in the order claims take them once due. */
@@ -61,6 +84,7 @@ export async function pendingDirsOf(ctx: RunCtx, stage: string, unsafe?: Set<str
  */
 export async function dropEmptyLane(ctx: RunCtx, stage: string, lane: LaneDir): Promise<void> {
   if (lane.name === undefined) return;
+  laneListings.get(ctx)?.delete(lanesDirOf(ctx, stage));
   for (const dir of [lane.dir, lanesDirOf(ctx, stage)]) {
     try {
       await ctx.fs.rmdir(dir);

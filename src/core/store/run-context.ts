@@ -129,6 +129,67 @@ export async function checkRealDir(ctx: RunCtx, dir: string): Promise<boolean> {
   return walkRealDir(ctx, dir, false);
 }
 
+/** Per run context and directory: the number of this context's last mkdir inside it (see mkdirSeqIn). */
+const mkdirSeqs = new WeakMap<RunCtx, Map<string, number>>();
+let mkdirSeq = 0;
+
+function noteMkdirIn(ctx: RunCtx, parent: string): void {
+  let seqs = mkdirSeqs.get(ctx);
+  if (!seqs) mkdirSeqs.set(ctx, (seqs = new Map()));
+  seqs.set(parent, (mkdirSeq += 1));
+}
+
+/**
+ * A number that changes whenever this run context makes a directory inside `dir` (0 until it
+ * does). Why: a listing of `dir` kept for a moment (pending-lanes.ts) is stale once this process
+ * made a new entry there, and must be read again at once.
+ */
+export function mkdirSeqIn(ctx: RunCtx, dir: string): number {
+  return mkdirSeqs.get(ctx)?.get(dir) ?? 0;
+}
+
+/** Per run context: directories checkRealDirIfPresent found missing, and when (wall clock, ms). */
+const absentDirs = new WeakMap<RunCtx, Map<string, number>>();
+
+/**
+ * How long a directory found missing is believed missing without looking again. Why: a claim
+ * asks for two directories that are usually absent (pending/<stage>/lanes/, paused/); a claim
+ * loop making thousands of claims a second then pays their lstat once per this time, not per
+ * claim. What this process creates itself is seen at once (walkRealDir forgets the absence); a
+ * lane or pause another process makes is seen within this time.
+ */
+export const ABSENT_DIR_RECHECK_MS = 100;
+
+/**
+ * Was `dir` found missing by checkRealDirIfPresent less than ABSENT_DIR_RECHECK_MS ago (and not
+ * made by this process since)? Synchronous: the hot path of a claim asks it before any await.
+ */
+export function isKnownAbsent(ctx: RunCtx, dir: string): boolean {
+  const missingAt = absentDirs.get(ctx)?.get(dir);
+  return missingAt !== undefined && Date.now() - missingAt < ABSENT_DIR_RECHECK_MS;
+}
+
+/**
+ * checkRealDir for a directory that is usually not there (pending/<stage>/lanes/, paused/): the
+ * same answer, but a missing one is remembered for ABSENT_DIR_RECHECK_MS and looked for with an
+ * lstat that raises no error (Fs.lstatIfExists: an error's stack costs more than the call).
+ */
+export async function checkRealDirIfPresent(ctx: RunCtx, dir: string): Promise<boolean> {
+  const now = Date.now();
+  const hit = realDirs.get(ctx)?.get(dir);
+  if (hit !== undefined && now - hit.at < REAL_DIR_RECHECK_MS) return true;
+  let absent = absentDirs.get(ctx);
+  if (!absent) absentDirs.set(ctx, (absent = new Map()));
+  const missingAt = absent.get(dir);
+  if (missingAt !== undefined && now - missingAt < ABSENT_DIR_RECHECK_MS) return false;
+  if (!(await entryExists(ctx, dir))) {
+    absent.set(dir, now);
+    return false;
+  }
+  absent.delete(dir);
+  return walkRealDir(ctx, dir, false);
+}
+
 async function walkRealDir(ctx: RunCtx, dir: string, create: boolean): Promise<boolean> {
   let seen = realDirs.get(ctx);
   if (!seen) realDirs.set(ctx, (seen = new Map()));
@@ -156,8 +217,10 @@ async function walkRealDir(ctx: RunCtx, dir: string, create: boolean): Promise<b
       // RACE: mkdir -p also "succeeds" on a link to a directory put there meanwhile: look again.
       ino = await realDirInode(ctx.fs, path);
       if (ino === undefined) throw ioError(Object.assign(new Error('ENOENT'), { code: 'ENOENT' }), 'creating directory', path);
+      noteMkdirIn(ctx, dirname(path));
     }
     seen.set(path, { ino, at: now });
+    absentDirs.get(ctx)?.delete(path);
   }
   return true;
 }
@@ -166,6 +229,7 @@ async function walkRealDir(ctx: RunCtx, dir: string, create: boolean): Promise<b
 export function forgetDir(ctx: RunCtx, dir: string): void {
   ctx.madeDirs.delete(dir);
   realDirs.get(ctx)?.delete(dir);
+  absentDirs.get(ctx)?.delete(dir);
 }
 
 /**
@@ -207,6 +271,17 @@ export async function intoDir<T>(ctx: RunCtx, dir: string, op: () => Promise<T>)
     forgetDir(ctx, dir);
     await ensureDir(ctx, dir);
     return op();
+  }
+}
+
+/** pathExists, without an error object when nothing is there (see Fs.lstatIfExists). */
+export async function entryExists(ctx: RunCtx, path: string): Promise<boolean> {
+  if (!ctx.fs.lstatIfExists) return pathExists(ctx, path);
+  try {
+    return (await ctx.fs.lstatIfExists(path)) !== undefined;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOTDIR') return false;
+    throw ioError(err, 'checking', path);
   }
 }
 

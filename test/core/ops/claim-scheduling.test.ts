@@ -17,6 +17,7 @@ import { isTqError } from '../../../src/core/model/errors.js';
 import { addItems, examplePipeline, makeRun, parseItems, reopen, type TestRun } from '../../helpers/make-run.js';
 import { makeTempDir, removeDir } from '../../helpers/temp-dir.js';
 import { expectFsckOk, ls, pendingDir, readTicketFile } from '../../helpers/ticket-files.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 const MIN = 60_000;
 let root: string;
@@ -62,6 +63,20 @@ describe('priorities', () => {
     const urgent = await add(7);
     expect((await claimTicket(other, { stage: 'parse', workerId: 'w2' }))?.ticket.ticket_id).toBe(urgent);
     expect([await claimId(), await claimId(), await claimId(), await claimId()]).toEqual([mid, normal, lowest, undefined]);
+  });
+
+  it('a long-running claimer sees a lane another process made within LANES_RELIST_MS', async () => {
+    await addItems(run.ctx, 'parse', parseItems(200));
+    const worker = await reopen(run.ctx, run.clock);
+    expect(await claimTicket(worker, { stage: 'parse', workerId: 'w1' })).not.toBeNull();
+    const [urgent] = (await addTickets(run.ctx, 'parse', itemsOf(parseItems(1)), { priority: 9 })).ticket_ids;
+    let claims = 0;
+    // Polled, not slept: within 100 ms the claimer lists lanes/ again and takes the urgent one.
+    await waitFor(async () => {
+      claims += 1;
+      return (await claimTicket(worker, { stage: 'parse', workerId: 'w1' }))?.ticket.ticket_id === urgent;
+    }, 2000, 'the urgent ticket to be claimed');
+    expect(claims).toBeLessThan(200);
   });
 
   it('keeps its priority through a release and a failed attempt, and passes it to cascaded children', async () => {

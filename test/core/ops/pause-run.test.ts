@@ -8,6 +8,7 @@ import { isTqError, type TqError } from '../../../src/core/model/errors.js';
 import { addItems, makeRun, parseItems, reopen, T0, type TestRun } from '../../helpers/make-run.js';
 import { makeTempDir, removeDir } from '../../helpers/temp-dir.js';
 import { expectFsckOk, ls } from '../../helpers/ticket-files.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 let root: string;
 let run: TestRun;
@@ -67,6 +68,18 @@ describe('pause and resume', () => {
     expect(await pauseOf(run.ctx, 'curate')).toBeUndefined();
     expect(await claimTicket(run.ctx, { stage: 'parse', workerId: 'w1' })).not.toBeNull();
     expect(await resumeRun(run.ctx)).toEqual({ removed: [] });
+  });
+
+  it('a claimer that found nothing paused sees a pause made by another process within ABSENT_DIR_RECHECK_MS, and its own at once', async () => {
+    const worker = await reopen(run.ctx, run.clock);
+    expect(await claimTicket(worker, { stage: 'parse', workerId: 'w1' })).not.toBeNull();
+    await pauseRun(run.ctx, { stage: 'parse' });
+    // Polled, not slept: the claimer remembers "no paused/" for ABSENT_DIR_RECHECK_MS (100 ms).
+    const seen = await waitFor(async () => (await claimTicket(worker, { stage: 'parse', workerId: 'w1' }).then(() => undefined, (e: unknown) => (isTqError(e, 'PAUSED') ? e : undefined))), 2000, 'the pause to be seen');
+    expect(seen.code).toBe('PAUSED');
+    await resumeRun(worker);
+    await pauseRun(worker, { stage: 'parse' });
+    expect((await claimError('parse', worker)).code).toBe('PAUSED');
   });
 
   it('any file at the pause path pauses, even one that is not a record; an unknown stage is refused', async () => {
