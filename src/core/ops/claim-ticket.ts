@@ -85,7 +85,7 @@ async function claimFromDir(ctx: RunCtx, from: string, to: string, c: { stage: s
     const loc = claimedLocation(ticketIdOfFileName(name) as string, c.workerId);
     try {
       // RACE: exactly one claimer's rename succeeds; the others get ENOENT and move on.
-      await intoDir(ctx, to, () => ctx.fs.rename(source, target));
+      await intoDir(ctx, to, () => ctx.fs.rename(source, target), source);
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') continue;
       throw ioError(err, 'claiming', source);

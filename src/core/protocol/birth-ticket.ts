@@ -75,7 +75,7 @@ export async function birthTicket(ctx: RunCtx, ticket: Ticket): Promise<BirthOut
   }
   await ensureParent(ctx, target);
   try {
-    await intoDir(ctx, dirname(target), () => ctx.fs.rename(staged, target));
+    await intoDir(ctx, dirname(target), () => ctx.fs.rename(staged, target), staged);
   } catch (err) {
     // RACE: a recoverer may have published our registered ticket for us (see below).
     if (errnoCode(err) !== 'ENOENT') throw ioError(err, 'publishing', target);
@@ -120,7 +120,7 @@ export async function publishStrandedBirth(ctx: RunCtx, stage: string, ticketId:
       await ensureParent(ctx, target);
       try {
         // RACE: two recoverers may both try; rename of a vanished source fails, never duplicates.
-        await intoDir(ctx, dirname(target), () => ctx.fs.rename(staged, target));
+        await intoDir(ctx, dirname(target), () => ctx.fs.rename(staged, target), staged);
         published = true;
       } catch (err) {
         if (errnoCode(err) !== 'ENOENT') throw ioError(err, 'publishing', target);

@@ -230,12 +230,12 @@ async function commitMove(ctx: RunCtx, from: TicketLocation, opts: MoveOptions, 
  */
 export async function commitDraft(ctx: RunCtx, next: string, target: string, finished: boolean): Promise<'committed' | 'exists'> {
   if (!finished) {
-    await intoDir(ctx, dirname(target), () => ctx.fs.rename(next, target));
+    await intoDir(ctx, dirname(target), () => ctx.fs.rename(next, target), next);
     return 'committed';
   }
   try {
     // Why link, not rename: rename replaces whatever is at the target without a word.
-    await intoDir(ctx, dirname(target), () => ctx.fs.link(next, target));
+    await intoDir(ctx, dirname(target), () => ctx.fs.link(next, target), next);
   } catch (err) {
     if (errnoCode(err) === 'EEXIST') return 'exists';
     throw err;

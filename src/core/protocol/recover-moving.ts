@@ -228,7 +228,7 @@ async function recoverBirth(ctx: RunCtx, id: string, staged: string): Promise<Re
 async function renameIfPresent(ctx: RunCtx, from: string, to: string): Promise<void> {
   await ensureParent(ctx, to);
   try {
-    await intoDir(ctx, dirname(to), () => ctx.fs.rename(from, to));
+    await intoDir(ctx, dirname(to), () => ctx.fs.rename(from, to), from);
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') throw ioError(err, 'moving', from);
   }

@@ -28,7 +28,7 @@ export async function writeFileAtomic(ctx: RunCtx, path: string, data: string): 
   const tmp = await writeTempFor(ctx, path, data);
   try {
     // Why: rename is the publish step; readers see the old file or the whole new one.
-    await intoDir(ctx, dirname(path), () => ctx.fs.rename(tmp, path));
+    await intoDir(ctx, dirname(path), () => ctx.fs.rename(tmp, path), tmp);
   } catch (err) {
     await ctx.fs.unlink(tmp).catch(() => undefined);
     throw ioError(err, 'publishing', path);
@@ -47,7 +47,7 @@ export async function createFileExclusive(ctx: RunCtx, path: string, data: strin
 /** The second half of createFileExclusive, for a temp file written by writeTempFor: link, then drop the temp. */
 export async function linkTempExclusive(ctx: RunCtx, tmp: string, path: string): Promise<boolean> {
   try {
-    await intoDir(ctx, dirname(path), () => ctx.fs.link(tmp, path));
+    await intoDir(ctx, dirname(path), () => ctx.fs.link(tmp, path), tmp);
     await syncDirIfDurable(ctx, dirname(path));
     return true;
   } catch (err) {

@@ -21,7 +21,7 @@ export async function quarantineFile(ctx: RunCtx, path: string, reason: string, 
   const name = quarantineFileName(basename(originalPath ?? path), nonce());
   const target = join(ctx.paths.quarantine, name);
   try {
-    await intoDir(ctx, ctx.paths.quarantine, () => ctx.fs.rename(path, target));
+    await intoDir(ctx, ctx.paths.quarantine, () => ctx.fs.rename(path, target), path);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw ioError(err, 'quarantining', path);

@@ -257,22 +257,33 @@ export async function ensureParent(ctx: RunCtx, file: string): Promise<void> {
 }
 
 /**
- * Do `op`, which creates an entry in `dir` (made before with ensureDir). If it fails with
- * ENOENT because `dir` is gone, make `dir` again and retry once. Why: the made-directories
- * cache outlives directories: git removes a directory whose last file a pull, checkout or
- * stash took away, under a daemon that made it hours ago (claims then found "nothing", and
- * births were stranded in moving/).
+ * Do `op`, which creates an entry in `dir` (made before with ensureDir), from `source` when it
+ * moves or links one. If it fails with ENOENT because `dir` vanished, make `dir` again and retry
+ * (a few times). Why: the made-directories cache outlives directories: git removes a directory
+ * whose last file a pull, checkout or stash took away, under a daemon that made it hours ago
+ * (claims then found "nothing", and births were stranded in moving/); and a claim removes a lane
+ * directory it found empty (pending-lanes.ts), maybe between our mkdir and our rename.
+ * RACE: ENOENT does not say which path is missing, and `dir` may be back already (made again by
+ * a concurrent writer): while `source` is still there, it was `dir`, so retry; once `source` is
+ * gone, someone else moved it first: that ENOENT is the caller's answer.
  */
-export async function intoDir<T>(ctx: RunCtx, dir: string, op: () => Promise<T>): Promise<T> {
-  try {
-    return await op();
-  } catch (err) {
-    if (errnoCode(err) !== 'ENOENT' || (await pathExists(ctx, dir))) throw err;
-    forgetDir(ctx, dir);
-    await ensureDir(ctx, dir);
-    return op();
+export async function intoDir<T>(ctx: RunCtx, dir: string, op: () => Promise<T>, source?: string): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await op();
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT' || attempt >= INTO_DIR_ATTEMPTS) throw err;
+      // Why entryExists: a claimer that lost a race lands here; an lstat error would cost it more.
+      const dirThere = await entryExists(ctx, dir);
+      if (dirThere && (source === undefined || !(await entryExists(ctx, source)))) throw err;
+      forgetDir(ctx, dir);
+      await ensureDir(ctx, dir);
+    }
   }
 }
+
+/** How many times intoDir tries an operation whose directory keeps vanishing. */
+const INTO_DIR_ATTEMPTS = 5;
 
 /** pathExists, without an error object when nothing is there (see Fs.lstatIfExists). */
 export async function entryExists(ctx: RunCtx, path: string): Promise<boolean> {
