@@ -66,8 +66,8 @@ describe('tq submit --concern --suggestion', () => {
     const out = join(dir, 'out.json');
     await writeFile(out, '{"text":"x"}');
     expect((await tq('create', 'demo', '--pipeline', EXAMPLE_PIPELINE_FILE, '--input', input)).code).toBe(0);
-    // The second line has `--json` first, which the fast parser leaves to yargs.
-    for (const lead of [[], ['--json']]) {
+    // The second line has `--json=true`, which the fast parser leaves to yargs.
+    for (const lead of [[], ['--json=true']]) {
       const claim = await tq('claim', 'demo', '--type', 'parse', '--worker', 'w1', '--json');
       const id = (jsonOf(claim.stdout).ticket as { ticket_id: string }).ticket_id;
       const r = await tq(...lead, 'submit', 'demo', id, '--worker', 'w1', '--output', out, '--concern', 'info:checked a: b', '--concern', 'review:Ambiguous speaker', '--suggestion', 'check node 0x14: the second', '--json');
