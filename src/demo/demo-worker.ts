@@ -69,7 +69,10 @@ async function cliRound(root: string, run: string, worker: string): Promise<bool
     const outFile = join(tmpdir(), `tq-demo-${worker}-${ticket.ticket_id}.json`);
     await writeFile(outFile, JSON.stringify(work.output));
     const args = ['submit', run, ticket.ticket_id, '--root', root, '--worker', worker, '--output', outFile, '--token', ticket.claim.token, '--usage', JSON.stringify(work.usage)];
-    for (const c of work.concerns) args.push('--concern', `${String(c.level)}:${String(c.message)}:${String(c.suggestion ?? '')}`);
+    for (const c of work.concerns) {
+      args.push('--concern', `${String(c.level)}:${String(c.message)}`);
+      if (c.suggestion !== undefined) args.push('--suggestion', String(c.suggestion));
+    }
     const sub = await runTq(args);
     if (sub.code !== 0) process.stderr.write(`[${worker}] submit refused: ${sub.stderr}`);
     return true;

@@ -98,7 +98,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   await addTickets(ctx, 'parse', itemsOf(walks as unknown as JsonObject[], 'demo corpus'));
   opts.write(`run ${runId}: ${walks.length} dialogue walks -> parse -> translate -> curate (de-duplicated proper nouns)\n`);
   const log: string[] = [];
-  const daemon = startProcess([TQ, 'daemon', runId, '--root', opts.root, '--interval', '300'], 'daemon', log);
+  const daemon = startProcess([TQ, 'daemon', runId, '--root', opts.root, '--interval', '300ms'], 'daemon', log);
   const children: ChildProcess[] = [daemon];
   let done = false;
   try {

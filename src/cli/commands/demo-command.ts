@@ -1,7 +1,7 @@
 import { runDemo } from '../../demo/run-demo.js';
 import { collectConcerns } from '../../core/views/collect-concerns.js';
 import { openRun } from '../../core/store/run-context.js';
-import type { CommandSpec } from '../command.js';
+import { durationMs, type CommandSpec } from '../command.js';
 
 export const demoCommand: CommandSpec = {
   command: 'demo',
@@ -11,11 +11,11 @@ export const demoCommand: CommandSpec = {
     y
       .option('fast', { type: 'boolean', default: false, describe: 'a smaller corpus (12 walks)' })
       .option('walks', { type: 'number', describe: 'number of dialogue walks (default 50)' })
-      .option('timeout', { type: 'number', default: 120, describe: 'give up after this many seconds' }),
+      .option('timeout', { type: 'string', default: '2m', describe: 'give up after this long, e.g. 2m, 90s' }),
   async run(args, io) {
     const walks = typeof args.walks === 'number' ? args.walks : args.fast === true ? 12 : 50;
     const write = args.json ? () => undefined : io.stdout;
-    const r = await runDemo({ root: args.root, walks, cliWorkers: 2, fileWorkers: 2, timeoutMs: Number(args.timeout) * 1000, write, isTTY: io.isTTY && !args.json });
+    const r = await runDemo({ root: args.root, walks, cliWorkers: 2, fileWorkers: 2, timeoutMs: durationMs(args, 'timeout') ?? 120_000, write, isTTY: io.isTTY && !args.json });
     const concerns = await collectConcerns(await openRun(args.root, r.run_id));
     const lines = [
       '',

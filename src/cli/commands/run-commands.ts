@@ -75,7 +75,7 @@ export const addCommand: CommandSpec = {
   examples: [['$0 add gallia --type parse --input more.jsonl', 'one parse ticket per line']],
   builder: (y) =>
     y
-      .positional('run', { type: 'string' })
+      .positional('run', { type: 'string', describe: 'run id' })
       .option('type', { type: 'string', describe: 'stage (default: the first stage)' })
       .option('input', { type: 'string', default: '-', describe: 'JSONL, a JSON array, or - for stdin' }),
   async run(args, io) {

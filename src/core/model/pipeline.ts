@@ -3,6 +3,7 @@ import { TqError, isTqError } from './errors.js';
 import { validateId } from './ids.js';
 import { parseDuration } from './duration.js';
 import { formatZodError } from './zod-messages.js';
+import { didYouMean } from './closest-name.js';
 
 export const DEFAULT_LEASE = '15m';
 export const DEFAULT_MAX_ATTEMPTS = 3;
@@ -115,7 +116,7 @@ function findCycle(pipeline: Pipeline): string[] | undefined {
 export function stageConfig(pipeline: Pipeline, stage: string): StageConfig {
   const config = pipeline.stages[stage];
   if (!config) {
-    throw new TqError('USAGE', `"${stage}" is not a stage of this run`, {
+    throw new TqError('USAGE', `"${stage}" is not a stage of this run${didYouMean(stage, Object.keys(pipeline.stages))}`, {
       field: 'type',
       hint: `stages are: ${Object.keys(pipeline.stages).join(', ')}`,
     });

@@ -104,7 +104,7 @@ quarantined, and a result for a ticket held by someone else or already finished 
 tq claim ${runId} --type ${first} --worker agent-7 --json        # exit 3: nothing to claim now
 tq heartbeat ${runId} <ticket-id> --worker agent-7
 tq submit ${runId} <ticket-id> --worker agent-7 --output result.json \\
-   --concern "review:Ambiguous speaker:check node 0x14dfea" --usage '{"input_tokens":1200}'
+   --concern "review:Ambiguous speaker" --suggestion "check node 0x14dfea" --usage '{"input_tokens":1200}'
 tq release ${runId} <ticket-id> --worker agent-7
 \`\`\`
 \`--output\` takes a file holding the output_data object (or \`-\` for stdin). Pass \`--root\` if the run
