@@ -107,10 +107,12 @@ export const submitCommand: CommandSpec = {
     }
     const usage = await usageFromArgs(args, io);
     const token = optStr(args, 'token');
+    const outputArg = str(args, 'output');
     const r = await submitTicket(ctx, {
       ticketId: str(args, 'ticket'),
       workerId: str(args, 'worker'),
-      output: await readJsonArg(str(args, 'output'), io, 'output'),
+      output: await readJsonArg(outputArg, io, 'output'),
+      outputFile: outputArg === '-' ? '<stdin>' : outputArg,
       concerns,
       ...(usage ? { usage } : {}),
       status: str(args, 'status') as SubmitState,
