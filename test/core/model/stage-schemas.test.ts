@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isTqError, type TqError } from '../../../src/core/model/errors.js';
 import { parsePipeline, type Pipeline } from '../../../src/core/model/pipeline.js';
 import { checkStageData, compileStageSchemas } from '../../../src/core/model/stage-schemas.js';
 import { MAX_SCHEMA_BYTES, MAX_SCHEMA_DEPTH } from '../../../src/core/model/json-schema-compiler.js';
+import { REPO_ROOT } from '../../helpers/make-run.js';
 
 /** A pipeline with one stage `s` whose output_schema is `schema`. */
 function withOutputSchema(schema: Record<string, unknown>): Pipeline {
@@ -150,5 +152,12 @@ describe('compileStageSchemas: an unusable schema is INVALID_PIPELINE naming the
     const err = await refusal(compileStageSchemas(parsePipeline(structuredClone(raw), 'p.json'), 'p.json'), 'INVALID_PIPELINE');
     expect(err.message).toBe('p.json: field stages.s.output_schema: not a usable JSON Schema: schema is invalid: data/description must be string');
     expect(validateSchema).toHaveBeenCalled();
+  });
+
+  it('accepts every schema of examples/gallia/pipeline.json', async () => {
+    const file = `${REPO_ROOT}examples/gallia/pipeline.json`;
+    const p = parsePipeline(JSON.parse(readFileSync(file, 'utf8')), file);
+    await compileStageSchemas(p, file);
+    expect(Object.values(p.stages).every((s) => s.input_schema && s.output_schema)).toBe(true);
   });
 });
