@@ -14,7 +14,7 @@ const dir = await mkdtemp(join(tmpdir(), 'tq-train-'));
 try {
   const pipeline = join(dir, 'pipeline.json');
   const output = join(dir, 'output.json');
-  await writeFile(pipeline, JSON.stringify({ stages: { work: { output_schema: { type: 'object', required: ['text'], properties: { text: { type: 'string', minLength: 1 } } } } }, cascade: [] }));
+  await writeFile(pipeline, JSON.stringify({ stages: { work: {} }, cascade: [] }));
   await writeFile(output, JSON.stringify({ text: 'done' }));
   let out = '';
   const io = (stdin = '') => ({ stdout: (t) => (out += t), stderr: (t) => (out += t), stdin: Readable.from([stdin]), env: { ...process.env, TQ_DURABILITY: 'none' }, isTTY: false });

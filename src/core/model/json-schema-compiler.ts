@@ -19,12 +19,12 @@ const DRAFT_2020_12 = 'https://json-schema.org/draft/2020-12/schema';
  */
 export type CompileMode = 'checked' | 'trusted';
 
-type Ajv = InstanceType<(typeof import('ajv/dist/2020.js'))['Ajv2020']>;
+type Ajv = InstanceType<(typeof import('./ajv-modules.js'))['Ajv2020']>;
 const instances = new Map<CompileMode, Promise<Ajv>>();
 
 /**
  * An Ajv instance, loaded on first use. Why lazily: Ajv is ~150 KB of code; `tq claim` and
- * `tq status` never validate and must not pay for it.
+ * `tq status` never validate and must not pay for it (see ajv-modules.ts).
  * Options (why each): strictSchema refuses unknown keywords and formats (a typo like `minitems`
  * would be silently ignored, the very bug a real validator is here to fix); strictTypes,
  * strictTuples and strictRequired are off because they refuse valid schemas (a `required` key
@@ -36,10 +36,9 @@ function ajvFor(mode: CompileMode): Promise<Ajv> {
   let loading = instances.get(mode);
   if (!loading) {
     loading = (async () => {
-      const [{ Ajv2020 }, formats] = await Promise.all([import('ajv/dist/2020.js'), import('ajv-formats')]);
+      const { Ajv2020, addFormats } = await import('./ajv-modules.js');
       const ajv = new Ajv2020({ allErrors: true, strictSchema: true, strictNumbers: true, strictTypes: false, strictTuples: false, strictRequired: false, addUsedSchema: false, logger: false, validateSchema: mode === 'checked' });
-      // Why `.default.default`: ajv-formats is CommonJS; its function is module.exports and module.exports.default.
-      formats.default.default(ajv);
+      addFormats(ajv);
       return ajv;
     })();
     instances.set(mode, loading);
@@ -59,27 +58,27 @@ export function compileJsonSchema(schema: Record<string, unknown>, field: string
   const text = JSON.stringify(schema);
   const hit = compiled.checked.get(text) ?? (mode === 'trusted' ? compiled.trusted.get(text) : undefined);
   if (hit) return hit;
-  const made = compileSchema(schema, text, mode).catch((err: unknown) => {
-    compiled[mode].delete(text);
-    throw new TqError('INVALID_PIPELINE', `${file}: field ${field}: ${(err as Error).message}`, { file, field, hint: 'see "Pipeline format" in the README; schemas are JSON Schema draft 2020-12' });
-  });
+  const made = compileSchema(schema, text, mode, (why) => new TqError('INVALID_PIPELINE', `${file}: field ${field}: ${why}`, { file, field, hint: 'see "Pipeline format" in the README; schemas are JSON Schema draft 2020-12' }));
+  // Why forget a failure: the next to ask must be told in its own words (its file, its field).
+  made.catch(() => compiled[mode].delete(text));
   compiled[mode].set(text, made);
   return made;
 }
 
-async function compileSchema(schema: Record<string, unknown>, text: string, mode: CompileMode): Promise<ValidateFunction> {
+async function compileSchema(schema: Record<string, unknown>, text: string, mode: CompileMode, refused: (why: string) => TqError): Promise<ValidateFunction> {
   const bytes = Buffer.byteLength(text);
-  if (bytes > MAX_SCHEMA_BYTES) throw new Error(`the schema is ${bytes} bytes, over the ${MAX_SCHEMA_BYTES / 1024} KB limit for a stage schema`);
-  if (jsonDepth(schema, MAX_SCHEMA_DEPTH + 1) > MAX_SCHEMA_DEPTH) throw new Error(`the schema is nested deeper than ${MAX_SCHEMA_DEPTH} levels`);
+  if (bytes > MAX_SCHEMA_BYTES) throw refused(`the schema is ${bytes} bytes, over the ${MAX_SCHEMA_BYTES / 1024} KB limit for a stage schema`);
+  if (jsonDepth(schema, MAX_SCHEMA_DEPTH + 1) > MAX_SCHEMA_DEPTH) throw refused(`the schema is nested deeper than ${MAX_SCHEMA_DEPTH} levels`);
   const draft = schema.$schema;
   // Why a message of our own: Ajv's "no schema with key or ref" does not say what to do.
   if (draft !== undefined && draft !== DRAFT_2020_12 && draft !== `${DRAFT_2020_12}#`) {
-    throw new Error(`"$schema" is ${JSON.stringify(draft)}: tq checks JSON Schema draft 2020-12 (${DRAFT_2020_12}); drop "$schema" or name that draft`);
+    throw refused(`"$schema" is ${JSON.stringify(draft)}: tq checks JSON Schema draft 2020-12 (${DRAFT_2020_12}); drop "$schema" or name that draft`);
   }
+  // Why outside the try: Ajv failing to load is not the schema's fault.
   const ajv = await ajvFor(mode);
   try {
     return ajv.compile(schema);
   } catch (err) {
-    throw new Error(`not a usable JSON Schema: ${(err as Error).message}`);
+    throw refused(`not a usable JSON Schema: ${(err as Error).message}`);
   }
 }
