@@ -109,6 +109,7 @@ export const submitCommand: CommandSpec = {
       ticketId: str(args, 'ticket'),
       workerId: str(args, 'worker'),
       output: await readJsonArg(output, io, 'output'),
+      outputFile: output === '-' ? '<stdin>' : output,
       concerns,
       ...(usage ? { usage } : {}),
       status: str(args, 'status') as SubmitState,

@@ -4,6 +4,7 @@ import { validateId } from './ids.js';
 import { parseDuration } from './duration.js';
 import { formatZodError } from './zod-messages.js';
 import { didYouMean } from './closest-name.js';
+import { unknownPipelineKeys, type PipelineKeys } from './pipeline-keys.js';
 
 export const DEFAULT_LEASE = '15m';
 export const DEFAULT_MAX_ATTEMPTS = 3;
@@ -43,8 +44,25 @@ export type Pipeline = z.infer<typeof Pipeline>;
 
 export const DEFAULT_SOURCE_REF_FIELDS = ['id', 'ids', 'node_id', 'node_ids', 'source_id', 'source_ids', 'source_refs'];
 
-/** Validate a pipeline (shape, names, references, no cycles); errors name the field. */
-export function parsePipeline(raw: unknown, file: string): Pipeline {
+/** The keys of each level of a pipeline: the zod shapes above are the one list. */
+export const PIPELINE_KEYS: PipelineKeys = {
+  pipeline: Object.keys(Pipeline.shape),
+  stage: Object.keys(StageConfig.shape),
+  'cascade rule': Object.keys(CascadeRule.shape),
+};
+
+export interface ParsePipelineOptions {
+  /**
+   * `error` (default): a key the format does not know is INVALID_PIPELINE (a pipeline file, at
+   * create). `ignore`: it is dropped (the pipeline stored in a run.json: a run written by a tq
+   * that knows more keys still opens).
+   */
+  unknownKeys?: 'error' | 'ignore';
+}
+
+/** Validate a pipeline (shape, keys, names, references, no cycles); errors name the file and the field. */
+export function parsePipeline(raw: unknown, file: string, opts: ParsePipelineOptions = {}): Pipeline {
+  if (opts.unknownKeys !== 'ignore') refuseUnknownKeys(raw, file);
   const parsed = Pipeline.safeParse(raw);
   if (!parsed.success) {
     throw new TqError('INVALID_PIPELINE', `${file}: ${formatZodError(parsed.error)}`, {
@@ -86,6 +104,18 @@ export function parsePipeline(raw: unknown, file: string): Pipeline {
   const cycle = findCycle(pipeline);
   if (cycle) fail('cascade', `rules form a cycle (${cycle.join(' -> ')}); a pipeline must be acyclic`);
   return pipeline;
+}
+
+function refuseUnknownKeys(raw: unknown, file: string): void {
+  const unknown = unknownPipelineKeys(raw, PIPELINE_KEYS);
+  const first = unknown[0];
+  if (first === undefined) return;
+  const each = unknown.map((u) => `unknown key ${u.path}${didYouMean(u.key, PIPELINE_KEYS[u.level])}`);
+  throw new TqError('INVALID_PIPELINE', `${file}: ${each.join('; ')}`, {
+    file,
+    field: first.path,
+    hint: `the keys of a ${first.level} are: ${PIPELINE_KEYS[first.level].join(', ')} (see "Pipeline format" in the README)`,
+  });
 }
 
 function findCycle(pipeline: Pipeline): string[] | undefined {

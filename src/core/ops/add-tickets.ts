@@ -86,10 +86,7 @@ export async function addTickets(ctx: RunCtx, rawStage: string, items: AsyncIter
   let ids: string[];
   try {
     ids = await mapLimit(items, ADD_CONCURRENCY, async ({ item, where }, index) => {
-      const problem = checkStageData(ctx.config.pipeline, stage, 'input', item);
-      if (problem) {
-        throw new TqError('INVALID_INPUT', `${where}: does not match stages.${stage}.input_schema: ${problem}`, { file: where });
-      }
+      await checkStageData(ctx.config.pipeline, stage, 'input', item, { file: where, pipelineFile: ctx.paths.runJson, runId: ctx.runId });
       const ticketId = batchTicketId(stage, batch.batch_id, index);
       const ticket = newTicket({ runId: ctx.runId, stage, input: item, now: ctx.clock.now(), pipeline: ctx.config.pipeline, ticketId });
       if ((await birthTicket(ctx, ticket)) === 'created') created += 1;

@@ -2,6 +2,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { TqError, errnoCode, ioError } from '../model/errors.js';
 import { cleanId } from '../model/ids.js';
 import { parsePipeline, type Pipeline } from '../model/pipeline.js';
+import { compileStageSchemas } from '../model/stage-schemas.js';
 import { runPaths } from '../store/run-paths.js';
 import { openRun, type Durability, type RunConfig, type RunCtx, type RunOptions } from '../store/run-context.js';
 import { writeFileAtomic } from '../store/atomic-write.js';
@@ -23,7 +24,9 @@ export const RUN_GITIGNORE = ['# written by tq: temp files and locks never belon
 /** Create runs/<run-id>/ with run.json, .gitignore, AGENTS.md and schemas/. */
 export async function createRun(root: string, rawRunId: string, opts: CreateRunOptions): Promise<RunCtx> {
   const runId = cleanId(rawRunId, 'run id');
-  const pipeline: Pipeline = parsePipeline(opts.pipeline, opts.pipelineFile ?? 'pipeline');
+  const pipelineFile = opts.pipelineFile ?? 'pipeline';
+  const pipeline: Pipeline = parsePipeline(opts.pipeline, pipelineFile);
+  await compileStageSchemas(pipeline, pipelineFile);
   const paths = runPaths(root, runId);
   try {
     await mkdir(root, { recursive: true });
