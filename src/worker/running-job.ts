@@ -18,6 +18,8 @@ export interface JobEnv {
   handler: Handler;
   lease: string | number | undefined;
   heartbeatEvery: number | false;
+  /** Without heartbeats, how often to look whether the lease ran out (by the run's clock). */
+  leaseCheckEvery: number;
   timeout: number | undefined;
   abandonAfter: number;
   tally: WorkTally;
@@ -97,7 +99,8 @@ export class RunningJob {
 
   async execute(): Promise<void> {
     this.env.emit('claimed', this.info);
-    const heartbeats = startHeartbeats(this.env.heartbeatEvery, () => this.beat());
+    const { heartbeatEvery } = this.env;
+    const heartbeats = heartbeatEvery === false ? startHeartbeats(this.env.leaseCheckEvery, async () => this.checkLease()) : startHeartbeats(heartbeatEvery, () => this.beat());
     const { timeout } = this.env;
     const timer = timeout === undefined ? undefined : setTimeout(() => this.stop('timeout', `timed out after ${formatElapsed(timeout)}`), timeout);
     let settled: Settled;
@@ -165,6 +168,17 @@ export class RunningJob {
     }
   }
 
+  /**
+   * Without heartbeats the lease is a deadline: once the run's clock passes it, the handler is
+   * told to stop (anyone may reap and re-claim the ticket now). Whatever it still returns is
+   * submitted: accepted if nobody took the ticket meanwhile, else kept in rejected/.
+   */
+  private checkLease(): void {
+    const now = this.env.ctx.clock.now();
+    if (Number.isNaN(this.leaseEnds) || now.getTime() < this.leaseEnds) return;
+    this.stop('lease-lost', `its lease ran out at ${new Date(this.leaseEnds).toISOString()} (no heartbeats)`);
+  }
+
   /** Exactly one ending, by why the handler stopped (if it was told to) and how it settled. */
   private async conclude(s: Settled): Promise<void> {
     const kind = this.stopKind;
@@ -172,7 +186,9 @@ export class RunningJob {
     if (kind === 'lease-lost') {
       // Why submit anyway: the fence refuses it and keeps the output in rejected/, never lost.
       if (s.ok) return this.submit(s.output, s.ms);
-      return this.lost(this.lostBy as TqError, s.ms);
+      // With no heartbeat refused, the lease only ran out: give the ticket back as a reap would.
+      if (this.lostBy === undefined) return this.fail({ error: (this.stopper.signal.reason as WorkStopped).message }, s.ms);
+      return this.lost(this.lostBy, s.ms);
     }
     if (kind === 'timeout') {
       const reason = (this.stopper.signal.reason as WorkStopped).message;

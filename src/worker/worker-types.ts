@@ -111,7 +111,10 @@ export interface WorkerOptions {
   workerId?: string;
   /** Lease of each claim and heartbeat ("10m"); default the stage's lease. */
   lease?: string | number;
-  /** Milliseconds between heartbeats; default a third of the lease; false: none (the lease then runs out). */
+  /**
+   * Milliseconds between heartbeats; default a third of the lease. false: none; the lease is
+   * then a deadline: past it (by the run's clock) the handler is told to stop (`lease-lost`).
+   */
   heartbeatEvery?: number | false;
   /** The longest wait between two claims when nothing is claimable (ms, default 1000). */
   pollInterval?: number;

@@ -130,6 +130,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       lease,
       // Why a third: two heartbeats can fail (a busy disk, a slow NFS) before the lease runs out.
       heartbeatEvery: this.opts.heartbeatEvery ?? Math.max(1, Math.floor(leaseMs / 3)),
+      leaseCheckEvery: Math.max(1, Math.min(1000, Math.floor(leaseMs / 3))),
       timeout: this.opts.timeout,
       abandonAfter: this.opts.abandonAfter ?? DEFAULT_ABANDON_MS,
       tally: this.tally,

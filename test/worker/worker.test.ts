@@ -199,7 +199,7 @@ describe('Worker: leases', () => {
     await expectFsckOk(run.ctx);
   });
 
-  it('without heartbeats the lease runs out: the output is refused at submit and kept in rejected/', async () => {
+  it('without heartbeats the lease is a deadline: past it the handler is told to stop; its late output is kept in rejected/', async () => {
     const [id] = await addItems(run.ctx, 'parse', parseItems(1));
     const g = gate();
     const lost: string[] = [];
@@ -212,6 +212,10 @@ describe('Worker: leases', () => {
     // Another worker takes it meanwhile: the late submit is refused, not applied.
     const other = await claimTicket(run.ctx, { stage: 'parse', workerId: 'w2' });
     expect(other?.ticket.ticket_id).toBe(id);
+    const signal = g.contexts[0]?.signal;
+    await waitFor(() => signal?.aborted, 5000, 'the handler told to stop');
+    expect((signal?.reason as WorkStopped).kind).toBe('lease-lost');
+    expect((signal?.reason as WorkStopped).message).toMatch(/^its lease ran out at .* \(no heartbeats\)$/);
     g.open();
     await waitFor(() => lost.length === 1, 5000, 'lease-lost');
     expect(lost).toEqual(['LEASE_LOST']);
