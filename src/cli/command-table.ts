@@ -24,6 +24,7 @@ export const COMMANDS: CommandEntry[] = [
   { command: 'heartbeat <run> <ticket>', describe: 'extend the lease of a ticket you hold', load: async () => (await import('./commands/worker-commands.js')).heartbeatCommand },
   { command: 'submit <run> <ticket>', describe: 'hand in the output of a claimed ticket (fenced: refused after the lease was lost)', load: async () => (await import('./commands/worker-commands.js')).submitCommand },
   { command: 'release <run> <ticket>', describe: 'give a claimed ticket back to pending', load: async () => (await import('./commands/worker-commands.js')).releaseCommand },
+  { command: 'work <run>', describe: 'run a program once per ticket of a stage (input on stdin, output on stdout): heartbeats, retries, logs; no daemon needed', load: async () => (await import('./commands/work-command.js')).workCommand },
   { command: 'approve <run> <ticket>', describe: 'needs_review -> completed (then cascades)', load: async () => (await import('./commands/operator-commands.js')).approveCommand },
   { command: 'requeue <run> <tickets..>', describe: 'failed|needs_review -> pending (fresh attempts)', load: async () => (await import('./commands/operator-commands.js')).requeueCommand },
   { command: 'concerns <run>', describe: 'worker concerns, grouped by level and stage', load: async () => (await import('./commands/inspect-commands.js')).concernsCommand },
