@@ -5,6 +5,7 @@ import type { Ticket } from '../core/model/ticket-schema.js';
 import { AttemptLog } from './attempt-log.js';
 import { parseConcernLines, parseOutput, parseUsageFile, readOptionalFile } from './command-files.js';
 import { formatElapsed } from './format-elapsed.js';
+import { shellWords } from './shell-words.js';
 import { spawnCommand, type SpawnResult } from './spawn-command.js';
 import { AttemptError, WorkStopped, type Handler, type JobContext } from './worker-types.js';
 
@@ -82,7 +83,7 @@ export function commandEnv(base: NodeJS.ProcessEnv, ticket: Ticket, job: JobCont
 /** Run the program with its stderr going to the attempt's log. */
 async function runLogged(opts: CommandOptions, args: string[], ticket: Ticket, job: JobContext, scratch: Scratch): Promise<SpawnResult & { ms: number }> {
   const log = await AttemptLog.open(job.run, ticket.ticket_id, job.attempt, ticket.claim_count, opts.logCap).catch(() => undefined);
-  log?.note(`tq work: ${[opts.command, ...args].map(shellWord).join(' ')}`);
+  log?.note(`tq work: ${shellWords([opts.command, ...args])}`);
   log?.note(`ticket ${ticket.ticket_id}, attempt ${job.attempt}, worker ${job.workerId}, started ${new Date().toISOString()}`);
   const started = performance.now();
   const result = await spawnCommand(opts.command, args, {
@@ -126,9 +127,4 @@ async function outcomeOf(opts: CommandOptions, r: SpawnResult, job: JobContext, 
   } catch (err) {
     throw err instanceof AttemptError ? fail(err.message) : err;
   }
-}
-
-/** An argument as a shell would need it written (for the log's first line). */
-function shellWord(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }

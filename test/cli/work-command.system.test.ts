@@ -11,7 +11,7 @@ import { createRun } from '../../src/core/ops/create-run.js';
 import { reapExpired } from '../../src/core/ops/reap-claims.js';
 import type { RunCtx } from '../../src/core/store/run-context.js';
 import { BIN, ensureDistBuilt } from '../helpers/build-dist.js';
-import { addItems, examplePipeline, parseItems } from '../helpers/make-run.js';
+import { REPO_ROOT, addItems, examplePipeline, parseItems } from '../helpers/make-run.js';
 import { runBin } from '../helpers/run-bin.js';
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
 import { ls, readTicketFile, stateFile } from '../helpers/ticket-files.js';
@@ -168,5 +168,29 @@ case "$input" in *'"n0"'*) while [ ! -e "$1/go" ]; do sleep 0.02; done; echo "$i
     const r = await runBin(root, ['work', ctx.runId, '--stage', 'parse', '--until-empty', '--json', '--', 'sh', '-c', 'echo nope >&2; exit 3']);
     expect(r.code, r.stderr).toBe(1);
     expect(JSON.parse(r.stdout)).toMatchObject({ run_id: ctx.runId, stage: 'parse', done: 0, failed: 1, retried: 2, stopped_by: null, attempts_timed: 3 });
+  });
+
+  it('examples/llm-translate.sh works the translate stage without a key (its stand-in); --review-exit sends curate outputs to review', async () => {
+    n += 1;
+    const pipeline = JSON.parse(await readFile(join(REPO_ROOT, 'examples', 'gallia', 'pipeline.json'), 'utf8')) as unknown;
+    const ctx = await createRun(root, `gallia${n}`, { pipeline, durability: 'none' });
+    const beat = (node_id: string, text: string): Record<string, string> => ({ node_id, speaker: 'Clerk', text });
+    await addItems(ctx, 'translate', [
+      { walk_id: 'walk-1', beats: [beat('0x1', 'The Republic files every complaint in triplicate.')] },
+      { walk_id: 'walk-2', beats: [beat('0x2', 'Nobody crosses the dam after curfew.'), beat('0x3', 'Take it up with the Republic.')] },
+    ]);
+    const env = { ANTHROPIC_API_KEY: '' };
+    const t = await runBin(root, ['work', ctx.runId, '--stage', 'translate', '--until-empty', '--', join(REPO_ROOT, 'examples', 'llm-translate.sh')], { env });
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stdout).toMatch(/: done 2, failed 0, retried 0/);
+    const [first] = await ls(join(ctx.paths.dir, 'completed', 'translate'));
+    const translated = await readTicketFile(join(ctx.paths.dir, 'completed', 'translate', first as string));
+    expect(translated.usage).toMatchObject({ model: 'stand-in' });
+    const curate = await ls(join(ctx.paths.dir, 'pending', 'curate'));
+    expect(curate.map((name) => name.replace(/-[0-9a-f]+\.json$/, ''))).toEqual(['curate-k-barrage', 'curate-k-hexagone']);
+    const c = await runBin(root, ['work', ctx.runId, '--stage', 'curate', '--until-empty', '--review-exit', '3', '--', 'sh', '-c', 'cat; exit 3']);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout).toMatch(/: done 2 \(2 to review\), failed 0/);
+    expect(await ls(join(ctx.paths.dir, 'needs_review', 'curate'))).toEqual(curate);
   });
 });

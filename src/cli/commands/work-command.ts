@@ -5,6 +5,7 @@ import { commandHandler, type CommandOptions } from '../../worker/command-handle
 import { DEFAULT_LOG_CAP } from '../../worker/attempt-log.js';
 import { findExecutable } from '../../worker/find-executable.js';
 import { formatElapsed } from '../../worker/format-elapsed.js';
+import { shellWords } from '../../worker/shell-words.js';
 import { MAX_CONCURRENCY, Worker } from '../../worker/worker.js';
 import type { WorkerOptions } from '../../worker/worker-types.js';
 import { openRunFromArgs } from '../common.js';
@@ -119,7 +120,7 @@ async function runWork(args: Args, io: CliIo): Promise<CommandOutput> {
   }
   const worker = new Worker(ctx, stage, commandHandler(cmd), options);
   const progress = await startWorkProgress(worker, io, { json: args.json, runId: ctx.runId });
-  if (!args.json) progress.note(`working on ${ctx.runId}/${worker.stage} as ${worker.workerId}, ${options.concurrency} at a time: ${[cmd.command, ...cmd.args].join(' ')}`);
+  if (!args.json) progress.note(`working on ${ctx.runId}/${worker.stage} as ${worker.workerId}, ${options.concurrency} at a time: ${shellWords([cmd.command, ...cmd.args])}`);
   const signals = handleSignals(worker, grace, progress);
   let summary;
   try {
