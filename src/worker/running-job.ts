@@ -61,6 +61,8 @@ export class RunningJob {
   private lostBy: TqError | undefined;
   private readonly token: string | undefined;
   private readonly path: string;
+  /** The handler has returned, thrown, or been given up on. */
+  private settled = false;
 
   constructor(
     private readonly env: JobEnv,
@@ -79,8 +81,12 @@ export class RunningJob {
     return r instanceof WorkStopped ? r.kind : undefined;
   }
 
-  /** Tell the handler to stop. The first reason decides the outcome; `kill` also aborts killSignal. */
+  /**
+   * Tell the handler to stop. The first reason decides the outcome; `kill` also aborts
+   * killSignal. Once the handler has settled it is too late: its result stands.
+   */
   stop(kind: StopKind, message: string): void {
+    if (this.settled) return;
     if (!this.stopper.signal.aborted) this.stopper.abort(new WorkStopped(kind, message));
     if (kind === 'kill' && !this.killer.signal.aborted) this.killer.abort(new WorkStopped(kind, message));
   }
@@ -107,6 +113,9 @@ export class RunningJob {
     try {
       settled = await this.settle();
     } finally {
+      // RACE: from here a grace period or a timeout running out must not turn a handler that
+      // has already returned its output into a release or a failed attempt.
+      this.settled = true;
       clearTimeout(timer);
       await heartbeats.stop();
     }

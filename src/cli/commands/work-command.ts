@@ -144,6 +144,7 @@ export const workCommand: CommandSpec = {
     y
       // Why: everything after `--` is the program and its arguments, untouched by the parser.
       .parserConfiguration({ 'populate--': true })
+      .usage('tq work <run> --stage <stage> [options] -- <program> [args...]\n\nRun a program once per ticket: input_data on stdin, output JSON on stdout; exit 0 completes, another exit fails the attempt (retried until max_attempts).')
       .positional('run', { type: 'string' })
       .option('stage', { type: 'string', demandOption: true, describe: 'the stage whose tickets to work on' })
       .option('concurrency', { type: 'number', default: 1, describe: 'programs running at once' })
