@@ -95,7 +95,7 @@ function startProcess(args: string[], label: string, log: string[]): ChildProces
 
 /** `tq work` on one stage, running the demo agent per ticket; resolves with its summary lines once it has stopped. */
 function startTqWork(root: string, runId: string, stage: string, concurrency: number, log: string[]): { child: ChildProcess; summary: Promise<string[]> } {
-  const args = [TQ, 'work', runId, '--root', root, '--stage', stage, '--concurrency', String(concurrency), '--worker', `tq-work-${stage}`, '--poll', '200ms', '--', process.execPath, AGENT];
+  const args = [TQ, 'work', runId, '--root', root, '--stage', stage, '--concurrency', String(concurrency), '--worker', `tq-work-${stage}`, '--poll', '200ms', '--grace', '2s', '--', process.execPath, AGENT];
   const child = startProcess(args, `tq work ${stage}`, log);
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
