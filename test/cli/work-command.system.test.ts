@@ -85,22 +85,19 @@ cat`);
     const ctx = await newRun(3);
     const work = join(dir, 'sigint');
     await mkdir(join(work, 'started'), { recursive: true });
-    // The first walk's program finishes once "go" exists; the other one never does.
+    // The first program to start (mkdir is the lock) finishes once "go" exists; the other never does.
     const prog = await script('sigint.sh', `input=$(cat)
 touch "$1/started/$TQ_TICKET_ID"
-case "$input" in *'"n0"'*) while [ ! -e "$1/go" ]; do sleep 0.02; done; echo "$input";; *) exec sleep 600;; esac`);
-    const w = startWork([ctx.runId, '--stage', 'parse', '--concurrency', '2', '--grace', '1s', '--worker', 'w1', '--', prog, work]);
+if mkdir "$1/first" 2>/dev/null; then echo "$TQ_TICKET_ID" > "$1/first/id"; while [ ! -e "$1/go" ]; do sleep 0.02; done; echo "$input"; else exec sleep 600; fi`);
+    const w = startWork([ctx.runId, '--stage', 'parse', '--concurrency', '2', '--grace', '3s', '--worker', 'w1', '--', prog, work]);
     const started = await waitFor(async () => {
       const names = await readdir(join(work, 'started'));
       return names.length === 2 ? names : undefined;
     }, 10_000, 'two programs started');
-    const first = await waitFor(async () => {
-      for (const id of started) if ((await readTicketFile(stateFile(ctx, 'claimed', 'w1', id)).catch(() => undefined))?.input_data.id === 'n0') return id;
-      return undefined;
-    }, 5000, 'which ticket is n0');
+    const first = await waitFor(async () => (await readFile(join(work, 'first', 'id'), 'utf8').catch(() => '')).trim(), 5000, 'the first program');
     const other = started.find((id) => id !== first) as string;
     w.child.kill('SIGINT');
-    await waitFor(() => /SIGINT: claiming no more; 2 running program\(s\) get 1\.0s to finish/.test(w.out()), 10_000, 'the shutdown notice');
+    await waitFor(() => /SIGINT: claiming no more; 2 running program\(s\) get 3\.0s to finish/.test(w.out()), 10_000, 'the shutdown notice');
     await writeFile(join(work, 'go'), '');
     const r = await w.ended;
     expect(r.code, r.stderr).toBe(130);
@@ -129,17 +126,17 @@ case "$input" in *'"n0"'*) while [ ! -e "$1/go" ]; do sleep 0.02; done; echo "$i
     expect(await ls(join(ctx.paths.dir, 'pending', 'parse'))).toHaveLength(2);
   });
 
-  it('heartbeats keep a program past its lease in real time (--lease 1s, the program runs 2s)', async () => {
+  it('heartbeats keep a program past its lease in real time (--lease 2s, the program runs over 3s)', async () => {
     const ctx = await newRun(1);
     const go = join(dir, 'go-lease');
     const prog = await script('lease.sh', `while [ ! -e ${go} ]; do sleep 0.02; done; cat`);
-    const w = startWork([ctx.runId, '--stage', 'parse', '--lease', '1s', '--until-empty', '--worker', 'hb', '--', prog]);
+    const w = startWork([ctx.runId, '--stage', 'parse', '--lease', '2s', '--until-empty', '--worker', 'hb', '--', prog]);
     const first = await waitFor(async () => {
       const [name] = await ls(join(ctx.paths.dir, 'claimed', 'hb'));
       return name ? readTicketFile(join(ctx.paths.dir, 'claimed', 'hb', name)) : undefined;
     }, 10_000, 'claimed');
     const firstExpiry = Date.parse(first.claim?.lease_expires_at ?? '');
-    await waitFor(() => Date.now() > firstExpiry + 1000, 10_000, 'two leases gone by');
+    await waitFor(() => Date.now() > firstExpiry + 1000, 10_000, 'past the first lease by a second');
     expect(await reapExpired(ctx)).toEqual([]);
     await writeFile(go, '');
     const r = await w.ended;
