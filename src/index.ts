@@ -15,6 +15,7 @@ export { readInputItems } from './core/ops/read-input.js';
 export { claimTicket, type ClaimOptions, type ClaimResult } from './core/ops/claim-ticket.js';
 export { submitTicket, type SubmitOptions, type SubmitResult } from './core/ops/submit-ticket.js';
 export { heartbeatTicket, releaseTicket } from './core/ops/worker-moves.js';
+export { failAttempt, type FailAttemptOptions, type FailAttemptResult } from './core/ops/fail-attempt.js';
 export { approveTicket, requeueTicket } from './core/ops/review-moves.js';
 export { reapExpired, type ReapAction } from './core/ops/reap-claims.js';
 export { cascadeTicket, type CascadeMarker } from './core/ops/cascade-ticket.js';
@@ -25,4 +26,7 @@ export { fsckRun, type FsckReport, type FsckProblem } from './core/fsck/fsck-run
 export { recoverMoving } from './core/protocol/recover-moving.js';
 export { parseDuration, formatDuration } from './core/model/duration.js';
 export { startDaemon, type Daemon, type DaemonOptions } from './daemon/start-daemon.js';
+export { Worker, type CloseOptions } from './worker/worker.js';
+export { AttemptError, WorkStopped, type Handler, type JobContext, type JobInfo, type JobDone, type JobFailure, type WorkerEvents, type WorkerOptions, type WorkSummary, type SlotView, type StopKind } from './worker/worker-types.js';
+export { commandHandler, type CommandOptions } from './worker/command-handler.js';
 export { commitRun, type CommitRunOptions } from './core/ops/commit-run.js';

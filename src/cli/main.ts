@@ -199,10 +199,12 @@ function commandName(argv: string[]): string | undefined {
 /**
  * `--input -` and `--output -` mean stdin. Why: yargs reads a lone '-' as a positional, so
  * the option would be left empty and '-' refused as an unknown argument; `--input=-` works.
+ * Nothing after a `--` is touched: it is a program's own command line (`tq work ... -- cmd`).
  */
 function joinDashValues(argv: string[]): string[] {
   const out: string[] = [];
-  for (const arg of argv) {
+  for (const [i, arg] of argv.entries()) {
+    if (arg === '--') return [...out, ...argv.slice(i)];
     const prev = out[out.length - 1];
     if (arg === '-' && prev !== undefined && /^--[A-Za-z][\w-]*$/.test(prev)) out[out.length - 1] = `${prev}=-`;
     else out.push(arg);

@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 describe('tq demo --fast (the README main command, small corpus)', () => {
-  it('runs the whole pipeline with a daemon, CLI and file-only agents, and recovers the dead agent\'s ticket', async () => {
+  it('runs the whole pipeline with a daemon, tq work and file-only agents, and recovers the dead agent\'s ticket', async () => {
     const r = await runFastDemo();
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     const out = r.stdout;
@@ -34,7 +34,11 @@ describe('tq demo --fast (the README main command, small corpus)', () => {
     expect(out).toMatch(/^reaper recovered parse-\S+ from doomed-agent \(it died holding the claim\)$/m);
     expect(out).toMatch(/^concerns: \d+ error, \d+ review, \d+ info$/m);
     expect(out).toMatch(/^fsck: ok$/m);
-    expect(out).toMatch(/workers: 2 using the tq CLI, 2 using only read\/write\/list of files/);
+    expect(out).toMatch(/workers: `tq work` on each stage \(parse, translate, curate\), 2 at a time, running `node demo-agent\.js` per ticket; 2 agents using only read\/write\/list of files/);
+    // Each stage's `tq work` printed its summary when the demo stopped it.
+    const workDone = [...out.matchAll(/^ {2}worker tq-work-(\w+) on \S+: done (\d+), failed 0, retried 0, lease lost 0, released 0$/gm)];
+    expect(workDone.map((m) => m[1])).toEqual(['parse', 'translate', 'curate']);
+    expect(out.match(/^ {2}command time: median \S+, p95 \S+ over \d+ attempt\(s\)$/gm)).toHaveLength(3);
     const runId = /run (gallia-demo-\S+):/.exec(out)?.[1];
     expect(runId).toBeDefined();
     const curated = await readdir(join(root, String(runId), 'completed', 'curate'));
@@ -49,5 +53,6 @@ describe('tq demo --fast (the README main command, small corpus)', () => {
     expect(data.done).toBe(true);
     expect(data.fsck_ok).toBe(true);
     expect(data.reaped).toHaveLength(1);
+    expect((data as unknown as { work_summaries: string[] }).work_summaries).toHaveLength(6);
   });
 });

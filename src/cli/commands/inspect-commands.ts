@@ -67,7 +67,7 @@ export const listCommand: CommandSpec = {
 
 export const showCommand: CommandSpec = {
   command: 'show <run> <ticket>',
-  describe: 'one ticket: its JSON, state, lineage, kept late outputs',
+  describe: 'one ticket: its JSON, state, lineage, kept late outputs, attempt logs',
   examples: [['$0 show gallia translate-mi0x2k3c000-a7f3z', 'the whole ticket']],
   builder: (y) => y.positional('run', { type: 'string', describe: 'run id' }).positional('ticket', { type: 'string', describe: 'ticket id' }),
   async run(args) {
@@ -77,6 +77,7 @@ export const showCommand: CommandSpec = {
     if (v.requested_by.length > 1) lines.push(`requested by: ${v.requested_by.join(', ')}`);
     if (v.cascade) lines.push(`children: ${v.cascade.children.join(', ') || '(none)'}`);
     for (const r of v.rejected_outputs) lines.push(`rejected late output from ${r.worker_id} at ${r.rejected_at}: ${r.path}`);
+    for (const l of v.logs) lines.push(`log: ${l}`);
     for (const d of v.duplicates) lines.push(`WARNING: another copy at ${d} (run tq fsck)`);
     lines.push(JSON.stringify(v.ticket, null, 2));
     return { data: { ...v }, text: lines.join('\n') };

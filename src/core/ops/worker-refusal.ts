@@ -20,7 +20,8 @@ export interface SetAsideFile {
 
 /** Everything known about a worker's move of its ticket that did not happen. */
 export interface HoldCheck {
-  action: 'submit' | 'heartbeat' | 'release';
+  /** `fail`: record a failed attempt (ops/fail-attempt.ts). */
+  action: 'submit' | 'heartbeat' | 'release' | 'fail';
   /** claimed/<worker>/<id>.json: where the worker's ticket should be. */
   loc: Extract<TicketLocation, { state: 'claimed' }>;
   token?: string;
@@ -51,7 +52,7 @@ export async function explainRefusal(ctx: RunCtx, c: HoldCheck): Promise<Refusal
     const by = finishedBy(await readTicketAt(ctx, finished.path).catch(() => undefined), worker);
     return {
       code: 'ALREADY_DONE',
-      message: `ticket ${id} is already ${FINISHED_WORDS[finished.state]} (${by}): cannot ${c.action} it${aside}`,
+      message: `ticket ${id} is already ${FINISHED_WORDS[finished.state]} (${by}): cannot ${verbOf(c.action)} it${aside}`,
       hint: 'claim another ticket; a second result for a finished ticket is never applied',
     };
   }
@@ -62,7 +63,7 @@ export async function explainRefusal(ctx: RunCtx, c: HoldCheck): Promise<Refusal
     const wasOurs = holder?.history.some((h) => h.worker_id === worker) ?? false;
     return {
       code: wasOurs ? 'LEASE_LOST' : 'NOT_HOLDER',
-      message: `ticket ${id} is held by ${other.workerId}, not you (${worker})${wasOurs ? ': your claim on it was lost (its lease expired, or it was released or requeued)' : ''}: cannot ${c.action} it${aside}`,
+      message: `ticket ${id} is held by ${other.workerId}, not you (${worker})${wasOurs ? ': your claim on it was lost (its lease expired, or it was released or requeued)' : ''}: cannot ${verbOf(c.action)} it${aside}`,
       hint: wasOurs ? 'claim a new ticket' : `submit, heartbeat or release only tickets in claimed/${worker}/, as ${worker}`,
     };
   }
@@ -70,16 +71,21 @@ export async function explainRefusal(ctx: RunCtx, c: HoldCheck): Promise<Refusal
     const s = c.setAside;
     return {
       code: 'CORRUPT_TICKET',
-      message: `cannot ${c.action} ${id}: ${s.why}; the file was ${s.quarantined ? `quarantined as ${s.quarantined}` : 'gone'}${s.restored ? `, and the ticket put back into pending/ from its birth record (${s.restored})` : ''}`,
+      message: `cannot ${verbOf(c.action)} ${id}: ${s.why}; the file was ${s.quarantined ? `quarantined as ${s.quarantined}` : 'gone'}${s.restored ? `, and the ticket put back into pending/ from its birth record (${s.restored})` : ''}`,
       hint: 'a claimed ticket file must not be edited: claim a new ticket',
       ...(s.field !== undefined ? { field: s.field } : {}),
     };
   }
   return {
     code: 'LEASE_LOST',
-    message: `cannot ${c.action} ${id}: it is not claimed by ${worker}${c.token ? ` with token ${c.token}` : ''} any more (its lease expired, or it was released or requeued)`,
+    message: `cannot ${verbOf(c.action)} ${id}: it is not claimed by ${worker}${c.token ? ` with token ${c.token}` : ''} any more (its lease expired, or it was released or requeued)`,
     hint: `claim a new ticket; see where it is with \`tq show ${ctx.runId} ${id}\``,
   };
+}
+
+/** The action as the refusal says it: "cannot submit it", "cannot record a failed attempt of it". */
+function verbOf(action: HoldCheck['action']): string {
+  return action === 'fail' ? 'record a failed attempt of' : action;
 }
 
 function asideNote(c: HoldCheck): string {

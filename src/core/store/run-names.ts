@@ -17,6 +17,8 @@
  *   quarantine/<name>~<n>.why.json      why it was quarantined
  *   rejected/<id>~<n>.json              an output refused because the lease was lost
  *   inputs/<batch>.json                 the record of one `tq create/add` input
+ *   logs/<id>.<attempt>.log             the stderr of one attempt of `tq work` (…~<claim>.log when run again)
+ *   logs/<id>.<attempt>.log.tmp         that log while the attempt runs (git-ignored as *.tmp)
  *   .tmp/<name>.<pid>.<n>.tmp           a temp file (git-ignored)
  *   schemas/<name>.schema.json          a JSON Schema for agents (ops/agent-docs.ts)
  *
@@ -224,3 +226,23 @@ export function isSafeBaseName(base: string, suffix: string): boolean {
 
 /** `requests/README.md`: what requests/ is for (ops/agent-docs.ts); the one file there that is neither a request nor a reply. */
 export const REQUESTS_README_FILE_NAME = 'README.md';
+
+export const LOG_SUFFIX = '.log';
+/** Why `.tmp`: the run's .gitignore has `*.tmp`, so a log still being written is never committed. */
+export const LOG_PART_SUFFIX = '.log.tmp';
+
+/**
+ * `logs/<id>.<attempt>.log`: the stderr of one attempt. With `claim` (the ticket's claim_count),
+ * `logs/<id>.<attempt>~<claim>.log`: the same attempt run again (its first run was released).
+ * Why `~`: ids never contain it, so the name splits one way only.
+ */
+export function attemptLogFileName(ticketId: string, attempt: number, claim?: number): string {
+  return `${ticketId}.${attempt}${claim !== undefined ? `~${claim}` : ''}${LOG_SUFFIX}`;
+}
+
+/** The attempt of a log name of this ticket (`<id>.<n>.log` or `<id>.<n>~<claim>.log`), or undefined for any other name. */
+export function attemptOfLogFileName(name: string, ticketId: string): number | undefined {
+  if (!name.startsWith(`${ticketId}.`) || !name.endsWith(LOG_SUFFIX)) return undefined;
+  const m = /^(\d{1,9})(?:~\d{1,9})?$/.exec(name.slice(ticketId.length + 1, -LOG_SUFFIX.length));
+  return m ? Number(m[1]) : undefined;
+}

@@ -14,6 +14,7 @@ import { join } from 'node:path';
  *   rejected/                      outputs refused because the lease was lost (kept, not lost)
  *   requests/                      file-only protocol: claim requests and replies
  *   inputs/<batch>.json            one record per `tq create/add` input (for resuming)
+ *   logs/<id>.<attempt>.log        stderr of each attempt `tq work` ran
  *   quarantine/                    files fsck or the daemon could not accept
  *   .tmp/                          temp files (git-ignored)
  */
@@ -28,6 +29,7 @@ export interface RunPaths {
   rejected: string;
   requests: string;
   inputs: string;
+  logs: string;
   quarantine: string;
   agents: string;
   schemas: string;
@@ -46,6 +48,7 @@ export function runPaths(root: string, runId: string): RunPaths {
     rejected: join(dir, 'rejected'),
     requests: join(dir, 'requests'),
     inputs: join(dir, 'inputs'),
+    logs: join(dir, 'logs'),
     quarantine: join(dir, 'quarantine'),
     agents: join(dir, 'AGENTS.md'),
     schemas: join(dir, 'schemas'),
