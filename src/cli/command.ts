@@ -10,6 +10,8 @@ export interface CommandSpec {
   describe: string;
   examples: [string, string][];
   builder: (y: Argv) => Argv;
+  /** What the command takes after `--` (e.g. a program to run); a command without it takes nothing there. */
+  afterDashDash?: string;
   /** `argv`: the words of the line, for the rare option whose order among others matters (`--suggestion`). */
   run: (args: Args, io: CliIo, argv: readonly string[]) => Promise<CommandOutput>;
 }

@@ -113,7 +113,9 @@ async function mainWithYargs(argv: string[], io: CliIo, rootDefault: string, loa
     .strict()
     // Why: an array option takes one value per flag (`--concern a --concern b`), as in the fast
     // parser; greedy, `--concern a b` would swallow the next word, even a positional.
-    .parserConfiguration({ 'greedy-arrays': false })
+    // Why populate--: the words after `--` are kept apart in args['--'] (tq work's program);
+    // a builder's own parserConfiguration would not reach this already-configured parse.
+    .parserConfiguration({ 'greedy-arrays': false, 'populate--': true })
     .demandCommand(1, 'name a command (tq --help lists them)')
     .exitProcess(false)
     .showHelpOnFail(false)
@@ -161,6 +163,10 @@ function usageProblem(argv: string[], matched: Matched | undefined, usageError: 
     const cmd = declaredOptions(matched.spec);
     const bad = unknownOptionError(argv, cmd, matched.entry) ?? optionValueError(argv, cmd);
     if (bad) return bad;
+    const afterDashDash = matched.args['--'];
+    if (!matched.spec.afterDashDash && Array.isArray(afterDashDash) && afterDashDash.length > 0) {
+      return new TqError('USAGE', `unexpected words after --: ${afterDashDash.map(String).join(' ')}`, { hint: `usage: ${usageLine(matched.entry)}` });
+    }
     if (usageError === undefined) return undefined;
     const missing = missingPositional(matched.entry, matched.args);
     if (missing) return missingPositionalError(matched.entry, missing);

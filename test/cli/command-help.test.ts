@@ -69,7 +69,7 @@ describe('every command describes itself', () => {
 });
 
 /** The options that are lengths of time, per command. */
-const DURATION_OPTIONS = ['claim lease', 'heartbeat lease', 'status interval', 'status window', 'top interval', 'top window', 'fsck settle', 'demo timeout', 'daemon interval', 'daemon settle', 'daemon file-settle', 'daemon commit'];
+const DURATION_OPTIONS = ['claim lease', 'heartbeat lease', 'status interval', 'status window', 'top interval', 'top window', 'fsck settle', 'demo timeout', 'daemon interval', 'daemon settle', 'daemon file-settle', 'daemon commit', 'work lease', 'work timeout'];
 
 describe('durations mean the same everywhere', () => {
   it('every duration option is a string for the one parser, and no option is in ms or seconds', async () => {

@@ -46,13 +46,20 @@ describe('unknown commands and options', () => {
     const typo = await tq('stauts', 'demo');
     expect(typo.code).toBe(2);
     expect(typo.stderr).toBe('tq: unknown command: stauts; did you mean "status"?\n  hint: `tq --help` lists the commands\n');
-    const far = await tq('work', 'demo', '--json');
+    const far = await tq('frobnicate', 'demo', '--json');
     expect(far.code).toBe(2);
-    expect(jsonOf(far.stderr)).toMatchObject({ error: { code: 'USAGE', message: 'unknown command: work' } });
+    expect(jsonOf(far.stderr)).toMatchObject({ error: { code: 'USAGE', message: 'unknown command: frobnicate' } });
     // A line yargs parses (an option before the command) gets the same answer.
     const late = await tq('--json=true', 'stauts');
     expect(late.code).toBe(2);
     expect(late.stderr).toContain('unknown command: stauts; did you mean "status"?');
+  });
+
+  it('words after -- are a usage error for a command that runs no program', async () => {
+    await createDemo();
+    const r = await tq('status', 'demo', '--', 'extra');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('tq: unexpected words after --: extra');
   });
 
   it('an unknown option names the closest one the command takes', async () => {

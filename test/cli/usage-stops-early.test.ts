@@ -83,6 +83,8 @@ function lines(f: Fixture): Record<string, { base: string[]; valueOption: string
     heartbeat: { base: ['heartbeat', 'demo', f.held, '--worker', 'w1', '--lease', '20m'], valueOption: 'token', mutates: true },
     submit: { base: ['submit', 'demo', f.held, '--worker', 'w1', '--output', f.out], valueOption: 'concern', mutates: true },
     release: { base: ['release', 'demo', f.held, '--worker', 'w1'], valueOption: 'reason', mutates: true },
+    // Why no program after --: the refused flags are appended, and after -- they would be the program's.
+    work: { base: ['work', 'demo', '--stage', 'parse', '--until-empty'], valueOption: 'timeout' },
     approve: { base: ['approve', 'demo', f.review], valueOption: 'note', mutates: true },
     requeue: { base: ['requeue', 'demo', f.failed], valueOption: 'note', mutates: true },
     concerns: { base: ['concerns', 'demo'], valueOption: 'level' },

@@ -140,12 +140,12 @@ export const workCommand: CommandSpec = {
     ['$0 work gallia --stage translate --concurrency 4 -- ./examples/llm-translate.sh', 'four programs at a time, forever'],
     ['$0 work gallia --stage parse --until-empty --timeout 2m -- python3 parse.py {input}', 'until the stage is drained; {input} is a file holding the input JSON'],
   ],
+  // Why: everything after `--` is the program and its arguments, untouched by the parser.
+  afterDashDash: '<program> [args...]',
   builder: (y) =>
     y
-      // Why: everything after `--` is the program and its arguments, untouched by the parser.
-      .parserConfiguration({ 'populate--': true })
       .usage('tq work <run> --stage <stage> [options] -- <program> [args...]\n\nRun a program once per ticket: input_data on stdin, output JSON on stdout; exit 0 completes, another exit fails the attempt (retried until max_attempts).')
-      .positional('run', { type: 'string' })
+      .positional('run', { type: 'string', describe: 'the run whose tickets to work on' })
       .option('stage', { type: 'string', demandOption: true, describe: 'the stage whose tickets to work on' })
       .option('concurrency', { type: 'number', default: 1, describe: 'programs running at once' })
       .option('worker', { type: 'string', describe: 'worker id (default <hostname>-<pid>)' })
