@@ -8,7 +8,6 @@
 import { execFile } from 'node:child_process';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { curateNoun, parseWalk, translateBeats, type Beat, type DialogueNode } from './corpus.js';
 import { errorFileName, replyFileName, requestFileName, ticketFileName } from '../core/store/run-names.js';
@@ -27,15 +26,19 @@ process.on('SIGTERM', () => {
   if (running === 0) process.exit(0);
 });
 
-function runTq(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Run `tq args`; `stdin`, when given, is written to its standard input (e.g. `--output -`). */
+function runTq(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   running += 1;
   return new Promise((resolve) => {
-    execFile(process.execPath, [TQ, ...args], { encoding: 'utf8' }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, [TQ, ...args], { encoding: 'utf8' }, (err, stdout, stderr) => {
       running -= 1;
       if (stopping && running === 0) process.exit(0);
       const code = err && typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : err ? 1 : 0;
       resolve({ code, stdout, stderr });
     });
+    // Why: a child that exits early (a refused submit) closes its stdin; EPIPE is not our error.
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(stdin ?? '');
   });
 }
 
@@ -66,11 +69,10 @@ async function cliRound(root: string, run: string, worker: string): Promise<bool
     if (claim.code !== 0) throw new Error(`tq claim failed: ${claim.stderr}`);
     const { ticket } = JSON.parse(claim.stdout) as { ticket: { ticket_id: string; input_data: Json; claim: { token: string } } };
     const work = doWork(stage, ticket.input_data, ticket.ticket_id);
-    const outFile = join(tmpdir(), `tq-demo-${worker}-${ticket.ticket_id}.json`);
-    await writeFile(outFile, JSON.stringify(work.output));
-    const args = ['submit', run, ticket.ticket_id, '--root', root, '--worker', worker, '--output', outFile, '--token', ticket.claim.token, '--usage', JSON.stringify(work.usage)];
+    // Why stdin and not a file: a file per submit was left behind in /tmp by every demo run.
+    const args = ['submit', run, ticket.ticket_id, '--root', root, '--worker', worker, '--output', '-', '--token', ticket.claim.token, '--usage', JSON.stringify(work.usage)];
     for (const c of work.concerns) args.push('--concern', `${String(c.level)}:${String(c.message)}:${String(c.suggestion ?? '')}`);
-    const sub = await runTq(args);
+    const sub = await runTq(args, JSON.stringify(work.output));
     if (sub.code !== 0) process.stderr.write(`[${worker}] submit refused: ${sub.stderr}`);
     return true;
   }

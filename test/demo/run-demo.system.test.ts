@@ -1,4 +1,5 @@
 import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDistBuilt } from '../helpers/build-dist.js';
@@ -18,14 +19,28 @@ async function runFastDemo(extra: string[] = []): Promise<Awaited<ReturnType<typ
 let root: string;
 beforeAll(async () => {
   await ensureDistBuilt();
-  root = await makeTempDir('tq-demo-');
+  // Why not 'tq-demo-': that is the prefix of the files the demo once left in the temp directory.
+  root = await makeTempDir('tq-demotest-');
 });
 afterAll(async () => {
   await removeDir(root);
 });
 
+/** `tq-demo-*` files in the temp directory (what the demo's CLI agents once left behind). */
+async function demoTempFiles(): Promise<string[]> {
+  return (await readdir(tmpdir())).filter((n) => n.startsWith('tq-demo-'));
+}
+
+/** Every ticket id a run ever had (its registry). */
+async function ticketIdsOf(runDir: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (const stage of await readdir(join(runDir, 'registry'))) ids.push(...(await readdir(join(runDir, 'registry', stage))).map((n) => n.replace(/\.json$/, '')));
+  return ids;
+}
+
 describe('tq demo --fast (the README main command, small corpus)', () => {
   it('runs the whole pipeline with a daemon, CLI and file-only agents, and recovers the dead agent\'s ticket', async () => {
+    const before = new Set(await demoTempFiles());
     const r = await runFastDemo();
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     const out = r.stdout;
@@ -39,6 +54,12 @@ describe('tq demo --fast (the README main command, small corpus)', () => {
     expect(runId).toBeDefined();
     const curated = await readdir(join(root, String(runId), 'completed', 'curate'));
     expect(curated.sort()).toEqual(expect.arrayContaining([expect.stringMatching(/^curate-k-barrage-/), expect.stringMatching(/^curate-k-hexagone-/), expect.stringMatching(/^curate-k-la_legion-/)]));
+    // Nothing of this run was left in the temp directory. Why by ticket id: other processes
+    // on the machine (an older demo) may write tq-demo-* files meanwhile.
+    const ids = await ticketIdsOf(join(root, String(runId)));
+    expect(ids.length).toBeGreaterThan(20);
+    const leftovers = (await demoTempFiles()).filter((n) => !before.has(n) && ids.some((id) => n.includes(id)));
+    expect(leftovers).toEqual([]);
   });
 
   it('--json gives the same figures as one JSON object', async () => {
