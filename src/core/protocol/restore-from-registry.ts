@@ -1,5 +1,6 @@
 import { isTqError } from '../model/errors.js';
-import { parseTicket, serializeTicket, withHistory } from '../model/serialize-ticket.js';
+import { serializeTicket, withHistory } from '../model/serialize-ticket.js';
+import { parseBirthRecord } from '../model/birth-record.js';
 import { TicketState } from '../model/states.js';
 import type { Ticket } from '../model/ticket-schema.js';
 import { createFileExclusive, readIfExists } from '../store/atomic-write.js';
@@ -39,7 +40,7 @@ export async function restoreFromRegistry(ctx: RunCtx, ticketId: string, entry: 
   if (text === undefined) return { left: 'no_record', message: `no birth record ${reg}` };
   let born: Ticket;
   try {
-    born = parseTicket(text, reg);
+    born = parseBirthRecord(text, reg);
   } catch (err) {
     // Why: a damaged birth record must not stop the repair of everything else; the caller
     // reports it unrepaired so a human looks at it.
