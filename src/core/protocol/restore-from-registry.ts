@@ -7,6 +7,7 @@ import { createFileExclusive, readIfExists } from '../store/atomic-write.js';
 import type { RunCtx } from '../store/run-context.js';
 import { pathOfLocation, stateLocation, ticketLocationProblem } from '../store/ticket-location.js';
 import { registryPath } from './birth-ticket.js';
+import { runRelText } from '../store/run-paths.js';
 
 /** What restoring a ticket from its birth record did. */
 export type RegistryRestore =
@@ -51,7 +52,7 @@ export async function restoreFromRegistry(ctx: RunCtx, ticketId: string, entry: 
   const problem = ticketLocationProblem(born, loc, reg);
   if (problem) return { left: 'bad_record', message: problem.message };
   const now = ctx.clock.now().toISOString();
-  const restored: Ticket = { ...born, history: withHistory(born, { at: now, event: entry.event, to: TicketState.pending, note: entry.note }) };
+  const restored: Ticket = { ...born, history: withHistory(born, { at: now, event: entry.event, to: TicketState.pending, note: runRelText(ctx.paths, entry.note) }) };
   // RACE: created with link (O_EXCL): if the ticket reappeared meanwhile, it is not overwritten.
   const ok = await createFileExclusive(ctx, target, serializeTicket(restored));
   return ok ? { restored: target } : { left: 'exists', message: `${target} reappeared meanwhile; left alone` };

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 
 /**
  * Where everything of one run lives. Only validated names (ids.ts) are ever joined in here.
@@ -50,4 +50,33 @@ export function runPaths(root: string, runId: string): RunPaths {
     agents: join(dir, 'AGENTS.md'),
     schemas: join(dir, 'schemas'),
   };
+}
+
+/**
+ * `path` relative to the run directory, for what is stored inside the run. Why: a run is
+ * committed to git and cloned, copied or moved; a path of the machine that wrote it would be
+ * wrong everywhere else (and tell every clone where someone's home directory was).
+ */
+export function runRelPath(paths: RunPaths, path: string): string {
+  const rel = relative(paths.dir, path);
+  return rel === '' ? '.' : rel;
+}
+
+/**
+ * `text` (a message about files of the run: an error, a reason) with every mention of the run
+ * directory, as given or made absolute, made relative to it: for records stored in the run (see
+ * runRelPath). A mention is the directory not preceded by a path character: `runs/r1` inside
+ * `/home/me/runs/r1` is the absolute form, not the relative one.
+ */
+export function runRelText(paths: RunPaths, text: string): string {
+  for (const dir of new Set([resolve(paths.dir), paths.dir])) {
+    if (!text.includes(dir)) continue;
+    const mention = new RegExp(`(^|[^\\w./~-])${escapeRegExp(dir)}(${escapeRegExp(sep)}|(?![\\w.~-]))`, 'g');
+    text = text.replace(mention, (_m, before: string, after: string) => (after === '' ? `${before}.` : before));
+  }
+  return text;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
