@@ -23,6 +23,7 @@ function skeletonDirs(s: FsckSession): string[] {
     paths.rejected,
     paths.requests,
     paths.inputs,
+    paths.items,
   ];
 }
 

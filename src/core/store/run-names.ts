@@ -17,6 +17,7 @@
  *   quarantine/<name>~<n>.why.json      why it was quarantined
  *   rejected/<id>~<n>.json              an output refused because the lease was lost
  *   inputs/<batch>.json                 the record of one `tq create/add` input
+ *   items/<stage>/<item stem>.json      an input item added to the stage (model/item-key.ts stem)
  *   .tmp/<name>.<pid>.<n>.tmp           a temp file (git-ignored)
  *   schemas/<name>.schema.json          a JSON Schema for agents (ops/agent-docs.ts)
  *
@@ -171,6 +172,11 @@ export function quarantineFileName(originalName: string, n: string): string {
 /** `inputs/<batch-id>.json`: the record of one `tq create/add` input. */
 export function batchFileName(batchId: string): string {
   return `${batchId}${TICKET_SUFFIX}`;
+}
+
+/** `items/<stage>/<stem>.json`: the entry of one input item (its stem from model/item-key.ts). */
+export function itemFileName(stem: string): string {
+  return `${stem}${TICKET_SUFFIX}`;
 }
 
 /** `.tmp/<name>.<pid>.<n>.tmp`: a temp file on its way to `name`. */

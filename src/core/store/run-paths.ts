@@ -7,13 +7,14 @@ import { join, relative, resolve, sep } from 'node:path';
  *   pending/<stage>/<id>.json      waiting to be claimed
  *   claimed/<worker>/<id>.json     held by a worker (lease inside the JSON)
  *   completed|failed|needs_review/<stage>/<id>.json
- *   registry/<stage>/<id>.json     birth certificate of every ticket ever created
+ *   registry/<stage>/<id>.json     birth record of every ticket ever created (model/birth-record.ts)
  *   moving/                        tickets in flight between two states (crash recovery)
  *   cascade/done/<id>.json         parent whose children were all created
  *   cascade/requested_by/          extra parents of de-duplicated children
  *   rejected/                      outputs refused because the lease was lost (kept, not lost)
  *   requests/                      file-only protocol: claim requests and replies
  *   inputs/<batch>.json            one record per `tq create/add` input (for resuming)
+ *   items/<stage>/<item>.json      one per input item ever added: its key and its ticket
  *   quarantine/                    files fsck or the daemon could not accept
  *   .tmp/                          temp files (git-ignored)
  */
@@ -28,6 +29,7 @@ export interface RunPaths {
   rejected: string;
   requests: string;
   inputs: string;
+  items: string;
   quarantine: string;
   agents: string;
   schemas: string;
@@ -46,6 +48,7 @@ export function runPaths(root: string, runId: string): RunPaths {
     rejected: join(dir, 'rejected'),
     requests: join(dir, 'requests'),
     inputs: join(dir, 'inputs'),
+    items: join(dir, 'items'),
     quarantine: join(dir, 'quarantine'),
     agents: join(dir, 'AGENTS.md'),
     schemas: join(dir, 'schemas'),

@@ -43,7 +43,7 @@ async function grepRl(runDir: string, needle: string): Promise<string[]> {
 }
 
 const pipeline = parsePipeline(examplePipeline(), 'pipeline');
-const ticket = newTicket({ runId: 'r', stage: 'parse', input: { id: 'walk-1' }, now: new Date('2030-01-01T00:00:00Z'), pipeline });
+const ticket = newTicket({ runId: 'r', stage: 'parse', input: { id: 'walk-1' }, now: new Date('2030-01-01T00:00:00Z'), pipeline, itemKey: 'id:walk-1' });
 
 describe('birth records', () => {
   it('are the born ticket without status, marked "record": "birth", and read back as the pending ticket', () => {
