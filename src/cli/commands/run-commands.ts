@@ -4,6 +4,7 @@ import { addTickets, entryStage, type AddResult } from '../../core/ops/add-ticke
 import { readInputItems, type InputItem } from '../../core/ops/read-input.js';
 import { listRuns, runStatus } from '../../core/views/list-tickets.js';
 import { nodeFs } from '../../core/store/fs-layer.js';
+import { listRunBuilds } from '../../core/store/run-builds.js';
 import { stripBom } from '../../core/model/serialize-ticket.js';
 import { MAX_JSON_BYTES } from '../../core/model/json-limits.js';
 import { readTextBounded } from '../../core/store/read-bounded.js';
@@ -47,7 +48,8 @@ export const createCommand: CommandSpec = {
       .option('pipeline', { type: 'string', demandOption: true, describe: 'pipeline JSON file' })
       .option('input', { type: 'string', describe: 'work items: JSONL, a JSON array, or - for stdin' })
       .option('type', { type: 'string', describe: 'stage of the input tickets (default: the first stage)' })
-      .option('durability', { choices: ['full', 'none'] as const, describe: 'fsync files and directories (full, default) or not' }),
+      .option('durability', { choices: ['full', 'none'] as const, describe: 'fsync files and directories (full, default) or not' })
+      .option('allow-duplicates', { type: 'boolean', describe: 'add every input item, even a repeat (same id, or same content) of one before it' }),
   async run(args, io) {
     const pipelineFile = str(args, 'pipeline');
     const durability = (optStr(args, 'durability') as Durability | undefined) ?? durabilityFromEnv(process.env);
@@ -60,6 +62,7 @@ export const createCommand: CommandSpec = {
       durability,
       ...(input !== undefined ? { items: inputItemsWhenRead(input, io), source: input } : {}),
       stage: optStr(args, 'type'),
+      allowDuplicates: args['allow-duplicates'] === true,
     });
     const stages = Object.keys(ctx.config.pipeline.stages);
     return {
@@ -126,6 +129,13 @@ export const runsCommand: CommandSpec = {
             ['RUN', 'PENDING', 'CLAIMED', 'COMPLETED', 'FAILED', 'REVIEW', 'TOTAL'],
             ...rows.map((r) => ('totals' in r && r.totals ? [r.run_id, ...[r.totals.pending, r.totals.claimed, r.totals.completed, r.totals.failed, r.totals.needs_review, r.totals.all].map(String)] : [r.run_id, `error: ${'error' in r ? r.error : ''}`])),
           ]);
-    return { data: { root: args.root, runs: rows }, text };
+    // Why shown apart: a run being created is no run yet (it appears whole, or not at all).
+    const builds = await listRunBuilds(nodeFs, args.root);
+    const buildLines = builds.map((b) =>
+      b.abandoned
+        ? `not a run: ${b.name} is what a killed \`tq create ${b.runId}\` (pid ${b.pid}) left; the next \`tq create ${b.runId}\` removes it (or rm -r it)`
+        : `being created: ${b.runId} (${b.name}, pid ${b.pid})`,
+    );
+    return { data: { root: args.root, runs: rows, creating: builds.map((b) => ({ name: b.name, run_id: b.runId, pid: b.pid, abandoned: b.abandoned })) }, text: [text, ...buildLines].join('\n') };
   },
 };

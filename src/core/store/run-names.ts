@@ -19,6 +19,7 @@
  *   inputs/<batch>.json                 the record of one `tq create/add` input
  *   items/<stage>/<item stem>.json      an input item added to the stage (model/item-key.ts stem)
  *   .tmp/<name>.<pid>.<n>.tmp           a temp file (git-ignored)
+ *   <root>/.<run>.creating-<pid>-<n>/   a run being created (renamed to <root>/<run>/ when complete)
  *   schemas/<name>.schema.json          a JSON Schema for agents (ops/agent-docs.ts)
  *
  * Why one module: the copies of these regexps that used to live beside each reader had drifted
@@ -230,3 +231,20 @@ export function isSafeBaseName(base: string, suffix: string): boolean {
 
 /** `requests/README.md`: what requests/ is for (ops/agent-docs.ts); the one file there that is neither a request nor a reply. */
 export const REQUESTS_README_FILE_NAME = 'README.md';
+
+const CREATING_RE = /^\.(.+)\.creating-(\d+)-([0-9a-f]+)$/;
+
+/**
+ * `<root>/.<run>.creating-<pid>-<n>`: the directory a `tq create` builds the run in, renamed to
+ * `<root>/<run>` once complete. Hidden (run ids never start with '.'), so `tq runs` and the
+ * daemon never take it for a run.
+ */
+export function creatingDirName(runId: string, pid: number, n: string): string {
+  return `.${runId}.creating-${pid}-${n}`;
+}
+
+/** The run id and creator pid of a creatingDirName, or undefined for any other name. */
+export function parseCreatingDirName(name: string): { runId: string; pid: number } | undefined {
+  const m = CREATING_RE.exec(name);
+  return m ? { runId: m[1] as string, pid: Number(m[2]) } : undefined;
+}

@@ -36,7 +36,11 @@ export interface RunPaths {
 }
 
 export function runPaths(root: string, runId: string): RunPaths {
-  const dir = join(root, runId);
+  return runPathsAt(join(root, runId));
+}
+
+/** The paths of a run whose directory is `dir` (a run being built under a temp name, say). */
+export function runPathsAt(dir: string): RunPaths {
   return {
     dir,
     runJson: join(dir, 'run.json'),
