@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { lstat, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +38,18 @@ async function ticketIdsOf(runDir: string): Promise<string[]> {
   return ids;
 }
 
+/** Files under `dir` (relative) whose content contains `needle`: `grep -rl`. */
+async function grepRl(dir: string, needle: string, rel = ''): Promise<string[]> {
+  const hits: string[] = [];
+  for (const name of await readdir(join(dir, rel))) {
+    const p = join(rel, name);
+    const st = await lstat(join(dir, p));
+    if (st.isDirectory()) hits.push(...(await grepRl(dir, needle, p)));
+    else if (st.isFile() && (await readFile(join(dir, p), 'utf8')).includes(needle)) hits.push(p);
+  }
+  return hits;
+}
+
 describe('tq demo --fast (the README main command, small corpus)', () => {
   it('runs the whole pipeline with a daemon, CLI and file-only agents, and recovers the dead agent\'s ticket', async () => {
     const before = new Set(await demoTempFiles());
@@ -60,6 +72,9 @@ describe('tq demo --fast (the README main command, small corpus)', () => {
     expect(ids.length).toBeGreaterThan(20);
     const leftovers = (await demoTempFiles()).filter((n) => !before.has(n) && ids.some((id) => n.includes(id)));
     expect(leftovers).toEqual([]);
+    // The run names no path of this machine (daemon replies, agents' error files, AGENTS.md ...):
+    // it can be committed and cloned anywhere.
+    expect(await grepRl(join(root, String(runId)), root)).toEqual([]);
   });
 
   it('--json gives the same figures as one JSON object', async () => {
