@@ -23,15 +23,19 @@ process.on('SIGTERM', () => {
   if (running === 0) process.exit(0);
 });
 
-function runTq(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Run `tq args`; `stdin`, when given, is written to its standard input (e.g. `--output -`). */
+function runTq(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   running += 1;
   return new Promise((resolve) => {
-    execFile(process.execPath, [TQ, ...args], { encoding: 'utf8' }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, [TQ, ...args], { encoding: 'utf8' }, (err, stdout, stderr) => {
       running -= 1;
       if (stopping && running === 0) process.exit(0);
       const code = err && typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : err ? 1 : 0;
       resolve({ code, stdout, stderr });
     });
+    // Why: a child that exits early (a refused submit) closes its stdin; EPIPE is not our error.
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(stdin ?? '');
   });
 }
 

@@ -99,7 +99,7 @@ describe('tq create / add / runs', () => {
     expect(jsonOf(r.stdout)).toMatchObject({ run_id: 'demo', stage: 'parse', created: 2 });
     const c = captureIo('{"text":"bonjour"}\n');
     expect(await main(['--root', root, 'add', 'demo', '--type', 'translate'], c.io)).toBe(0);
-    expect(c.out()).toBe('added 1 translate tickets to demo\n');
+    expect(c.out()).toBe('added 1 translate ticket to demo\n');
     expect((await tq('add', 'demo', '--type', 'nope', '--input', input)).code).toBe(2);
     expect((await tq('add', 'nope', '--input', input)).code).toBe(4);
   });

@@ -141,7 +141,7 @@ describe('torture', () => {
     expect(temps).toEqual([]);
   }, TIMEOUT);
 
-  it(`crashes: SIGKILL of \`tq create\` of ${SIZE.createItems} items, ${SIZE.createKills} times, then resume`, async () => {
+  it(`crashes: SIGKILL of \`tq create\` of ${SIZE.createItems} items, ${SIZE.createKills} times, then the same command again`, async () => {
     const rnd = seededRandom(SEED + 1);
     const input = join(root, 'big.jsonl');
     await (await import('node:fs/promises')).writeFile(input, Array.from({ length: SIZE.createItems }, (_, n) => JSON.stringify({ n, text: 'x'.repeat(300) })).join('\n'));

@@ -1,3 +1,4 @@
+import { relative } from 'node:path';
 import { approveTicket, requeueTicket } from '../../core/ops/review-moves.js';
 import { UNSTAMPED_GRACE_MS, reapExpired } from '../../core/ops/reap-claims.js';
 import { fsckRun, type FsckProblem } from '../../core/fsck/fsck-run.js';
@@ -83,15 +84,20 @@ export const fsckCommand: CommandSpec = {
     const r = await fsckRun(ctx, { repair: args.repair === true, settleMs });
     const lines = [`${r.run_id}: ${r.tickets} tickets (${Object.entries(r.by_state).map(([s, n]) => `${s} ${n}`).join(', ')})`];
     for (const a of r.recovered) lines.push(`recovered: ${a.action} ${a.ticket_id} (${a.file})`);
-    for (const p of r.problems) lines.push(`${p.repaired ? 'repaired' : 'PROBLEM'} [${p.kind}] ${fsckSubject(p)}${p.message}${p.repaired ? ` -> ${p.repaired}` : ''}`);
+    for (const p of r.problems) lines.push(`${p.repaired ? 'repaired' : 'PROBLEM'} [${p.kind}] ${p.message}${fsckSubject(p, ctx.paths.dir)}${p.repaired ? ` -> ${p.repaired}` : ''}`);
     lines.push(r.ok ? 'ok' : 'problems found (run `tq fsck --repair` to mend them)');
     return { data: { ...r }, text: lines.join('\n'), exitCode: r.ok ? 0 : 9 };
   },
 };
 
-/** The ticket and file a problem is about, where its message does not name them already. */
-function fsckSubject(p: FsckProblem): string {
-  const names = [p.ticket_id !== undefined && !p.message.includes(p.ticket_id) ? `ticket ${p.ticket_id}` : '', p.message.includes(p.file) ? '' : p.file];
-  const subject = names.filter((n) => n !== '').join(', ');
-  return subject === '' ? '' : `${subject}: `;
+/**
+ * The ticket a problem is about and where (its file relative to the run, so the state
+ * directory shows: ` (ticket parse-x: pending/parse/parse-x.json)`), for every problem about a
+ * ticket, even when the message names them too: one shape to read and to grep. Other problems
+ * name their file when the message does not.
+ */
+function fsckSubject(p: FsckProblem, runDir: string): string {
+  const rel = relative(runDir, p.file) || '.';
+  if (p.ticket_id !== undefined) return ` (ticket ${p.ticket_id}: ${rel})`;
+  return p.message.includes(p.file) ? '' : ` (${rel})`;
 }

@@ -24,6 +24,7 @@ function skeletonDirs(s: FsckSession): string[] {
     paths.requests,
     paths.inputs,
     paths.logs,
+    paths.items,
   ];
 }
 

@@ -13,6 +13,8 @@ export interface NewTicketFields {
   ticketId?: string;
   lineage?: Partial<Lineage>;
   event?: string;
+  /** The input item's key (model/item-key.ts), for tickets made from input items. */
+  itemKey?: string;
 }
 
 export function newTicket(f: NewTicketFields): Ticket {
@@ -36,6 +38,7 @@ export function newTicket(f: NewTicketFields): Ticket {
       source_refs: f.lineage?.source_refs ?? sourceRefsOf(f.pipeline, f.input),
       ...(f.lineage?.key !== undefined ? { key: f.lineage.key } : {}),
     },
+    ...(f.itemKey !== undefined ? { item_key: f.itemKey } : {}),
     created_at: at,
     completed_at: null,
     history: [{ at, event: f.event ?? 'created', to: 'pending' }],

@@ -70,6 +70,11 @@ export const Ticket = z.object({
   claim_count: z.number().int().nonnegative(),
   claim: Claim.nullable(),
   lineage: Lineage,
+  /**
+   * What makes the input item of a ticket added by `tq add`/`tq create --input` the same item
+   * (model/item-key.ts): adding it again adds nothing. Absent on cascaded children.
+   */
+  item_key: z.string().optional(),
   created_at: isoTime,
   completed_at: isoTime.nullable(),
   history: z.array(HistoryEntry),
