@@ -1,7 +1,7 @@
 /** ticketq library API. The CLI is a thin layer over exactly these functions. */
 export { TqError, ERROR_CODES, isTqError, type ErrorCode } from './core/model/errors.js';
 export { TicketState, ALL_STATES, CONCERN_LEVELS, type ConcernLevel, type SubmitState } from './core/model/states.js';
-export { Ticket, Concern, Usage, Claim, Lineage, AttemptError, SCHEMA_VERSION } from './core/model/ticket-schema.js';
+export { Ticket, Concern, Usage, Claim, Lineage, FailedAttempt, SCHEMA_VERSION } from './core/model/ticket-schema.js';
 export { Pipeline, StageConfig, CascadeRule, RetryPolicy, parsePipeline, retryDelayMs } from './core/model/pipeline.js';
 export { PRIORITY_MIN, PRIORITY_MAX } from './core/model/lanes.js';
 export { systemClock, fixedClock, type Clock } from './core/model/clock.js';
@@ -28,4 +28,7 @@ export { fsckRun, type FsckReport, type FsckProblem } from './core/fsck/fsck-run
 export { recoverMoving } from './core/protocol/recover-moving.js';
 export { parseDuration, formatDuration } from './core/model/duration.js';
 export { startDaemon, type Daemon, type DaemonOptions } from './daemon/start-daemon.js';
+export { Worker, type CloseOptions } from './worker/worker.js';
+export { AttemptError, WorkStopped, type Handler, type JobContext, type JobInfo, type JobDone, type JobFailure, type WorkerEvents, type WorkerOptions, type WorkSummary, type SlotView, type StopKind } from './worker/worker-types.js';
+export { commandHandler, type CommandOptions } from './worker/command-handler.js';
 export { commitRun, type CommitRunOptions } from './core/ops/commit-run.js';

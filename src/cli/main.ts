@@ -4,8 +4,10 @@ import { SCHEMA_VERSION } from '../core/model/ticket-schema.js';
 import { defaultRoot, rootFromEnv } from './env-settings.js';
 import { processIo, type CliIo, type CommandOutput } from './io.js';
 import type { Args, CommandSpec } from './command.js';
-import { COMMANDS, findCommand } from './command-table.js';
+import { COMMANDS, findCommand, type CommandEntry } from './command-table.js';
 import { fastParse, globalOptions, recordShape } from './fast-args.js';
+import { declaredOptions } from './command-options.js';
+import { missingPositional, missingPositionalError, optionValueError, unknownCommandError, unknownOptionError, usageLine } from './usage-errors.js';
 
 export { COMMANDS };
 
@@ -21,31 +23,32 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   argv = joinDashValues(argv);
   // Why both: the io's environment first (tests pass their own), then the process's.
   const rootDefault = rootFromEnv(io.env) ?? defaultRoot(process.env);
+  const completing = argv.includes('--get-yargs-completions');
+  if (completing) {
+    const names = await completeNamesOrUndefined(argv, rootDefault);
+    if (names !== undefined) {
+      if (names.length > 0) io.stdout(`${names.join('\n')}\n`);
+      return 0;
+    }
+  }
   const name = commandName(argv);
   const entry = name === undefined ? undefined : findCommand(name);
+  if (name !== undefined && name !== '' && !entry && !completing) return reportError(unknownCommandError(name), argv.includes('--json'), io);
   let spec: CommandSpec | undefined;
   try {
     spec = entry ? await entry.load() : undefined;
   } catch (err) {
     return reportError(err, argv.includes('--json'), io);
   }
-  const shape = spec && !argv.includes('--get-yargs-completions') ? recordShape(spec) : undefined;
+  const shape = spec && !completing ? recordShape(spec) : undefined;
   const fast = shape ? fastParse(argv, shape, globalOptions(rootDefault)) : undefined;
-  if (spec && fast) {
-    let output: CommandOutput;
-    try {
-      output = await spec.run(fast, io);
-    } catch (err) {
-      return reportError(err, fast.json, io);
-    }
-    return printOutput(output, fast.json, io);
-  }
+  if (spec && fast) return runCommand(spec, fast, argv, io);
   // The line is unusual (or help, or an error): yargs parses it. When the command could not be
-  // told apart from the options (or is unknown), every command module is loaded so yargs can
-  // match, complete or suggest any of them.
+  // told apart from the options, every command module is loaded so yargs can match or complete
+  // any of them.
   const loaded = new Map<string, CommandSpec>();
   if (spec && entry) loaded.set(entry.command, spec);
-  if (argv.includes('--get-yargs-completions') || (!spec && name !== '')) {
+  if (completing || (!spec && name !== '')) {
     try {
       const specs = await Promise.all(COMMANDS.map((c) => c.load()));
       COMMANDS.forEach((c, i) => loaded.set(c.command, specs[i] as CommandSpec));
@@ -56,6 +59,28 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   return mainWithYargs(argv, io, rootDefault, loaded);
 }
 
+/** Run a parsed command line and print what it returns. The one place a command runs. */
+async function runCommand(spec: CommandSpec, args: Args, argv: readonly string[], io: CliIo): Promise<number> {
+  let output: CommandOutput;
+  try {
+    output = await spec.run(args, io, argv);
+  } catch (err) {
+    return reportError(err, args.json, io);
+  }
+  return printOutput(output, args.json, io);
+}
+
+/** Run and stage names for `--get-yargs-completions` (loaded only then), or undefined to let yargs complete. */
+async function completeNamesOrUndefined(argv: string[], rootDefault: string): Promise<string[] | undefined> {
+  try {
+    const { completeNames } = await import('./complete-names.js');
+    return await completeNames(argv.slice(argv.indexOf('--get-yargs-completions') + 1), rootDefault);
+  } catch {
+    // Why: a completion never prints an error into the user's command line; yargs still offers what it knows.
+    return undefined;
+  }
+}
+
 /**
  * Import every command module and yargs now. For tests that must see no module loading once
  * the command starts (the strace crash tests count syscalls from that point).
@@ -64,20 +89,34 @@ export async function preloadCommands(): Promise<void> {
   await Promise.all([...COMMANDS.map((c) => c.load()), import('yargs')]);
 }
 
+interface Matched {
+  entry: CommandEntry;
+  spec: CommandSpec;
+  args: Args;
+}
+
+/**
+ * Parse with yargs. Why the command's handler only records what matched: yargs calls it even
+ * after a usage error (an unknown or malformed option), and a command must never run then.
+ */
 async function mainWithYargs(argv: string[], io: CliIo, rootDefault: string, loaded: Map<string, CommandSpec>): Promise<number> {
   const { default: yargs } = await import('yargs');
-  let output: CommandOutput | undefined;
-  let wantsJson = argv.includes('--json');
+  let matched: Matched | undefined;
   let usageError: string | undefined;
   let helpText = '';
+  let words: unknown[] = [];
   const parser: Argv = yargs(argv)
     .scriptName('tq')
     .usage('tq <command> [options]\n\nA filesystem-native work queue for agent pipelines. Every command takes --root and --json.')
     .option('root', { type: 'string', default: rootDefault, describe: 'directory holding runs (env TQ_ROOT)', global: true })
-    .option('json', { type: 'boolean', default: false, describe: 'print one JSON object on stdout', global: true })
+    .option('json', { type: 'boolean', default: false, describe: 'print one JSON object with schema_version on stdout; an error is one JSON object {schema_version, error: {code, message, ...}} on stderr', global: true })
     .strict()
+    // Why: an array option takes one value per flag (`--concern a --concern b`), as in the fast
+    // parser; greedy, `--concern a b` would swallow the next word, even a positional.
+    // Why populate--: the words after `--` are kept apart in args['--'] (tq work's program);
+    // a builder's own parserConfiguration would not reach this already-configured parse.
+    .parserConfiguration({ 'greedy-arrays': false, 'populate--': true })
     .demandCommand(1, 'name a command (tq --help lists them)')
-    .recommendCommands()
     .exitProcess(false)
     .showHelpOnFail(false)
     .wrap(Math.min(110, process.stdout.columns ?? 100))
@@ -94,30 +133,49 @@ async function mainWithYargs(argv: string[], io: CliIo, rootDefault: string, loa
       (y) => {
         // Why: yargs runs only the matched command's builder, and main() loaded that command.
         if (!spec) throw new Error(`internal: command module for "${entry.command}" was not loaded`);
-        let built = spec.builder(y);
+        let built = spec.builder(y.usage(`${usageLine(entry)}\n\n${entry.describe}`));
         for (const [cmd, text] of spec.examples) built = built.example(cmd, text);
         return built;
       },
-      async (args) => {
-        wantsJson = args.json === true;
-        if (!spec) throw new Error(`internal: command module for "${entry.command}" was not loaded`);
-        output = await spec.run(args as unknown as Args, io);
+      (args) => {
+        if (spec) matched = { entry, spec, args: args as unknown as Args };
       },
     );
   }
   try {
-    await parser.parseAsync(argv, {}, (_err, _argv, out) => {
+    await parser.parseAsync(argv, {}, (_err, parsed, out) => {
       helpText = out;
+      words = parsed._;
     });
   } catch (err) {
-    return reportError(err, wantsJson, io);
+    return reportError(err, argv.includes('--json'), io);
   }
-  if (usageError !== undefined) return reportError(new TqError('USAGE', usageError, { hint: 'see `tq --help` or `tq <command> --help`' }), wantsJson, io);
-  if (!output) {
-    if (helpText) io.stdout(helpText.endsWith('\n') ? helpText : `${helpText}\n`);
-    return 0;
+  const problem = usageProblem(argv, matched, usageError, words);
+  if (problem) return reportError(problem, matched ? matched.args.json : argv.includes('--json'), io);
+  if (matched) return runCommand(matched.spec, matched.args, argv, io);
+  if (helpText) io.stdout(helpText.endsWith('\n') ? helpText : `${helpText}\n`);
+  return 0;
+}
+
+/** Why a line parsed by yargs must not run, worded for the user; undefined when it may run. */
+function usageProblem(argv: string[], matched: Matched | undefined, usageError: string | undefined, words: unknown[]): TqError | undefined {
+  if (matched) {
+    const cmd = declaredOptions(matched.spec);
+    const bad = unknownOptionError(argv, cmd, matched.entry) ?? optionValueError(argv, cmd);
+    if (bad) return bad;
+    const afterDashDash = matched.args['--'];
+    if (!matched.spec.afterDashDash && Array.isArray(afterDashDash) && afterDashDash.length > 0) {
+      return new TqError('USAGE', `unexpected words after --: ${afterDashDash.map(String).join(' ')}`, { hint: `usage: ${usageLine(matched.entry)}` });
+    }
+    if (usageError === undefined) return undefined;
+    const missing = missingPositional(matched.entry, matched.args);
+    if (missing) return missingPositionalError(matched.entry, missing);
+    return new TqError('USAGE', usageError, { hint: `usage: ${usageLine(matched.entry)} (see \`tq ${matched.entry.command.split(' ')[0]} --help\`)` });
   }
-  return printOutput(output, wantsJson, io);
+  if (usageError === undefined) return undefined;
+  const first = words[0];
+  if (typeof first === 'string' && !findCommand(first)) return unknownCommandError(first);
+  return new TqError('USAGE', usageError, { hint: 'see `tq --help` or `tq <command> --help`' });
 }
 
 function printOutput(output: CommandOutput, wantsJson: boolean, io: CliIo): number {
@@ -147,10 +205,12 @@ function commandName(argv: string[]): string | undefined {
 /**
  * `--input -` and `--output -` mean stdin. Why: yargs reads a lone '-' as a positional, so
  * the option would be left empty and '-' refused as an unknown argument; `--input=-` works.
+ * Nothing after a `--` is touched: it is a program's own command line (`tq work ... -- cmd`).
  */
 function joinDashValues(argv: string[]): string[] {
   const out: string[] = [];
-  for (const arg of argv) {
+  for (const [i, arg] of argv.entries()) {
+    if (arg === '--') return [...out, ...argv.slice(i)];
     const prev = out[out.length - 1];
     if (arg === '-' && prev !== undefined && /^--[A-Za-z][\w-]*$/.test(prev)) out[out.length - 1] = `${prev}=-`;
     else out.push(arg);

@@ -65,7 +65,7 @@ export class QuarantineBatch {
       await this.run.ctx.fs.rmdir(dir).catch(() => undefined);
       return;
     }
-    const why = { dir: relOf(this.run, this.from), quarantined_as: dir, files: names, reason: this.reason, at: this.run.clock.now().toISOString() };
+    const why = { dir: relOf(this.run, this.from), quarantined_as: relOf(this.run, dir), files: names, reason: this.reason, at: this.run.clock.now().toISOString() };
     await writeFileAtomic(this.run.ctx, join(this.run.ctx.paths.quarantine, whyFileName(basename(dir))), `${JSON.stringify(why, null, 2)}\n`);
     this.run.log({ action: 'quarantined', file: `${relOf(this.run, this.from)}/`, note: `${names.length} files (${this.reason}); moved to ${relOf(this.run, dir)}/` });
   }

@@ -165,6 +165,8 @@ async function submitResult(run: DaemonRun, f: WorkerFile, result: AgentValues['
       ...(result.usage ? { usage: result.usage } : {}),
       ...(result.status ? { status: result.status } : {}),
       ...(result.token !== undefined ? { token: result.token } : {}),
+      outputFile: f.rel,
+      outputPointer: '/output_data',
     }));
     // Why: the ticket has moved on, so this result (in any version) has done its job.
     await unlinkIfExists(run.ctx, f.path);

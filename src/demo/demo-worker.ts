@@ -1,80 +1,42 @@
 /**
  * A simulated agent for the demo, run as its own process:
  *   node dist/demo/demo-worker.js <mode> <root> <run> <worker-id>
- * mode "cli": works through `tq claim` / `tq submit` (real child processes).
  * mode "files": uses ONLY readFile, writeFile and readdir (the file-only protocol).
  * mode "dies": claims one ticket with a short lease and dies holding it (the reaper recovers it).
  */
 import { execFile } from 'node:child_process';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { curateNoun, parseWalk, translateBeats, type Beat, type DialogueNode } from './corpus.js';
+import { doWork, type Json } from './agent-work.js';
 import { errorFileName, replyFileName, requestFileName, ticketFileName } from '../core/store/run-names.js';
 
 const TQ = fileURLToPath(new URL('../../bin/tq.js', import.meta.url));
 const STAGES = ['curate', 'translate', 'parse'];
 
-type Json = Record<string, unknown>;
-
 let running = 0;
 let stopping = false;
-// Why: a `tq claim`/`tq submit` child must not outlive the demo (it would write into a run the
+// Why: a `tq claim` child must not outlive the demo (it would write into a run the
 // demo has finished with): on SIGTERM, exit once the running command has ended, not before.
 process.on('SIGTERM', () => {
   stopping = true;
   if (running === 0) process.exit(0);
 });
 
-function runTq(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Run `tq args`; `stdin`, when given, is written to its standard input (e.g. `--output -`). */
+function runTq(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   running += 1;
   return new Promise((resolve) => {
-    execFile(process.execPath, [TQ, ...args], { encoding: 'utf8' }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, [TQ, ...args], { encoding: 'utf8' }, (err, stdout, stderr) => {
       running -= 1;
       if (stopping && running === 0) process.exit(0);
       const code = err && typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : err ? 1 : 0;
       resolve({ code, stdout, stderr });
     });
+    // Why: a child that exits early (a refused submit) closes its stdin; EPIPE is not our error.
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(stdin ?? '');
   });
-}
-
-/** The simulated "agent work" for one ticket, with usage and an occasional concern. */
-export function doWork(stage: string, input: Json, ticketId: string): { output: Json; concerns: Json[]; usage: Json } {
-  let output: Json;
-  const concerns: Json[] = [];
-  if (stage === 'parse') {
-    output = parseWalk({ id: String(input.id ?? ''), nodes: (input.nodes as DialogueNode[] | undefined) ?? [] });
-    if (((input.nodes as unknown[]) ?? []).length >= 5) concerns.push({ level: 'info', message: `long walk ${String(input.id)}`, suggestion: 'consider splitting walks over 4 nodes' });
-  } else if (stage === 'translate') {
-    output = translateBeats(input as { walk_id?: string; beats?: Beat[] });
-    const tt = output.translated_texts as { text: string; node_id: string }[];
-    const odd = tt.find((t) => t.text.includes('triplicate'));
-    if (odd) concerns.push({ level: 'review', message: `idiom "in triplicate" kept literally at ${odd.node_id}`, suggestion: 'check the Gallia style guide for bureaucratic idioms' });
-  } else {
-    output = curateNoun(input as { noun?: string });
-  }
-  const chars = JSON.stringify(input).length;
-  const usage = { input_tokens: 400 + chars, output_tokens: 150 + (chars >> 1), model: stage === 'parse' ? 'haiku-sim' : 'sonnet-sim', duration_ms: 30 + (ticketId.charCodeAt(ticketId.length - 1) % 50) };
-  return { output, concerns, usage };
-}
-
-async function cliRound(root: string, run: string, worker: string): Promise<boolean> {
-  for (const stage of STAGES) {
-    const claim = await runTq(['claim', run, '--root', root, '--type', stage, '--worker', worker, '--json']);
-    if (claim.code === 3) continue;
-    if (claim.code !== 0) throw new Error(`tq claim failed: ${claim.stderr}`);
-    const { ticket } = JSON.parse(claim.stdout) as { ticket: { ticket_id: string; input_data: Json; claim: { token: string } } };
-    const work = doWork(stage, ticket.input_data, ticket.ticket_id);
-    const outFile = join(tmpdir(), `tq-demo-${worker}-${ticket.ticket_id}.json`);
-    await writeFile(outFile, JSON.stringify(work.output));
-    const args = ['submit', run, ticket.ticket_id, '--root', root, '--worker', worker, '--output', outFile, '--token', ticket.claim.token, '--usage', JSON.stringify(work.usage)];
-    for (const c of work.concerns) args.push('--concern', `${String(c.level)}:${String(c.message)}:${String(c.suggestion ?? '')}`);
-    const sub = await runTq(args);
-    if (sub.code !== 0) process.stderr.write(`[${worker}] submit refused: ${sub.stderr}`);
-    return true;
-  }
-  return false;
 }
 
 async function readJson(path: string): Promise<Json | undefined> {
@@ -129,7 +91,7 @@ async function filesRound(runDir: string, worker: string): Promise<boolean> {
 
 async function main(): Promise<void> {
   const [mode, root, run, worker] = process.argv.slice(2);
-  if (!mode || !root || !run || !worker) throw new Error('usage: demo-worker <cli|files|dies> <root> <run> <worker-id>');
+  if (!mode || !root || !run || !worker) throw new Error('usage: demo-worker <files|dies> <root> <run> <worker-id>');
   if (mode === 'dies') {
     const r = await runTq(['claim', run, '--root', root, '--type', 'parse', '--worker', worker, '--lease', '2s', '--json']);
     const id = r.code === 0 ? (JSON.parse(r.stdout) as { ticket: { ticket_id: string } }).ticket.ticket_id : 'nothing';
@@ -140,7 +102,7 @@ async function main(): Promise<void> {
   }
   const runDir = join(root, run);
   for (;;) {
-    const worked = mode === 'cli' ? await cliRound(root, run, worker) : await filesRound(runDir, worker);
+    const worked = await filesRound(runDir, worker);
     if (!worked) await new Promise((r) => setTimeout(r, 150));
   }
 }

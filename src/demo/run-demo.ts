@@ -27,12 +27,15 @@ function packageDir(): string {
 const PKG = packageDir();
 const TQ = join(PKG, 'bin', 'tq.js');
 const WORKER = join(PKG, 'dist', 'demo', 'demo-worker.js');
+const AGENT = join(PKG, 'dist', 'demo', 'demo-agent.js');
 const PIPELINE = join(PKG, 'examples', 'gallia', 'pipeline.json');
+const STAGES = ['parse', 'translate', 'curate'];
 
 export interface DemoOptions {
   root: string;
   walks: number;
-  cliWorkers: number;
+  /** Programs each `tq work` (one per stage) runs at once. */
+  workConcurrency: number;
   fileWorkers: number;
   timeoutMs: number;
   write: (text: string) => void;
@@ -49,6 +52,8 @@ export interface DemoResult {
   concerns: { error: number; review: number; info: number };
   fsck_ok: boolean;
   seconds: number;
+  /** The summary lines each `tq work` printed when the demo stopped it. */
+  work_summaries: string[];
 }
 
 function stamp(d: Date): string {
@@ -88,6 +93,16 @@ function startProcess(args: string[], label: string, log: string[]): ChildProces
   return child;
 }
 
+/** `tq work` on one stage, running the demo agent per ticket; resolves with its summary lines once it has stopped. */
+function startTqWork(root: string, runId: string, stage: string, concurrency: number, log: string[]): { child: ChildProcess; summary: Promise<string[]> } {
+  const args = [TQ, 'work', runId, '--root', root, '--stage', stage, '--concurrency', String(concurrency), '--worker', `tq-work-${stage}`, '--poll', '200ms', '--grace', '2s', '--', process.execPath, AGENT];
+  const child = startProcess(args, `tq work ${stage}`, log);
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  const summary = new Promise<string[]>((resolve) => child.on('close', () => resolve(out.split('\n').filter((l) => /^(worker \S+ on \S+: done|command time:)/.test(l)))));
+  return { child, summary };
+}
+
 /** The README's main command: a whole pipeline run by a daemon and simulated agents. */
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const started = Date.now();
@@ -98,8 +113,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   await addTickets(ctx, 'parse', itemsOf(walks as unknown as JsonObject[], 'demo corpus'));
   opts.write(`run ${runId}: ${walks.length} dialogue walks -> parse -> translate -> curate (de-duplicated proper nouns)\n`);
   const log: string[] = [];
-  const daemon = startProcess([TQ, 'daemon', runId, '--root', opts.root, '--interval', '300'], 'daemon', log);
+  const daemon = startProcess([TQ, 'daemon', runId, '--root', opts.root, '--interval', '300ms'], 'daemon', log);
   const children: ChildProcess[] = [daemon];
+  const summaries: Promise<string[]>[] = [];
   let done = false;
   try {
     // One agent dies holding a claim; its lease (2s) expires and the daemon's reaper recovers it.
@@ -110,9 +126,13 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       dying.on('exit', () => resolve(out.trim()));
     });
     opts.write(`doomed-agent claimed ${dyingTicket} and died holding it (SIGKILL); the reaper will return it\n`);
-    for (let i = 1; i <= opts.cliWorkers; i += 1) children.push(startProcess([WORKER, 'cli', opts.root, runId, `cli-agent-${i}`], `cli-agent-${i}`, log));
+    for (const stage of STAGES) {
+      const w = startTqWork(opts.root, runId, stage, opts.workConcurrency, log);
+      children.push(w.child);
+      summaries.push(w.summary);
+    }
     for (let i = 1; i <= opts.fileWorkers; i += 1) children.push(startProcess([WORKER, 'files', opts.root, runId, `file-agent-${i}`], `file-agent-${i}`, log));
-    opts.write(`workers: ${opts.cliWorkers} using the tq CLI, ${opts.fileWorkers} using only read/write/list of files\n`);
+    opts.write(`workers: \`tq work\` on each stage (${STAGES.join(', ')}), ${opts.workConcurrency} at a time, running \`node demo-agent.js\` per ticket; ${opts.fileWorkers} agents using only read/write/list of files\n`);
 
     let last = '';
     while (Date.now() - started < opts.timeoutMs) {
@@ -133,12 +153,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   }
   // Why after the children stopped: fsck and the summary must see the run at rest, not the
   // daemon's and agents' files in the middle of a move.
-  const result = await summarize(ctx, done, started);
+  const result = { ...(await summarize(ctx, done, started)), work_summaries: (await Promise.all(summaries)).flat() };
   if (!result.done) opts.write(`${log.slice(-20).join('\n')}\n`);
   return result;
 }
 
-async function summarize(ctx: RunCtx, done: boolean, started: number): Promise<DemoResult> {
+async function summarize(ctx: RunCtx, done: boolean, started: number): Promise<Omit<DemoResult, 'work_summaries'>> {
   const s = await runStatus(ctx, { withRegistry: true });
   const stages: DemoResult['stages'] = {};
   for (const [stage, c] of Object.entries(s.counts)) stages[stage] = { completed: c.completed, total: s.registered?.[stage] ?? 0 };

@@ -6,6 +6,7 @@ import { main } from '../../src/cli/main.js';
 import { BIN, ensureDistBuilt } from '../helpers/build-dist.js';
 import { spawnCollect } from '../helpers/run-bin.js';
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
+import { EXAMPLE_PIPELINE_FILE } from '../helpers/make-run.js';
 
 let root: string;
 beforeAll(async () => {
@@ -47,5 +48,9 @@ describe('tq completion', () => {
     expect((await complete('tq st')).stdout.split('\n').filter(Boolean).sort()).toEqual(['stats', 'status']);
     expect((await complete('tq li')).stdout.split('\n').filter(Boolean).sort()).toEqual(['lineage', 'list']);
     expect((await complete("tq graph g --fo")).stdout.trim()).toBe('--format');
+    // Run names under the root (./runs here), and the run's stage names after --type.
+    expect((await runTq(join(root, 'runs'), ['create', 'gallia', '--pipeline', EXAMPLE_PIPELINE_FILE])).code).toBe(0);
+    expect((await complete("tq status ''")).stdout.split('\n').filter(Boolean)).toEqual(['gallia']);
+    expect((await complete("tq claim gallia --type tr")).stdout.trim()).toBe('translate');
   });
 });

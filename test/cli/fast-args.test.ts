@@ -15,6 +15,7 @@ async function yargsArgs(spec: CommandSpec, argv: string[]): Promise<Record<stri
     .option('root', { type: 'string', default: ROOT, global: true })
     .option('json', { type: 'boolean', default: false, global: true })
     .strict()
+    .parserConfiguration({ 'greedy-arrays': false })
     .exitProcess(false)
     .fail(() => {
       failed = true;
@@ -57,7 +58,7 @@ describe('fast-args: parses a plain line exactly as yargs would, or leaves it to
     ['claim', ['--root', '/x', 'claim', 'gallia', '--type=translate', '--worker', 'agent-7', '--lease', '10m']],
     ['claim', ['claim', '--json', 'gallia', '--worker', 'w', '--type', 'parse']],
     ['claim', ['claim', ' gallia ', '--type', 'a b', '--worker', 'w']],
-    ['submit', ['submit', 'gallia', 'translate-mi0x2k3c000-a7f3z', '--worker', 'agent-7', '--output', 'out.json', '--token', 'abc', '--concern', 'review:Odd idiom:check line 3']],
+    ['submit', ['submit', 'gallia', 'translate-mi0x2k3c000-a7f3z', '--worker', 'agent-7', '--output', 'out.json', '--token', 'abc', '--concern', 'review:Odd idiom', '--suggestion', 'check line 3']],
     ['submit', ['submit', 'gallia', 't1', '--worker', 'w', '--output=-', '--concern', 'info:a', '--concern', 'error:b', '--status', 'failed', '--input-tokens', '12', '--duration-ms', '1.5', '--model', 'gpt']],
     ['submit', ['submit', 'gallia', 't1', '--worker', 'w', '--usage', '{"input_tokens":3}', '--concerns-file', 'c.json']],
     ['status', ['status', 'gallia']],
@@ -69,7 +70,7 @@ describe('fast-args: parses a plain line exactly as yargs would, or leaves it to
     ['show', ['show', 'gallia', 't1']],
     ['create', ['create', 'gallia', '--pipeline', 'p.json', '--input', 'walks.jsonl', '--durability', 'none']],
     ['add', ['add', 'gallia', '--type', 'parse']],
-    ['fsck', ['fsck', 'gallia', '--repair', '--settle', '0']],
+    ['fsck', ['fsck', 'gallia', '--repair', '--settle', '0s']],
     ['top', ['top', 'gallia', '--once', '--window', '5m']],
     ['graph', ['graph', 'gallia', '--format', 'dot']],
   ];

@@ -26,6 +26,13 @@ describe('tq lineage', () => {
     expect(r.stdout).toContain('source refs over all chains: walk-1, 0x01, 0x02, walk-2, 0x03');
   });
 
+  it('the table ends with the ticket itself, after the ancestors of every chain', async () => {
+    const r = await runTq(root, ['lineage', 'gallia', run.curateHexagone]);
+    const lines = r.stdout.split('\n');
+    const rows = lines.slice(lines.findIndex((l) => l.startsWith('TICKET')) + 1, lines.findIndex((l) => l.startsWith('source refs over all chains')) - 1);
+    expect(rows.map((l) => l.split(/\s+/)[0])).toEqual([run.parse[0], run.translate[0], run.parse[1], run.translate[1], run.curateHexagone]);
+  });
+
   it('--json gives chains, roots and nodes; a pasted ".json" suffix is forgiven', async () => {
     const r = await runTq(root, ['lineage', 'gallia', `${run.translate[0]}.json`, '--json']);
     const j = jsonOf(r.stdout) as { schema_version: number; chains: string[][]; root_ids: string[]; nodes: Record<string, { state: string }> };

@@ -99,7 +99,7 @@ describe('tq create / add / runs', () => {
     expect(jsonOf(r.stdout)).toMatchObject({ run_id: 'demo', stage: 'parse', created: 2 });
     const c = captureIo('{"text":"bonjour"}\n');
     expect(await main(['--root', root, 'add', 'demo', '--type', 'translate'], c.io)).toBe(0);
-    expect(c.out()).toBe('added 1 translate tickets to demo\n');
+    expect(c.out()).toBe('added 1 translate ticket to demo\n');
     expect((await tq('add', 'demo', '--type', 'nope', '--input', input)).code).toBe(2);
     expect((await tq('add', 'nope', '--input', input)).code).toBe(4);
   });
@@ -129,7 +129,7 @@ describe('tq worker commands', () => {
 
     const out = await file('out.json', '{"text":"Bonjour"}');
     const concerns = await file('concerns.json', '[{"level":"error","message":"from file"}]');
-    const sub = await tq('submit', 'demo', id, '--worker', 'w1', '--output', out, '--concern', 'review:Odd idiom:check line 3', '--concerns-file', concerns, '--input-tokens', '12', '--model', 'm1', '--usage', '{"output_tokens": 5}', '--json');
+    const sub = await tq('submit', 'demo', id, '--worker', 'w1', '--output', out, '--concern', 'review:Odd idiom', '--suggestion', 'check line 3', '--concerns-file', concerns, '--input-tokens', '12', '--model', 'm1', '--usage', '{"output_tokens": 5}', '--json');
     expect(sub.code, sub.stderr).toBe(0);
     const data = jsonOf(sub.stdout) as { ticket: { status: string; usage: unknown; worker_concerns: unknown[] }; repeated: boolean; cascade: { created: string[] } };
     expect(data.repeated).toBe(false);
@@ -274,7 +274,7 @@ describe('tq inspect and operator commands', () => {
     await createDemo(1);
     const { id } = await claimJson();
     const out = await file('out.json', '{"text":"x"}');
-    await tq('submit', 'demo', id, '--worker', 'w1', '--output', out, '--concern', 'review:Ambiguous speaker:check node', '--concern', 'info:fine');
+    await tq('submit', 'demo', id, '--worker', 'w1', '--output', out, '--concern', 'review:Ambiguous speaker', '--suggestion', 'check node', '--concern', 'info:fine');
     const human = await tq('concerns', 'demo');
     expect(human.stdout).toMatch(/^2 concern\(s\): 0 error, 1 review, 1 info\n\nREVIEW · parse\n  parse-\S+ \(w1\): Ambiguous speaker\n    suggestion: check node\n\nINFO · parse\n/);
     const json = jsonOf((await tq('concerns', 'demo', '--level', 'review', '--json')).stdout) as { concerns: unknown[]; by_level: Record<string, number> };
@@ -296,7 +296,7 @@ describe('tq inspect and operator commands', () => {
     t.claim.lease_expires_at = '2000-01-01T00:00:00.000Z';
     await writeFile(path, JSON.stringify(t));
     const r = await tq('reap', 'demo');
-    expect(r.stdout).toMatch(new RegExp(`^requeued\\s+${id}\\s+w1\\s+lease expired`));
+    expect(r.stdout).toMatch(new RegExp(`^returned to pending\\s+${id}\\s+w1\\s+lease expired`));
   });
 
   it('fsck: ok exits 0; problems exit 9; --repair mends them', async () => {

@@ -27,6 +27,8 @@ beforeEach(async () => {
   root = join(dir, 'runs');
   await writeFile(join(dir, 'low.jsonl'), '{"id":"a"}\n{"id":"b"}\n');
   await writeFile(join(dir, 'high.jsonl'), '{"id":"h"}\n');
+  await writeFile(join(dir, 'later.jsonl'), '{"id":"l"}\n');
+  await writeFile(join(dir, 'low2.jsonl'), '{"id":"x"}\n');
   expect((await tq('create', 'demo', '--pipeline', EXAMPLE_PIPELINE_FILE, '--input', join(dir, 'low.jsonl'))).code).toBe(0);
 });
 afterEach(async () => {
@@ -47,7 +49,7 @@ describe('scheduling from the command line', () => {
     const high = await tq('add', 'demo', '--type', 'parse', '--input', join(dir, 'high.jsonl'), '--priority', '3', '--json');
     expect(high.code, high.stderr).toBe(0);
     const highId = (jsonOf(high.stdout).ticket_ids as string[])[0];
-    const later = await tq('add', 'demo', '--type', 'parse', '--input', join(dir, 'high.jsonl'), '--delay', '1h');
+    const later = await tq('add', 'demo', '--type', 'parse', '--input', join(dir, 'later.jsonl'), '--delay', '1h');
     expect(later.code, later.stderr).toBe(0);
     expect(await ls(join(root, 'demo', 'pending', 'parse', 'lanes'))).toEqual([expect.stringMatching(/^p0\.due-\d{8}T\d{6}Z$/), 'p3']);
     const status = await tq('status', 'demo');
@@ -64,7 +66,7 @@ describe('scheduling from the command line', () => {
       const r = await tq('add', 'demo', '--type', 'parse', '--input', join(dir, 'high.jsonl'), ...args);
       expect(r.code, args.join(' ')).toBe(2);
     }
-    expect((await tq('add', 'demo', '--type', 'parse', '--input', join(dir, 'high.jsonl'), '--priority=-2')).code).toBe(0);
+    expect((await tq('add', 'demo', '--type', 'parse', '--input', join(dir, 'low2.jsonl'), '--priority=-2')).code).toBe(0);
     expect((await jsonOf((await tq('status', 'demo', '--json')).stdout)).totals).toMatchObject({ pending: 3 });
   });
 

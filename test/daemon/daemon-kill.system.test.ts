@@ -68,7 +68,7 @@ describe('tq daemon under SIGKILL', () => {
 
     const setupDone = Date.now();
     const rand = seededRandom(20300101);
-    const args = ['kills', '--interval', '100', '--settle', '30', '--json'];
+    const args = ['kills', '--interval', '100ms', '--settle', '30ms', '--json'];
     let kills = 0;
     let done = await markers();
     const progressAtKill: number[] = [];

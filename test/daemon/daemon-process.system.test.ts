@@ -16,7 +16,7 @@ import { waitFor } from '../helpers/wait-for.js';
 import { allTicketIds, completeByHand, spawnDaemon, type DaemonProcess } from './daemon-test-kit.js';
 import { FileOnlyAgent } from './file-only-agent.js';
 
-const FAST = ['--interval', '200', '--settle', '50', '--file-settle', '200', '--json'];
+const FAST = ['--interval', '200ms', '--settle', '50ms', '--file-settle', '200ms', '--json'];
 
 let root: string;
 let run: { ctx: RunCtx };

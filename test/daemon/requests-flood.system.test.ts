@@ -20,7 +20,7 @@ const JUNK = 20_000;
 const ANSWER_WITHIN_MS = 30_000;
 const MAX_RSS_MB = 300;
 const STOP_WITHIN_MS = 10_000;
-const FAST = ['--interval', '200', '--settle', '50', '--file-settle', '200', '--json'];
+const FAST = ['--interval', '200ms', '--settle', '50ms', '--file-settle', '200ms', '--json'];
 
 let root: string;
 let ctx: RunCtx;

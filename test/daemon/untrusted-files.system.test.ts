@@ -11,7 +11,7 @@ import { waitFor } from '../helpers/wait-for.js';
 import { allTicketIds, completeByHand, hashTree, makeSentinel, mkfifo, spawnDaemon, specialFilesUnder, type DaemonProcess } from './daemon-test-kit.js';
 import { FileOnlyAgent } from './file-only-agent.js';
 
-const FAST = ['--interval', '200', '--settle', '50', '--file-settle', '200', '--json'];
+const FAST = ['--interval', '200ms', '--settle', '50ms', '--file-settle', '200ms', '--json'];
 const STOP_WITHIN_MS = 10_000;
 
 let root: string;

@@ -48,7 +48,7 @@ export function startWorker(root: string, runId: string, worker: string, seed: n
 }
 
 export function startDaemon(root: string, runId: string): ChildProcess & { out: string[] } {
-  return startProcess([BIN, 'daemon', runId, '--root', root, '--force', '--interval', '300', '--json']);
+  return startProcess([BIN, 'daemon', runId, '--root', root, '--force', '--interval', '300ms', '--json']);
 }
 
 export function startReapLoop(root: string, runId: string, stopFile: string): ChildProcess & { out: string[] } {

@@ -95,7 +95,7 @@ describe('torture', () => {
     const newWorker = () => startWorker(root, runId, `c${seq % 6}`, SEED + (seq += 1), stop);
     const workers = Array.from({ length: 6 }, newWorker);
     let daemon = startDaemon(root, runId);
-    let fsck = startProcess([BIN, 'fsck', runId, '--root', root, '--repair', '--settle', '300']);
+    let fsck = startProcess([BIN, 'fsck', runId, '--root', root, '--repair', '--settle', '300ms']);
     const kills = { worker: 0, daemon: 0, fsck: 0 };
     for (let k = 0; k < SIZE.crashKills; k += 1) {
       // RACE: the kill lands wherever the victim happens to be; the delay is random, not a sync
@@ -118,7 +118,7 @@ describe('torture', () => {
       } else {
         fsck.kill('SIGKILL');
         await exited(fsck);
-        fsck = startProcess([BIN, 'fsck', runId, '--root', root, '--repair', '--settle', '300']);
+        fsck = startProcess([BIN, 'fsck', runId, '--root', root, '--repair', '--settle', '300ms']);
         kills.fsck += 1;
       }
     }
@@ -141,7 +141,7 @@ describe('torture', () => {
     expect(temps).toEqual([]);
   }, TIMEOUT);
 
-  it(`crashes: SIGKILL of \`tq create\` of ${SIZE.createItems} items, ${SIZE.createKills} times, then resume`, async () => {
+  it(`crashes: SIGKILL of \`tq create\` of ${SIZE.createItems} items, ${SIZE.createKills} times, then the same command again`, async () => {
     const rnd = seededRandom(SEED + 1);
     const input = join(root, 'big.jsonl');
     await (await import('node:fs/promises')).writeFile(input, Array.from({ length: SIZE.createItems }, (_, n) => JSON.stringify({ n, text: 'x'.repeat(300) })).join('\n'));

@@ -9,7 +9,7 @@ export const commitCommand: CommandSpec = {
     ['$0 commit gallia', 'e.g. "run gallia: +12 completed, +3 pending, 1 reaped"'],
     ['$0 commit gallia -m "checkpoint before curation"', 'your own subject line; the summary stays in the body'],
   ],
-  builder: (y) => y.positional('run', { type: 'string' }).option('message', { alias: 'm', type: 'string', describe: 'subject line instead of the generated one' }),
+  builder: (y) => y.positional('run', { type: 'string', describe: 'run id' }).option('message', { alias: 'm', type: 'string', describe: 'subject line instead of the generated one' }),
   async run(args) {
     const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
     const message = optStr(args, 'message');

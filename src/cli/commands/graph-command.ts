@@ -11,7 +11,7 @@ export const graphCommand: CommandSpec = {
     ['$0 graph gallia --format dot | dot -Tsvg > gallia.svg', 'render with Graphviz'],
     ['$0 graph gallia --format mermaid > gallia.mmd', 'paste into a Markdown ```mermaid block'],
   ],
-  builder: (y) => y.positional('run', { type: 'string' }).option('format', { choices: ['mermaid', 'dot'] as const, default: 'mermaid' as const, describe: 'output language' }),
+  builder: (y) => y.positional('run', { type: 'string', describe: 'run id' }).option('format', { choices: ['mermaid', 'dot'] as const, default: 'mermaid' as const, describe: 'output language' }),
   async run(args) {
     const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
     const g = await buildRunGraph(ctx);

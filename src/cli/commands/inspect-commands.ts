@@ -4,6 +4,8 @@ import { writeTicketJson, writeTicketTable } from '../render/list-output.js';
 import { showTicket } from '../../core/views/show-ticket.js';
 import { collectConcerns } from '../../core/views/collect-concerns.js';
 import { cleanId } from '../../core/model/ids.js';
+import { stageConfig } from '../../core/model/pipeline.js';
+import type { RunCtx } from '../../core/store/run-context.js';
 import { openRunFromArgs, table } from '../common.js';
 import { optStr, str, type CommandSpec } from '../command.js';
 import { runLiveCommand, withLiveOptions } from './top-command.js';
@@ -15,7 +17,7 @@ export const statusCommand: CommandSpec = {
     ['$0 status gallia --json', '{"run_id": "gallia", "counts": {"parse": {"pending": 3, ...}}}'],
     ['$0 status gallia --watch', 'live view, same as `tq top gallia`'],
   ],
-  builder: (y) => withLiveOptions(y.positional('run', { type: 'string' }).option('watch', { type: 'boolean', default: false, describe: 'redraw every --interval (see `tq top`)' })),
+  builder: (y) => withLiveOptions(y.positional('run', { type: 'string', describe: 'run id' }).option('watch', { type: 'boolean', default: false, describe: 'redraw every --interval (see `tq top`)' })),
   async run(args, io) {
     if (args.watch === true) return runLiveCommand(args, io);
     const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
@@ -44,11 +46,15 @@ export const listCommand: CommandSpec = {
   command: 'list <run>',
   describe: 'list tickets (ids, states, workers) from directory listings',
   examples: [['$0 list gallia --state claimed --type translate', 'who holds which translate ticket']],
-  builder: (y) => y.positional('run', { type: 'string' }).option('state', { type: 'string' }).option('type', { type: 'string', describe: 'stage' }),
+  builder: (y) =>
+    y
+      .positional('run', { type: 'string', describe: 'run id' })
+      .option('state', { type: 'string', describe: 'only this state: pending, claimed, completed, failed or needs_review' })
+      .option('type', { type: 'string', describe: 'only this stage' }),
   async run(args, io) {
     const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
     const state = optStr(args, 'state');
-    const stage = optStr(args, 'type');
+    const stage = stageArg(ctx, optStr(args, 'type'));
     const filter = { ...(state ? { state } : {}), ...(stage ? { stage } : {}) };
     if (args.json === true) {
       // Streamed like the text: the same JSON main() would print, without one huge string.
@@ -63,9 +69,9 @@ export const listCommand: CommandSpec = {
 
 export const showCommand: CommandSpec = {
   command: 'show <run> <ticket>',
-  describe: 'one ticket: its JSON, state, lineage, kept late outputs',
+  describe: 'one ticket: its JSON, state, lineage, kept late outputs, attempt logs',
   examples: [['$0 show gallia translate-mi0x2k3c000-a7f3z', 'the whole ticket']],
-  builder: (y) => y.positional('run', { type: 'string' }).positional('ticket', { type: 'string' }),
+  builder: (y) => y.positional('run', { type: 'string', describe: 'run id' }).positional('ticket', { type: 'string', describe: 'ticket id' }),
   async run(args) {
     const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
     const v = await showTicket(ctx, cleanId(str(args, 'ticket'), 'ticket id'));
@@ -73,6 +79,7 @@ export const showCommand: CommandSpec = {
     if (v.requested_by.length > 1) lines.push(`requested by: ${v.requested_by.join(', ')}`);
     if (v.cascade) lines.push(`children: ${v.cascade.children.join(', ') || '(none)'}`);
     for (const r of v.rejected_outputs) lines.push(`rejected late output from ${r.worker_id} at ${r.rejected_at}: ${r.path}`);
+    for (const l of v.logs) lines.push(`log: ${l}`);
     for (const d of v.duplicates) lines.push(`WARNING: another copy at ${d} (run tq fsck)`);
     lines.push(JSON.stringify(v.ticket, null, 2));
     return { data: { ...v }, text: lines.join('\n') };
@@ -83,11 +90,15 @@ export const concernsCommand: CommandSpec = {
   command: 'concerns <run>',
   describe: 'worker concerns, grouped by level and stage',
   examples: [['$0 concerns gallia --level review', 'the review queue']],
-  builder: (y) => y.positional('run', { type: 'string' }).option('level', { type: 'string', describe: 'info | review | error' }).option('type', { type: 'string', describe: 'stage' }),
+  builder: (y) =>
+    y
+      .positional('run', { type: 'string', describe: 'run id' })
+      .option('level', { type: 'string', describe: 'only this level: info, review or error' })
+      .option('type', { type: 'string', describe: 'only this stage' }),
   async run(args) {
     const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
     const level = optStr(args, 'level');
-    const stage = optStr(args, 'type');
+    const stage = stageArg(ctx, optStr(args, 'type'));
     const r = await collectConcerns(ctx, { ...(level ? { level } : {}), ...(stage ? { stage } : {}) });
     const lines: string[] = [`${r.concerns.length} concern(s): ${r.by_level.error} error, ${r.by_level.review} review, ${r.by_level.info} info`];
     let group = '';
@@ -100,3 +111,9 @@ export const concernsCommand: CommandSpec = {
     return { data: { run_id: ctx.runId, ...r }, text: lines.join('\n') };
   },
 };
+
+/** A --type filter: a stage of the run (USAGE naming the stages, with a did-you-mean, if not). */
+function stageArg(ctx: RunCtx, stage: string | undefined): string | undefined {
+  if (stage !== undefined) stageConfig(ctx.config.pipeline, stage.trim());
+  return stage;
+}

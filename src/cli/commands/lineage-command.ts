@@ -19,7 +19,9 @@ export function renderLineage(r: LineageReport): string {
   shown.forEach((c, i) => lines.push(`chain ${i + 1}: ${c.join(' -> ')}`));
   if (r.chains.length > shown.length) lines.push(`... and ${r.chains.length - shown.length} more chain(s) (all of them with --json)`);
   const order: string[] = [];
-  for (const c of shown) for (const id of c) if (!order.includes(id)) order.push(id);
+  for (const c of shown) for (const id of c) if (!order.includes(id) && id !== r.ticket_id) order.push(id);
+  // Why last: the rows read root -> ... -> ticket like the chains, whatever the number of chains.
+  order.push(r.ticket_id);
   const rows = order.map((id) => {
     const n = r.nodes[id];
     if (!n) return [id, '', 'missing', '', '', ''];
@@ -36,7 +38,7 @@ export const lineageCommand: CommandSpec = {
   command: 'lineage <run> <ticket>',
   describe: 'the chain root -> ... -> ticket, with states, workers and source refs',
   examples: [['$0 lineage gallia curate-k-hexagone-1a2b3c4d5e', 'which walks and translations asked for this noun']],
-  builder: (y) => y.positional('run', { type: 'string' }).positional('ticket', { type: 'string' }),
+  builder: (y) => y.positional('run', { type: 'string', describe: 'run id' }).positional('ticket', { type: 'string', describe: 'ticket id' }),
   async run(args) {
     const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
     const r = await traceLineage(ctx, str(args, 'ticket'));

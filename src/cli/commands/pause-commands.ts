@@ -11,7 +11,7 @@ export const pauseCommand: CommandSpec = {
   ],
   builder: (y) =>
     y
-      .positional('run', { type: 'string' })
+      .positional('run', { type: 'string', describe: 'run id' })
       .option('stage', { type: 'string', describe: 'the stage to pause (default: every stage)' })
       .option('reason', { type: 'string', describe: 'why, for whoever wonders (kept in the pause file)' }),
   async run(args) {
@@ -31,7 +31,7 @@ export const resumeCommand: CommandSpec = {
     ['$0 resume gallia --stage translate', 'translate claims go on (unless the whole run is paused)'],
     ['$0 resume gallia', 'every pause of the run is lifted'],
   ],
-  builder: (y) => y.positional('run', { type: 'string' }).option('stage', { type: 'string', describe: "lift only this stage's pause (default: every pause)" }),
+  builder: (y) => y.positional('run', { type: 'string', describe: 'run id' }).option('stage', { type: 'string', describe: "lift only this stage's pause (default: every pause)" }),
   async run(args) {
     const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
     const stage = optStr(args, 'stage');

@@ -1,9 +1,10 @@
 import { TqError, errnoCode, isTqError } from '../../core/model/errors.js';
 import { createOrResumeRun } from '../../core/ops/create-or-resume-run.js';
-import { addTickets, entryStage } from '../../core/ops/add-tickets.js';
+import { addTickets, entryStage, type AddResult } from '../../core/ops/add-tickets.js';
 import { readInputItems, type InputItem } from '../../core/ops/read-input.js';
 import { listRuns, runStatus } from '../../core/views/list-tickets.js';
 import { nodeFs } from '../../core/store/fs-layer.js';
+import { listRunBuilds } from '../../core/store/run-builds.js';
 import { stripBom } from '../../core/model/serialize-ticket.js';
 import { MAX_JSON_BYTES } from '../../core/model/json-limits.js';
 import { readTextBounded } from '../../core/store/read-bounded.js';
@@ -50,7 +51,8 @@ export const createCommand: CommandSpec = {
       .option('pipeline', { type: 'string', demandOption: true, describe: 'pipeline JSON file' })
       .option('input', { type: 'string', describe: 'work items: JSONL, a JSON array, or - for stdin' })
       .option('type', { type: 'string', describe: 'stage of the input tickets (default: the first stage)' })
-      .option('durability', { choices: ['full', 'none'] as const, describe: 'fsync files and directories (full, default) or not' }),
+      .option('durability', { choices: ['full', 'none'] as const, describe: 'fsync files and directories (full, default) or not' })
+      .option('allow-duplicates', { type: 'boolean', describe: 'add every input item, even a repeat (same id, or same content) of one before it' }),
   async run(args, io) {
     const pipelineFile = str(args, 'pipeline');
     const durability = (optStr(args, 'durability') as Durability | undefined) ?? durabilityFromEnv(process.env);
@@ -63,11 +65,12 @@ export const createCommand: CommandSpec = {
       durability,
       ...(input !== undefined ? { items: inputItemsWhenRead(input, io), source: input } : {}),
       stage: optStr(args, 'type'),
+      allowDuplicates: args['allow-duplicates'] === true,
     });
     const stages = Object.keys(ctx.config.pipeline.stages);
     return {
       data: { run_id: ctx.runId, path: ctx.paths.dir, stages, resumed, added: added ?? null },
-      text: `${resumed ? 'resumed' : 'created'} run ${ctx.runId} at ${ctx.paths.dir} (stages: ${stages.join(' -> ')})${added ? `\nadded ${added.created} ${added.stage} tickets${added.existing ? ` (${added.existing} already existed)` : ''}` : ''}\nagents: read ${ctx.paths.agents}`,
+      text: `${resumed ? 'resumed' : 'created'} run ${ctx.runId} at ${ctx.paths.dir} (stages: ${stages.join(' -> ')})${added ? `\n${describeAdded(added)}` : ''}\nagents: read ${ctx.paths.agents}`,
     };
   },
 };
@@ -81,9 +84,10 @@ export const addCommand: CommandSpec = {
   ],
   builder: (y) =>
     y
-      .positional('run', { type: 'string' })
+      .positional('run', { type: 'string', describe: 'run id' })
       .option('type', { type: 'string', describe: 'stage (default: the first stage)' })
       .option('input', { type: 'string', default: '-', describe: 'JSONL, a JSON array, or - for stdin' })
+      .option('allow-duplicates', { type: 'boolean', describe: 'add every item, even one already in the run (same id, or same content)' })
       .option('priority', { type: 'number', describe: `claimed before lower priorities: an integer from ${PRIORITY_MIN} to ${PRIORITY_MAX} (default 0)` })
       .option('delay', { type: 'string', describe: 'not claimed before this long from now, e.g. 10m (at most 30d)' }),
   async run(args, io) {
@@ -91,8 +95,9 @@ export const addCommand: CommandSpec = {
     const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
     const input = str(args, 'input');
     // Why: re-running an interrupted add of the same file resumes its batch (no duplicates).
-    const added = await addTickets(ctx, optStr(args, 'type') ?? entryStage(ctx), readInputItems(input, io.stdin), { ...schedule, ...(input === '-' ? {} : { source: input, resume: true }) });
-    return { data: { run_id: ctx.runId, ...added }, text: `${added.resumed ? 'resumed: ' : ''}added ${added.created} ${added.stage} tickets to ${ctx.runId}${added.existing ? ` (${added.existing} already existed)` : ''}` };
+    const allowDuplicates = args['allow-duplicates'] === true;
+    const added = await addTickets(ctx, optStr(args, 'type') ?? entryStage(ctx), readInputItems(input, io.stdin), { ...schedule, ...(input === '-' ? { allowDuplicates } : { source: input, resume: true, allowDuplicates }) });
+    return { data: { run_id: ctx.runId, ...added }, text: `${added.resumed ? 'resumed: ' : ''}${describeAdded(added, ctx.runId)}` };
   },
 };
 
@@ -105,6 +110,21 @@ function scheduleArgs(args: Args): ScheduleOptions {
   const delay = optStr(args, 'delay');
   if (delay !== undefined) parseDuration(delay, 'delay');
   return { ...(typeof priority === 'number' ? { priority } : {}), ...(delay !== undefined ? { delay } : {}) };
+}
+
+/**
+ * "added 3 parse tickets to r1", and what was not added: "added 0 parse tickets; 2 already
+ * present (same item)", "1 not added: its id was added before with other content (walks.jsonl:3)".
+ */
+export function describeAdded(added: AddResult, runId?: string): string {
+  const parts = [`added ${added.created} ${added.stage} ${added.created === 1 ? 'ticket' : 'tickets'}${runId !== undefined ? ` to ${runId}` : ''}`];
+  if (added.existing > 0) parts.push(`${added.existing} already present (same item)`);
+  if (added.changed > 0) {
+    const first = added.changed_items[0];
+    parts.push(`${added.changed} not added: id already added with other content${first ? ` (${first.where}: ${first.item_key} is ${first.ticket_id})` : ''}`);
+  }
+  const skipped = added.existing + added.changed > 0 ? '\n  (pass --allow-duplicates to add them anyway)' : '';
+  return `${parts.join('; ')}${skipped}`;
 }
 
 export const runsCommand: CommandSpec = {
@@ -129,6 +149,13 @@ export const runsCommand: CommandSpec = {
             ['RUN', 'PENDING', 'CLAIMED', 'COMPLETED', 'FAILED', 'REVIEW', 'TOTAL'],
             ...rows.map((r) => ('totals' in r && r.totals ? [r.run_id, ...[r.totals.pending, r.totals.claimed, r.totals.completed, r.totals.failed, r.totals.needs_review, r.totals.all].map(String)] : [r.run_id, `error: ${'error' in r ? r.error : ''}`])),
           ]);
-    return { data: { root: args.root, runs: rows }, text };
+    // Why shown apart: a run being created is no run yet (it appears whole, or not at all).
+    const builds = await listRunBuilds(nodeFs, args.root);
+    const buildLines = builds.map((b) =>
+      b.abandoned
+        ? `not a run: ${b.name} is what a killed \`tq create ${b.runId}\` (pid ${b.pid}) left; the next \`tq create ${b.runId}\` removes it (or rm -r it)`
+        : `being created: ${b.runId} (${b.name}, pid ${b.pid})`,
+    );
+    return { data: { root: args.root, runs: rows, creating: builds.map((b) => ({ name: b.name, run_id: b.runId, pid: b.pid, abandoned: b.abandoned })) }, text: [text, ...buildLines].join('\n') };
   },
 };

@@ -1,4 +1,5 @@
 import { TqError } from '../../core/model/errors.js';
+import { didYouMean } from '../../core/model/closest-name.js';
 import { agentSchemas } from '../../core/ops/agent-docs.js';
 import { openRun } from '../../core/store/run-context.js';
 import { schemaNameOfFileName } from '../../core/store/run-names.js';
@@ -30,7 +31,7 @@ export const schemaCommand: CommandSpec = {
     }
     const text = byName.get(name);
     if (text === undefined) {
-      throw new TqError('NOT_FOUND', `no schema "${name}"${runId !== undefined ? ` in run ${runId}` : ''}`, {
+      throw new TqError('NOT_FOUND', `no schema "${name}"${runId !== undefined ? ` in run ${runId}` : ''}${didYouMean(name, byName.keys())}`, {
         hint: `schemas are: ${[...byName.keys()].join(', ')}${runId === undefined ? ' (stage schemas need --run RUN)' : ''}`,
       });
     }

@@ -57,7 +57,7 @@ export const statsCommand: CommandSpec = {
     ['$0 stats gallia', 'one table per stage and per worker'],
     ['$0 stats gallia --json', '{"stages": {"translate": {"total_tokens": 1500000, ...}}, "workers": {...}, "totals": {...}}'],
   ],
-  builder: (y) => y.positional('run', { type: 'string' }),
+  builder: (y) => y.positional('run', { type: 'string', describe: 'run id' }),
   async run(args) {
     const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
     const s = await collectRunStats(ctx);

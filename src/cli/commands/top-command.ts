@@ -1,8 +1,7 @@
 import type { Argv } from 'yargs';
 import { TqError } from '../../core/model/errors.js';
-import { parseDuration } from '../../core/model/duration.js';
 import { openRunFromArgs } from '../common.js';
-import { optStr, str, type Args, type CommandSpec } from '../command.js';
+import { durationMs, str, type Args, type CommandSpec } from '../command.js';
 import type { CliIo, CommandOutput } from '../io.js';
 
 /** The options `tq top` and `tq status --watch` share. */
@@ -24,8 +23,8 @@ export async function runLiveCommand(args: Args, io: CliIo): Promise<CommandOutp
   // Why lazily: `tq status` imports this module for its --watch options, not for the live view.
   const { runLiveView } = await import('../render/live-view.js');
   const snapshot = await runLiveView(ctx, io, {
-    intervalMs: parseDuration(optStr(args, 'interval') ?? '2s', 'interval'),
-    windowMs: parseDuration(optStr(args, 'window') ?? '10m', 'window'),
+    intervalMs: durationMs(args, 'interval') ?? 2000,
+    windowMs: durationMs(args, 'window') ?? 600_000,
     json: args.json,
     ...(count !== undefined ? { count } : {}),
   });
@@ -41,6 +40,6 @@ export const topCommand: CommandSpec = {
     ['$0 top gallia --interval 30s >> progress.log', 'one status line per 30s when piped'],
     ['$0 top gallia --once --json', 'one snapshot as JSON'],
   ],
-  builder: (y) => withLiveOptions(y.positional('run', { type: 'string' })),
+  builder: (y) => withLiveOptions(y.positional('run', { type: 'string', describe: 'run id' })),
   run: runLiveCommand,
 };

@@ -4,8 +4,11 @@ import { claimTicket } from '../../core/ops/claim-ticket.js';
 import { submitTicket } from '../../core/ops/submit-ticket.js';
 import { heartbeatTicket, releaseTicket } from '../../core/ops/worker-moves.js';
 import { MAX_ERROR_CHARS, MAX_STDERR_TAIL_CHARS, failAttempt } from '../../core/ops/fail-attempt.js';
-import { CONCERN_LEVELS, SUBMIT_STATES, type SubmitState } from '../../core/model/states.js';
-import type { Concern } from '../../core/model/ticket-schema.js';
+import { SUBMIT_STATES, type SubmitState } from '../../core/model/states.js';
+import { childOrigins } from '../../core/views/child-origins.js';
+import type { CascadeMarker } from '../../core/ops/cascade-ticket.js';
+import type { RunCtx } from '../../core/store/run-context.js';
+import { CONCERN_EXAMPLE, concernsFromArgs } from '../concern-args.js';
 import { openRunFromArgs, readJsonArg } from '../common.js';
 import { optStr, str, strList, type Args, type CommandSpec } from '../command.js';
 import type { CliIo } from '../io.js';
@@ -16,7 +19,7 @@ export const claimCommand: CommandSpec = {
   examples: [['$0 claim gallia --type translate --worker agent-7 --json', '{"ticket": {...}, "path": "runs/gallia/claimed/agent-7/..."}']],
   builder: (y) =>
     y
-      .positional('run', { type: 'string' })
+      .positional('run', { type: 'string', describe: 'run id' })
       .option('type', { type: 'string', demandOption: true, describe: 'stage to claim from' })
       .option('worker', { type: 'string', demandOption: true, describe: 'your worker id' })
       .option('lease', { type: 'string', describe: `lease length, e.g. 10m, at most ${MAX_DURATION} (default: the stage lease)` }),
@@ -39,20 +42,6 @@ function leaseArg(args: Args): string | undefined {
   const lease = optStr(args, 'lease');
   if (lease !== undefined) parseDuration(lease, 'lease');
   return lease;
-}
-
-function parseConcernArg(text: string): Concern {
-  const first = text.indexOf(':');
-  const level = (first < 0 ? '' : text.slice(0, first)).trim();
-  if (!(CONCERN_LEVELS as readonly string[]).includes(level)) {
-    throw new TqError('USAGE', `--concern "${text}": must start with info:, review: or error:`, { field: 'concern', hint: 'e.g. --concern "review:Ambiguous speaker:check node 0x14dfea"' });
-  }
-  const rest = text.slice(first + 1);
-  const second = rest.indexOf(':');
-  const message = (second < 0 ? rest : rest.slice(0, second)).trim();
-  const suggestion = second < 0 ? undefined : rest.slice(second + 1).trim();
-  if (message === '') throw new TqError('USAGE', `--concern "${text}": the message is empty`, { field: 'concern' });
-  return { level: level as Concern['level'], message, ...(suggestion ? { suggestion } : {}) };
 }
 
 async function usageFromArgs(args: Args, io: CliIo): Promise<Record<string, unknown> | undefined> {
@@ -81,25 +70,34 @@ function parseInline(raw: string): unknown {
 export const submitCommand: CommandSpec = {
   command: 'submit <run> <ticket>',
   describe: 'hand in the output of a claimed ticket (fenced: refused after the lease was lost)',
-  examples: [['$0 submit gallia translate-mi0x2k3c000-a7f3z --worker agent-7 --output out.json --concern "review:Odd idiom:check line 3"', 'complete a ticket with a concern']],
+  examples: [
+    [`$0 submit gallia translate-mi0x2k3c000-a7f3z --worker agent-7 --output out.json ${CONCERN_EXAMPLE}`, 'complete a ticket with a concern'],
+    ['$0 submit gallia translate-mi0x2k3c000-a7f3z --worker agent-7 --status failed < out.json', 'output from stdin; the ticket fails'],
+  ],
   builder: (y) =>
     y
-      .positional('run', { type: 'string' })
-      .positional('ticket', { type: 'string' })
-      .option('worker', { type: 'string', demandOption: true })
-      .option('output', { type: 'string', default: '-', describe: 'file with the output_data JSON object, or - for stdin' })
-      .option('concern', { type: 'string', array: true, describe: 'level:message[:suggestion], repeatable' })
+      .positional('run', { type: 'string', describe: 'run id' })
+      .positional('ticket', { type: 'string', describe: 'id of the ticket you claimed' })
+      .option('worker', { type: 'string', demandOption: true, describe: 'your worker id (the one that claimed the ticket)' })
+      .option('output', { type: 'string', describe: 'file with the output_data JSON object, or - for stdin (default: stdin, which must not be a terminal)' })
+      .option('concern', { type: 'string', array: true, describe: 'LEVEL:MESSAGE, LEVEL one of info, review, error; only the first colon splits (repeatable)' })
+      .option('suggestion', { type: 'string', array: true, describe: 'a suggestion for the --concern just before it' })
       .option('concerns-file', { type: 'string', describe: 'JSON array of {level, message, suggestion}' })
       .option('usage', { type: 'string', describe: 'token usage JSON object (inline or a file)' })
-      .option('input-tokens', { type: 'number' })
-      .option('output-tokens', { type: 'number' })
-      .option('model', { type: 'string' })
-      .option('duration-ms', { type: 'number' })
-      .option('status', { choices: SUBMIT_STATES, default: 'completed' as const })
+      .option('input-tokens', { type: 'number', describe: 'usage.input_tokens' })
+      .option('output-tokens', { type: 'number', describe: 'usage.output_tokens' })
+      .option('model', { type: 'string', describe: 'usage.model: the model that did the work' })
+      .option('duration-ms', { type: 'number', describe: 'usage.duration_ms: how long the work took' })
+      .option('status', { choices: SUBMIT_STATES, default: 'completed' as const, describe: 'where the ticket goes' })
       .option('token', { type: 'string', describe: 'claim token from `tq claim` (refuses a submit from an older claim)' }),
-  async run(args, io) {
+  async run(args, io, argv) {
+    const output = optStr(args, 'output') ?? '-';
+    // Why: `tq submit` typed at a terminal without --output would wait for JSON nobody types.
+    if (output === '-' && optStr(args, 'output') === undefined && (io.stdin as { isTTY?: boolean }).isTTY === true) {
+      throw new TqError('USAGE', 'submit reads the output JSON from stdin, which is a terminal here: pass --output FILE (or pipe the JSON in)', { field: 'output', hint: 'e.g. tq submit RUN TICKET --worker ID --output out.json' });
+    }
+    const concerns: unknown[] = concernsFromArgs(strList(args, 'concern'), strList(args, 'suggestion'), argv);
     const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
-    const concerns: unknown[] = strList(args, 'concern').map(parseConcernArg);
     const cf = optStr(args, 'concerns-file');
     if (cf !== undefined) {
       const more = await readJsonArg(cf, io, 'concerns file');
@@ -111,13 +109,14 @@ export const submitCommand: CommandSpec = {
     const r = await submitTicket(ctx, {
       ticketId: str(args, 'ticket'),
       workerId: str(args, 'worker'),
-      output: await readJsonArg(str(args, 'output'), io, 'output'),
+      output: await readJsonArg(output, io, 'output'),
+      outputFile: output === '-' ? '<stdin>' : output,
       concerns,
       ...(usage ? { usage } : {}),
       status: str(args, 'status') as SubmitState,
       ...(token ? { token } : {}),
     });
-    const kids = r.cascade ? `; children: ${r.cascade.created.length} created${r.cascade.deduplicated.length ? `, ${r.cascade.deduplicated.length} already existed` : ''}` : '';
+    const kids = r.cascade ? `; children: ${await childrenNote(ctx, r.ticket.ticket_id, r.cascade)}` : '';
     return {
       data: { ticket: r.ticket, path: r.path, repeated: r.repeated, cascade: r.cascade ?? null },
       text: `${r.repeated ? 'already submitted' : 'submitted'} ${r.ticket.ticket_id} -> ${r.ticket.status}${kids}`,
@@ -125,11 +124,32 @@ export const submitCommand: CommandSpec = {
   },
 };
 
+/**
+ * "2 created", or e.g. "1 created, 1 made by the daemon first, 1 already there for another
+ * ticket (same key)": a child this submit did not create is said to be someone else's doing.
+ */
+async function childrenNote(ctx: RunCtx, parentId: string, cascade: CascadeMarker): Promise<string> {
+  const origins = await childOrigins(ctx, parentId, cascade.deduplicated);
+  return [
+    cascade.created.length > 0 || cascade.deduplicated.length === 0 ? `${cascade.created.length} created` : '',
+    origins.sameParent.length > 0 ? `${origins.sameParent.length} made by the daemon first` : '',
+    origins.otherParent.length > 0 ? `${origins.otherParent.length} already there for another ticket (same key)` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+}
+
 export const heartbeatCommand: CommandSpec = {
   command: 'heartbeat <run> <ticket>',
   describe: 'extend the lease of a ticket you hold',
   examples: [['$0 heartbeat gallia translate-mi0x2k3c000-a7f3z --worker agent-7', 'lease renewed from now']],
-  builder: (y) => y.positional('run', { type: 'string' }).positional('ticket', { type: 'string' }).option('worker', { type: 'string', demandOption: true }).option('lease', { type: 'string', describe: `new lease length from now, e.g. 10m, at most ${MAX_DURATION} (default: the stage lease)` }).option('token', { type: 'string' }),
+  builder: (y) =>
+    y
+      .positional('run', { type: 'string', describe: 'run id' })
+      .positional('ticket', { type: 'string', describe: 'id of the ticket you hold' })
+      .option('worker', { type: 'string', demandOption: true, describe: 'your worker id' })
+      .option('lease', { type: 'string', describe: `new lease length from now, e.g. 10m, at most ${MAX_DURATION} (default: the stage lease)` })
+      .option('token', { type: 'string', describe: 'claim token from `tq claim` (refuses a heartbeat from an older claim)' }),
   async run(args) {
     const lease = leaseArg(args);
     const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
@@ -143,7 +163,13 @@ export const releaseCommand: CommandSpec = {
   command: 'release <run> <ticket>',
   describe: 'give a claimed ticket back to pending',
   examples: [['$0 release gallia translate-mi0x2k3c000-a7f3z --worker agent-7', 'someone else can claim it']],
-  builder: (y) => y.positional('run', { type: 'string' }).positional('ticket', { type: 'string' }).option('worker', { type: 'string', demandOption: true }).option('reason', { type: 'string' }).option('token', { type: 'string' }),
+  builder: (y) =>
+    y
+      .positional('run', { type: 'string', describe: 'run id' })
+      .positional('ticket', { type: 'string', describe: 'id of the ticket you hold' })
+      .option('worker', { type: 'string', demandOption: true, describe: 'your worker id' })
+      .option('reason', { type: 'string', describe: "why, kept in the ticket's history" })
+      .option('token', { type: 'string', describe: 'claim token from `tq claim` (refuses a release from an older claim)' }),
   async run(args) {
     const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
     const reason = optStr(args, 'reason');
@@ -159,9 +185,9 @@ export const failCommand: CommandSpec = {
   examples: [['$0 fail gallia translate-mi0x2k3c000-a7f3z --worker agent-7 --error "exit 1: model timed out" --stderr-tail "$(tail -c 4000 err.log)"', 'back to pending, claimable again after the retry delay']],
   builder: (y) =>
     y
-      .positional('run', { type: 'string' })
-      .positional('ticket', { type: 'string' })
-      .option('worker', { type: 'string', demandOption: true })
+      .positional('run', { type: 'string', describe: 'run id' })
+      .positional('ticket', { type: 'string', describe: 'id of the ticket you hold' })
+      .option('worker', { type: 'string', demandOption: true, describe: 'your worker id' })
       .option('error', { type: 'string', demandOption: true, describe: `what went wrong (kept on the ticket, at most ${MAX_ERROR_CHARS} characters)` })
       .option('stderr-tail', { type: 'string', describe: `the end of the command's stderr (the last ${MAX_STDERR_TAIL_CHARS} characters are kept)` })
       .option('token', { type: 'string', describe: 'claim token from `tq claim` (refuses a report from an older claim)' }),

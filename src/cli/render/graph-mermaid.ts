@@ -1,5 +1,6 @@
 import { CONCERN_STROKE, STATE_FILL, concernMarks } from './graph-colors.js';
 import type { RunGraph } from '../../core/views/run-graph.js';
+import { shortLabel } from './graph-labels.js';
 
 /** Text inside a Mermaid ["..."] label: quotes and angle brackets as entity codes. */
 function label(text: string): string {
@@ -7,7 +8,8 @@ function label(text: string): string {
 }
 
 /**
- * A Mermaid flowchart: one subgraph per stage, nodes classed by state and by worst concern.
+ * A Mermaid flowchart: one subgraph per stage, nodes classed by state and by worst concern,
+ * labelled by stage and source ref with the ticket id as tooltip.
  * Node ids are n0, n1, ... because ticket ids may be Mermaid keywords ("end") or hold "--".
  */
 export function renderMermaid(g: RunGraph): string {
@@ -18,10 +20,13 @@ export function renderMermaid(g: RunGraph): string {
     if (nodes.length === 0) continue;
     out.push(`  subgraph stage_${stage}["${label(stage)}"]`, '    direction TB');
     // Why: escape each line, then join with <br/> (Mermaid's line break) so the break is not escaped too.
-    for (const n of nodes) out.push(`    ${idOf.get(n.id)}["${[n.id, n.state, ...concernMarks(n.concerns)].map(label).join('<br/>')}"]`);
+    for (const n of nodes) out.push(`    ${idOf.get(n.id)}["${[shortLabel(n), n.state, ...concernMarks(n.concerns)].map(label).join('<br/>')}"]`);
     out.push('  end');
   }
   for (const e of g.edges) out.push(`  ${idOf.get(e.from)} --> ${idOf.get(e.to)}`);
+  // Why a click statement: it is Mermaid's only way to give a node a tooltip (here the full
+  // ticket id). tqTicket is defined nowhere, so a click does nothing.
+  for (const n of g.nodes) out.push(`  click ${idOf.get(n.id)} tqTicket "${label(n.id)}"`);
   const classes = new Map<string, string[]>();
   const tag = (cls: string, id: string): void => {
     classes.set(cls, [...(classes.get(cls) ?? []), id]);

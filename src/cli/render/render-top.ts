@@ -32,13 +32,17 @@ export function ansiTable(rows: string[][]): string {
     .join('\n');
 }
 
-function rate(s: StageProgress): string {
-  return s.per_hour === null ? '-' : `${(s.per_hour / 60).toFixed(1)}/min`;
-}
-
 /** Tickets of the stage not finished yet (pending, claimed, or in the middle of a move). */
 function leftOf(s: StageProgress): number {
   return s.total - s.completed - s.needs_review - s.failed;
+}
+
+/**
+ * Completions per minute over the window, while the stage has work left. Why hidden after:
+ * the window slides past the last completion, so a finished stage's rate only sinks to zero.
+ */
+function rate(s: StageProgress): string | undefined {
+  return s.per_hour === null || leftOf(s) === 0 ? undefined : `${(s.per_hour / 60).toFixed(1)}/min`;
 }
 
 function eta(s: StageProgress): string {
@@ -58,7 +62,7 @@ export function renderTopFrame(s: RunSnapshot, paint: Paint, frame: number, inte
     const pct = st.total === 0 ? 0 : Math.round((st.completed / st.total) * 100);
     const bar = progressBar(st.completed, st.total);
     const extra = [st.needs_review > 0 ? paint('yellow', `${st.needs_review} review`) : '', st.failed > 0 ? paint('red', `${st.failed} failed`) : ''].filter(Boolean).join(' ');
-    return [st.stage, `${paint('green', bar)} ${String(pct).padStart(3)}%`, `${st.completed}/${st.total}`, `${st.claimed} claimed`, rate(st), eta(st), extra];
+    return [st.stage, `${paint('green', bar)} ${String(pct).padStart(3)}%`, `${st.completed}/${st.total}`, `${st.claimed} claimed`, rate(st) ?? '-', eta(st), extra];
   });
   lines.push(ansiTable([['STAGE', 'PROGRESS', 'DONE', 'ACTIVE', 'RATE', 'ETA', ''], ...rows]));
   lines.push('', `claims: ${s.claims.length}${s.stalled > 0 ? paint('red', `, ${s.stalled} stalled (lease expired; \`tq reap\` or the daemon returns them)`) : ''}`);
@@ -84,7 +88,7 @@ export function renderTopFrame(s: RunSnapshot, paint: Paint, frame: number, inte
 
 /** One status line per interval when stdout is not a terminal (logs, pipes, CI). */
 export function renderTopLine(s: RunSnapshot): string {
-  const stages = s.stages.map((st) => `${st.stage} ${st.completed}/${st.total}${st.claimed > 0 ? ` (${st.claimed} active)` : ''}${st.per_hour !== null ? ` ${rate(st)}` : ''}${leftOf(st) > 0 && st.eta_ms !== null ? ` eta ${formatMs(st.eta_ms)}` : ''}`);
+  const stages = s.stages.map((st) => `${st.stage} ${st.completed}/${st.total}${st.claimed > 0 ? ` (${st.claimed} active)` : ''}${rate(st) !== undefined ? ` ${rate(st)}` : ''}${leftOf(st) > 0 && st.eta_ms !== null ? ` eta ${formatMs(st.eta_ms)}` : ''}`);
   const cc = s.concern_counts;
   return `${s.at} ${s.run_id} | ${stages.join(' | ')} | claims ${s.claims.length}${s.stalled > 0 ? ` (${s.stalled} stalled)` : ''} | concerns ${cc.error} error ${cc.review} review ${cc.info} info`;
 }

@@ -2,7 +2,7 @@ import { dirname, join } from 'node:path';
 import { ticketIdOfFileName } from '../store/run-names.js';
 import type { RunCtx } from '../store/run-context.js';
 import { stateDir } from '../store/run-context.js';
-import { serializeTicket } from '../model/serialize-ticket.js';
+import { bornFormOf, serializeBirthRecord } from '../model/birth-record.js';
 import { stageOfTicketId } from '../model/ids.js';
 import { TicketState } from '../model/states.js';
 import { registryPath } from '../protocol/birth-ticket.js';
@@ -76,7 +76,7 @@ export async function checkUnregistered(s: FsckSession, byId: TicketsById, regis
     await guardEntry(s, f.path, id, async () => {
       const p: FsckProblem = { kind: 'unregistered', file: f.path, ticket_id: id, message: `${id} has no birth record in registry/ (added by hand?)` };
       if (s.repair && !isUnderUnsafeDir(s, dirname(reg))) {
-        await writeFileAtomic(s.ctx, reg, serializeTicket(f.ticket));
+        await writeFileAtomic(s.ctx, reg, serializeBirthRecord(bornFormOf(f.ticket)));
         p.repaired = `recorded in ${reg}`;
       }
       s.problems.push(p);

@@ -24,6 +24,8 @@ function skeletonDirs(s: FsckSession): string[] {
     paths.requests,
     paths.inputs,
     paths.paused,
+    paths.logs,
+    paths.items,
   ];
 }
 

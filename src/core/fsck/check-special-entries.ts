@@ -18,12 +18,12 @@ export function specialEntryProblem(path: string, what: EntryKind | undefined, t
 async function flatDirs(s: FsckSession): Promise<string[]> {
   const { paths } = s.ctx;
   const registryStages = isUnderUnsafeDir(s, paths.registry) ? [] : (await listDir(s.ctx, paths.registry)).map((stage) => join(paths.registry, stage));
-  return [paths.moving, paths.tmp, paths.cascadeDone, paths.requestedBy, paths.rejected, paths.requests, paths.inputs, paths.paused, ...registryStages];
+  return [paths.moving, paths.tmp, paths.cascadeDone, paths.requestedBy, paths.rejected, paths.requests, paths.inputs, paths.logs, paths.paused, ...registryStages];
 }
 
 /**
  * FIFOs, sockets, devices, symlinks and directories in moving/, .tmp/, cascade/, rejected/,
- * requests/, inputs/, paused/ and registry/<stage>/: reported, never opened; --repair quarantines them
+ * requests/, inputs/, logs/, paused/ and registry/<stage>/: reported, never opened; --repair quarantines them
  * (the entry itself: a link is moved, never followed). Runs before every phase that reads
  * these directories, so that none of them opens one (the state directories are the census's).
  */

@@ -13,15 +13,16 @@ export const MAX_DURATION_MS = 30 * 86_400_000;
 
 /**
  * Parse "90s", "10m", "1h30m", "500ms" or a bare number of seconds into milliseconds; refuse
- * anything over MAX_DURATION (the error names `field`).
+ * anything over MAX_DURATION (the error names `field`). Zero ("0", "0s") only with
+ * `opts.zero` (for waits that may be skipped, e.g. a settle time); never negative.
  */
-export function parseDuration(input: string | number, field = 'duration'): number {
+export function parseDuration(input: string | number, field = 'duration', opts: { zero?: boolean } = {}): number {
   if (typeof input === 'number') {
-    if (!Number.isFinite(input) || input <= 0) throw badDuration(String(input), field);
+    if (!Number.isFinite(input) || input < 0 || (input === 0 && opts.zero !== true)) throw badDuration(String(input), field);
     return capped(Math.round(input * 1000), String(input), field);
   }
   const text = input.trim();
-  if (/^\d+(\.\d+)?$/.test(text)) return parseDuration(Number(text), field);
+  if (/^\d+(\.\d+)?$/.test(text)) return parseDuration(Number(text), field, opts);
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
   let total = 0;
   let matched = 0;
@@ -29,7 +30,7 @@ export function parseDuration(input: string | number, field = 'duration'): numbe
     total += Number(m[1]) * (UNIT_MS[m[2] ?? ''] ?? 0);
     matched = re.lastIndex;
   }
-  if (matched !== text.length || text.length === 0 || total <= 0) throw badDuration(text, field);
+  if (matched !== text.length || text.length === 0 || (total <= 0 && !(total === 0 && opts.zero === true))) throw badDuration(text, field);
   return capped(Math.round(total), text, field);
 }
 

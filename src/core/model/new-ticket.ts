@@ -15,6 +15,8 @@ export interface NewTicketFields {
   event?: string;
   /** Claim priority (model/lanes.ts); 0 or undefined: the default, not written. */
   priority?: number;
+  /** The input item's key (model/item-key.ts), for tickets made from input items. */
+  itemKey?: string;
 }
 
 export function newTicket(f: NewTicketFields): Ticket {
@@ -39,6 +41,7 @@ export function newTicket(f: NewTicketFields): Ticket {
       source_refs: f.lineage?.source_refs ?? sourceRefsOf(f.pipeline, f.input),
       ...(f.lineage?.key !== undefined ? { key: f.lineage.key } : {}),
     },
+    ...(f.itemKey !== undefined ? { item_key: f.itemKey } : {}),
     created_at: at,
     completed_at: null,
     history: [{ at, event: f.event ?? 'created', to: 'pending' }],

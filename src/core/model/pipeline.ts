@@ -3,6 +3,8 @@ import { TqError, isTqError } from './errors.js';
 import { validateId } from './ids.js';
 import { MAX_DURATION_MS, parseDuration } from './duration.js';
 import { formatZodError } from './zod-messages.js';
+import { didYouMean } from './closest-name.js';
+import { unknownPipelineKeys, type PipelineKeys } from './pipeline-keys.js';
 
 export const DEFAULT_LEASE = '15m';
 export const DEFAULT_MAX_ATTEMPTS = 3;
@@ -56,8 +58,26 @@ export type Pipeline = z.infer<typeof Pipeline>;
 
 export const DEFAULT_SOURCE_REF_FIELDS = ['id', 'ids', 'node_id', 'node_ids', 'source_id', 'source_ids', 'source_refs'];
 
-/** Validate a pipeline (shape, names, references, no cycles); errors name the field. */
-export function parsePipeline(raw: unknown, file: string): Pipeline {
+/** The keys of each level of a pipeline: the zod shapes above are the one list. */
+export const PIPELINE_KEYS: PipelineKeys = {
+  pipeline: Object.keys(Pipeline.shape),
+  stage: Object.keys(StageConfig.shape),
+  'cascade rule': Object.keys(CascadeRule.shape),
+  'retry policy': Object.keys(RetryPolicy.shape),
+};
+
+export interface ParsePipelineOptions {
+  /**
+   * `error` (default): a key the format does not know is INVALID_PIPELINE (a pipeline file, at
+   * create). `ignore`: it is dropped (the pipeline stored in a run.json: a run written by a tq
+   * that knows more keys still opens).
+   */
+  unknownKeys?: 'error' | 'ignore';
+}
+
+/** Validate a pipeline (shape, keys, names, references, no cycles); errors name the file and the field. */
+export function parsePipeline(raw: unknown, file: string, opts: ParsePipelineOptions = {}): Pipeline {
+  if (opts.unknownKeys !== 'ignore') refuseUnknownKeys(raw, file);
   const parsed = Pipeline.safeParse(raw);
   if (!parsed.success) {
     throw new TqError('INVALID_PIPELINE', `${file}: ${formatZodError(parsed.error)}`, {
@@ -105,6 +125,18 @@ function checkDuration(file: string, field: string, value: string | number | und
   }
 }
 
+function refuseUnknownKeys(raw: unknown, file: string): void {
+  const unknown = unknownPipelineKeys(raw, PIPELINE_KEYS);
+  const first = unknown[0];
+  if (first === undefined) return;
+  const each = unknown.map((u) => `unknown key ${u.path}${didYouMean(u.key, PIPELINE_KEYS[u.level])}`);
+  throw new TqError('INVALID_PIPELINE', `${file}: ${each.join('; ')}`, {
+    file,
+    field: first.path,
+    hint: `the keys of a ${first.level} are: ${PIPELINE_KEYS[first.level].join(', ')} (see "Pipeline format" in the README)`,
+  });
+}
+
 function findCycle(pipeline: Pipeline): string[] | undefined {
   const next = new Map<string, string[]>();
   for (const r of pipeline.cascade) next.set(r.from, [...(next.get(r.from) ?? []), r.to]);
@@ -133,7 +165,7 @@ function findCycle(pipeline: Pipeline): string[] | undefined {
 export function stageConfig(pipeline: Pipeline, stage: string): StageConfig {
   const config = pipeline.stages[stage];
   if (!config) {
-    throw new TqError('USAGE', `"${stage}" is not a stage of this run`, {
+    throw new TqError('USAGE', `"${stage}" is not a stage of this run${didYouMean(stage, Object.keys(pipeline.stages))}`, {
       field: 'type',
       hint: `stages are: ${Object.keys(pipeline.stages).join(', ')}`,
     });

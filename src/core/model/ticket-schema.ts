@@ -57,7 +57,7 @@ export const HistoryEntry = z.object({
 export type HistoryEntry = z.infer<typeof HistoryEntry>;
 
 /** One failed attempt, as the worker reported it (`tq fail`, a worker's failed command). */
-export const AttemptError = z.object({
+export const FailedAttempt = z.object({
   at: isoTime,
   /** Which attempt failed (1 for the first). */
   attempt: z.number().int().positive(),
@@ -66,7 +66,7 @@ export const AttemptError = z.object({
   /** The end of the command's stderr, when there was one. */
   stderr_tail: z.string().optional(),
 });
-export type AttemptError = z.infer<typeof AttemptError>;
+export type FailedAttempt = z.infer<typeof FailedAttempt>;
 
 export const TicketStatus = z.enum(ALL_STATES as [TicketState, ...TicketState[]]);
 
@@ -87,8 +87,13 @@ export const Ticket = z.object({
   /** A pending ticket is not claimed before this time (a delay, or a retry's backoff); absent when it may be claimed now. */
   not_before: isoTime.optional(),
   /** The newest failed attempts with their errors (at most MAX_ATTEMPT_ERRORS). */
-  attempt_errors: z.array(AttemptError).optional(),
+  attempt_errors: z.array(FailedAttempt).optional(),
   lineage: Lineage,
+  /**
+   * What makes the input item of a ticket added by `tq add`/`tq create --input` the same item
+   * (model/item-key.ts): adding it again adds nothing. Absent on cascaded children.
+   */
+  item_key: z.string().optional(),
   created_at: isoTime,
   completed_at: isoTime.nullable(),
   history: z.array(HistoryEntry),

@@ -40,8 +40,11 @@ function stageSummaryLines(pipeline: Pipeline): string {
     .join('\n');
 }
 
-/** AGENTS.md: the whole protocol, with this run's real paths, for an agent that sees only files. */
-export function agentInstructions(runId: string, runDir: string, pipeline: Pipeline): string {
+/**
+ * AGENTS.md: the whole protocol, with this run's stages and paths relative to the run, for an
+ * agent that sees only files. Why no absolute path: the run is committed and cloned elsewhere.
+ */
+export function agentInstructions(runId: string, pipeline: Pipeline): string {
   const first = Object.keys(pipeline.stages)[0] ?? 'stage';
   const stageLines = stageSummaryLines(pipeline);
   return `# Working on run \`${runId}\`
@@ -51,8 +54,8 @@ the directory it is in is its state. You can take part with **only file tools** 
 list) or with the \`tq\` command. Pick one way per ticket. This file is your whole protocol:
 re-read it whenever you are unsure.
 
-All paths below are relative to this run directory (the folder that holds this AGENTS.md; it was
-created at \`${runDir}\`).
+All paths below are relative to this run directory (the folder that holds this AGENTS.md, wherever
+it is: a run can be moved, copied or cloned from git).
 Your worker id: any name of letters, digits, \`.\`, \`_\`, \`-\` (e.g. \`agent-7\`). Use the same one throughout.
 
 ## Stages
@@ -110,7 +113,7 @@ quarantined, and a result for a ticket held by someone else or already finished 
 tq claim ${runId} --type ${first} --worker agent-7 --json        # exit 3: nothing to claim now
 tq heartbeat ${runId} <ticket-id> --worker agent-7
 tq submit ${runId} <ticket-id> --worker agent-7 --output result.json \\
-   --concern "review:Ambiguous speaker:check node 0x14dfea" --usage '{"input_tokens":1200}'
+   --concern "review:Ambiguous speaker" --suggestion "check node 0x14dfea" --usage '{"input_tokens":1200}'
 tq release ${runId} <ticket-id> --worker agent-7
 tq fail ${runId} <ticket-id> --worker agent-7 --error "what went wrong"   # retried later, or failed/
 \`\`\`
@@ -128,7 +131,7 @@ The full protocol is in ../AGENTS.md.
 
 export async function writeAgentDocs(ctx: RunCtx): Promise<void> {
   const pipeline = ctx.config.pipeline;
-  await writeFileAtomic(ctx, ctx.paths.agents, agentInstructions(ctx.runId, ctx.paths.dir, pipeline));
+  await writeFileAtomic(ctx, ctx.paths.agents, agentInstructions(ctx.runId, pipeline));
   // Why: agents cannot mkdir, and git drops empty directories: a README keeps requests/ in clones.
   await writeFileAtomic(ctx, join(ctx.paths.requests, 'README.md'), REQUESTS_README);
   for (const [name, text] of Object.entries(agentSchemas(pipeline))) {

@@ -53,6 +53,34 @@ function keyOf(element: unknown, key: string): string | undefined {
   return undefined;
 }
 
+/** The input_data of the child made from one for_each element: objects as they are, other values as {"value": …}. */
+function elementInput(element: unknown): JsonObject {
+  return typeof element === 'object' && element !== null && !Array.isArray(element) ? (element as JsonObject) : { value: element };
+}
+
+export interface ChildInput {
+  to: string;
+  input: JsonObject;
+  /** Where in the output it comes from: `output_data.new_nouns[0]`, and as a JSON pointer into output_data: `/new_nouns/0`. */
+  from: string;
+  pointer: string;
+}
+
+/** The input each cascade rule would give a child of this output, and where in the output it comes from. */
+export function childInputs(pipeline: Pipeline, stage: string, output: JsonObject): ChildInput[] {
+  const inputs: ChildInput[] = [];
+  for (const { rule } of rulesFrom(pipeline, stage)) {
+    if (rule.for_each === undefined) {
+      inputs.push({ to: rule.to, input: output, from: 'output_data', pointer: '' });
+      continue;
+    }
+    const list = getPath(output, rule.for_each);
+    const at = `/${rule.for_each.split('.').map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
+    if (Array.isArray(list)) list.forEach((element, i) => inputs.push({ to: rule.to, input: elementInput(element), from: `output_data.${rule.for_each}[${i}]`, pointer: `${at}/${i}` }));
+  }
+  return inputs;
+}
+
 /**
  * The children a completed ticket's cascade rules ask for, with deterministic ids. `runId` is the
  * run's own id: a child never takes it from the parent's JSON.
@@ -79,7 +107,7 @@ export function planChildren(pipeline: Pipeline, parent: Ticket, now: Date, runI
     const list = getPath(output, rule.for_each);
     if (!Array.isArray(list)) continue;
     list.forEach((element, index) => {
-      const input: JsonObject = typeof element === 'object' && element !== null && !Array.isArray(element) ? (element as JsonObject) : { value: element };
+      const input = elementInput(element);
       const key = rule.key !== undefined ? keyOf(element, rule.key) : undefined;
       if (rule.key !== undefined && key === undefined) return;
       const ticketId = childTicketId(key !== undefined ? { to: rule.to, parentId: parent.ticket_id, key } : { to: rule.to, parentId: parent.ticket_id, index, ...(tag ? { ruleTag: tag } : {}) });

@@ -1,6 +1,8 @@
-import { TqError } from '../model/errors.js';
+import { TqError, isTqError } from '../model/errors.js';
 import { moveTicket, type DuplicateOutcome } from '../protocol/move-ticket.js';
-import { locateTicket } from '../protocol/locate-ticket.js';
+import { locateTicket, type LocatedTicket } from '../protocol/locate-ticket.js';
+import { readTicketAtLocation } from '../store/read-ticket.js';
+import { checkCompletedOutput } from './submit-ticket.js';
 import { cascadeTicket, type CascadeMarker } from './cascade-ticket.js';
 import { withHistory } from '../model/serialize-ticket.js';
 import type { RunCtx } from '../store/run-context.js';
@@ -16,6 +18,7 @@ export async function approveTicket(ctx: RunCtx, rawId: string, note?: string): 
       hint: loc.state === 'completed' ? 'it is already completed' : `see it with \`tq show ${ctx.runId} ${loc.ticketId}\``,
     });
   }
+  await checkApprovedOutput(ctx, loc);
   const now = ctx.clock.now().toISOString();
   const outcome = await moveTicket(ctx, loc.loc, {
     to: { state: TicketState.completed },
@@ -25,6 +28,24 @@ export async function approveTicket(ctx: RunCtx, rawId: string, note?: string): 
   if (!outcome.moved) throw new TqError('WRONG_STATE', `${loc.ticketId} moved while being approved; try again`, { file: loc.path });
   const cascade = await cascadeTicket(ctx, outcome.ticket);
   return { ticket: outcome.ticket, path: outcome.path, ...(cascade ? { cascade } : {}) };
+}
+
+/**
+ * An approved output cascades like a submitted one, so it must pass the same checks (the stage's
+ * output_schema, its children's input_schema); a submit to needs_review skipped them. A ticket
+ * that cannot be read here is left to the move, which reports it as it always has.
+ * RACE: a hand edit between this read and the move is not seen; the move keeps what it reads.
+ */
+async function checkApprovedOutput(ctx: RunCtx, loc: LocatedTicket): Promise<void> {
+  const held = await readTicketAtLocation(ctx, loc.loc).catch(() => undefined);
+  if (!held) return;
+  try {
+    await checkCompletedOutput(ctx, held.ticket.worker_type, held.ticket.output_data ?? {}, held.path, '/output_data');
+  } catch (err) {
+    if (!isTqError(err, 'INVALID_INPUT')) throw err;
+    const hint = `its output cannot go downstream as it is: requeue it (\`tq requeue ${ctx.runId} ${loc.ticketId}\`) for a new attempt`;
+    throw new TqError('INVALID_INPUT', err.message, { file: held.path, field: 'output_data', hint, ...(err.data ? { data: err.data } : {}) });
+  }
 }
 
 const REQUEUEABLE: readonly TicketState[] = ['failed', 'needs_review'];

@@ -1,7 +1,7 @@
 import { TqError } from '../model/errors.js';
 import type { RunCtx } from '../store/run-context.js';
 import { cascadeTicket, type CascadeMarker } from './cascade-ticket.js';
-import { checkCascadeOutput } from './plan-children.js';
+import { checkCascadeOutput, childInputs } from './plan-children.js';
 import { checkStageData } from '../model/stage-schemas.js';
 import { keepRejectedOutput } from '../store/reject-output.js';
 import { locateAll } from '../protocol/locate-ticket.js';
@@ -24,6 +24,10 @@ export interface SubmitOptions {
   status?: SubmitState;
   /** The claim token; when given, a submit from an older claim of the same worker is refused. */
   token?: string;
+  /** Where the output came from (the --output file, a result file), named first in errors about it. */
+  outputFile?: string;
+  /** JSON pointer of output_data inside outputFile (`/output_data` in a result file; default: the whole file). */
+  outputPointer?: string;
 }
 
 export interface SubmitResult {
@@ -38,7 +42,7 @@ export interface SubmitResult {
 const Concerns = Concern.array();
 
 /** Validate what a worker hands in; errors say which field is wrong. Nothing is moved. */
-export function validateSubmission(ctx: RunCtx, stage: string, opts: SubmitOptions): { output: JsonObject; concerns: Concern[]; usage: Usage | null; status: SubmitState } {
+export async function validateSubmission(ctx: RunCtx, stage: string, opts: SubmitOptions): Promise<{ output: JsonObject; concerns: Concern[]; usage: Usage | null; status: SubmitState }> {
   const status = opts.status ?? 'completed';
   if (!SUBMIT_STATES.includes(status)) {
     throw new TqError('USAGE', `status "${String(status)}" is not one of ${SUBMIT_STATES.join(', ')}`, { field: 'status' });
@@ -65,13 +69,27 @@ export function validateSubmission(ctx: RunCtx, stage: string, opts: SubmitOptio
       hint: 'usage fields: input_tokens, output_tokens, total_tokens, cost_usd, model, duration_ms',
     });
   }
-  if (status === 'completed') {
-    const problem = checkStageData(ctx.config.pipeline, stage, 'output', output.data);
-    if (problem) throw new TqError('INVALID_INPUT', `output_data does not match stages.${stage}.output_schema: ${problem}`, { field: 'output_data' });
-    const cascadeProblems = checkCascadeOutput(ctx.config.pipeline, stage, output.data);
-    if (cascadeProblems.length > 0) throw new TqError('INVALID_INPUT', cascadeProblems.join('; '), { field: 'output_data' });
-  }
+  if (status === 'completed') await checkCompletedOutput(ctx, stage, output.data, opts.outputFile, opts.outputPointer);
   return { output: output.data, concerns: concerns.data, usage: usage === null ? null : usage.data, status };
+}
+
+/**
+ * A completed output must match the stage's output_schema, suit its cascade rules, and give
+ * every child an input its stage's input_schema accepts. Why the children here: once the
+ * ticket is completed its output cannot be refused any more, and a child made from it would
+ * sit in pending/ with an input its own stage rejects.
+ */
+export async function checkCompletedOutput(ctx: RunCtx, stage: string, output: JsonObject, outputFile?: string, outputPointer = ''): Promise<void> {
+  const pipeline = ctx.config.pipeline;
+  const where = { file: outputFile ?? 'output_data', pipelineFile: ctx.paths.runJson, runId: ctx.runId };
+  await checkStageData(pipeline, stage, 'output', output, { ...where, pointer: outputPointer });
+  const cascadeProblems = checkCascadeOutput(pipeline, stage, output);
+  if (cascadeProblems.length > 0) {
+    throw new TqError('INVALID_INPUT', `${outputFile ? `${outputFile}: ` : ''}${cascadeProblems.join('; ')}`, { ...(outputFile ? { file: outputFile } : {}), field: 'output_data' });
+  }
+  for (const child of childInputs(pipeline, stage, output)) {
+    await checkStageData(pipeline, child.to, 'input', child.input, { ...where, pointer: outputPointer + child.pointer, field: 'output_data', subject: `${child.from}, the input of a ${child.to} ticket,` });
+  }
 }
 
 /**
@@ -87,7 +105,7 @@ export function validateSubmission(ctx: RunCtx, stage: string, opts: SubmitOptio
 export async function submitTicket(ctx: RunCtx, opts: SubmitOptions): Promise<SubmitResult> {
   const loc = heldLocation(opts.ticketId, opts.workerId);
   const { ticketId, worker: workerId } = loc;
-  const v = validateSubmission(ctx, loc.stage, opts);
+  const v = await validateSubmission(ctx, loc.stage, opts);
   const now = ctx.clock.now();
 
   const moved = await tryMoveHeldTicket(ctx, loc, opts.token, { state: v.status }, (t) => ({

@@ -20,7 +20,7 @@ export interface SetAsideFile {
 
 /** Everything known about a worker's move of its ticket that did not happen. */
 export interface HoldCheck {
-  /** `fail`: a failed attempt reported (ops/fail-attempt.ts). */
+  /** `fail`: record a failed attempt (ops/fail-attempt.ts). */
   action: 'submit' | 'heartbeat' | 'release' | 'fail';
   /** claimed/<worker>/<id>.json: where the worker's ticket should be. */
   loc: Extract<TicketLocation, { state: 'claimed' }>;
@@ -83,8 +83,9 @@ export async function explainRefusal(ctx: RunCtx, c: HoldCheck): Promise<Refusal
   };
 }
 
+/** The action as the refusal says it: "cannot submit it", "cannot record a failed attempt of it". */
 function verbOf(action: HoldCheck['action']): string {
-  return action === 'fail' ? 'report a failed attempt of' : action;
+  return action === 'fail' ? 'record a failed attempt of' : action;
 }
 
 function asideNote(c: HoldCheck): string {

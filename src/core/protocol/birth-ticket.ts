@@ -5,6 +5,7 @@ import { ensureDir, ensureParent, intoDir, type RunCtx } from '../store/run-cont
 import { MovingKind, isMovingFileOf, movingFileName, parseMovingFileName, ticketFileName } from '../store/run-names.js';
 import { TicketState } from '../model/states.js';
 import { parseTicket, serializeTicket } from '../model/serialize-ticket.js';
+import { isBirthRecordOf, serializeBirthRecord } from '../model/birth-record.js';
 import type { Ticket } from '../model/ticket-schema.js';
 import { checkTicketLocation, pathOfLocation, pendingLocationOf, stateLocation } from '../store/ticket-location.js';
 import { createFileExclusive, linkTempExclusive, listDir, writeTempFor, readIfExists, syncDirIfDurable, unlinkIfExists } from '../store/atomic-write.js';
@@ -19,11 +20,13 @@ export type BirthOutcome = 'created' | 'exists';
  * Create a ticket in pending/ exactly once per id, across crashes and concurrent creators:
  *
  *   1. write the ticket to moving/<id>~<n>.new.json
- *   2. create registry/<stage>/<id>.json (a copy)   <- O_EXCL: the first creator wins
+ *   2. create registry/<stage>/<id>.json (its birth record)   <- O_EXCL: the first creator wins
  *   3. rename moving/<id>~<n>.new.json into pending/
  *
  * The registry keeps every ticket as it was born, so fsck can prove none was lost. A crash
- * after 2 leaves a .new file whose content equals the registry copy: recovery publishes it.
+ * after 2 leaves a .new file whose ticket is the one the birth record describes: recovery
+ * publishes it. (A birth record is the ticket without `status`, marked `"record": "birth"`:
+ * model/birth-record.ts.)
  * A .new file without a matching registry entry was never registered: recovery removes it.
  */
 export async function birthTicket(ctx: RunCtx, ticket: Ticket): Promise<BirthOutcome> {
@@ -36,6 +39,7 @@ export async function birthTicket(ctx: RunCtx, ticket: Ticket): Promise<BirthOut
   const reg = registryPath(ctx, loc.stage, loc.ticketId);
   const staged = join(ctx.paths.moving, movingFileName(loc.ticketId, nonce(), MovingKind.new));
   const text = serializeTicket(ticket);
+  const record = serializeBirthRecord(ticket);
   await ensureDir(ctx, ctx.paths.moving);
   const writeStaged = async (): Promise<void> => {
     try {
@@ -54,7 +58,7 @@ export async function birthTicket(ctx: RunCtx, ticket: Ticket): Promise<BirthOut
       // Why the two writes in parallel when durable: each waits for its own fsync, and the
       // files are independent until the link, which still comes after both (the states a
       // crash can leave are the same as in sequence).
-      const [stagedWrite, tmpWrite] = await Promise.allSettled([writeStaged(), writeTempFor(ctx, reg, text)]);
+      const [stagedWrite, tmpWrite] = await Promise.allSettled([writeStaged(), writeTempFor(ctx, reg, record)]);
       if (stagedWrite.status === 'rejected' || tmpWrite.status === 'rejected') {
         if (tmpWrite.status === 'fulfilled') await ctx.fs.unlink(tmpWrite.value).catch(() => undefined);
         throw stagedWrite.status === 'rejected' ? stagedWrite.reason : (tmpWrite as PromiseRejectedResult).reason;
@@ -62,7 +66,7 @@ export async function birthTicket(ctx: RunCtx, ticket: Ticket): Promise<BirthOut
       registered = await linkTempExclusive(ctx, tmpWrite.value, reg);
     } else {
       await writeStaged();
-      registered = await createFileExclusive(ctx, reg, text);
+      registered = await createFileExclusive(ctx, reg, record);
     }
   } catch (err) {
     await unlinkIfExists(ctx, staged).catch(() => undefined);
@@ -87,7 +91,7 @@ export async function birthTicket(ctx: RunCtx, ticket: Ticket): Promise<BirthOut
   return 'created';
 }
 
-/** The lane part of where a registered birth record `text` is published (none when it does not parse: publish where it always went). */
+/** The lane part of where the staged birth `text` is published (none when it does not parse: publish where it always went). */
 function laneLocationOf(text: string, file: string, ticketId: string): { lane?: string } {
   try {
     const lane = pendingLocationOf(ticketId, parseTicket(text, file));
@@ -99,7 +103,7 @@ function laneLocationOf(text: string, file: string, ticketId: string): { lane?: 
 
 /**
  * A registered ticket whose publish step never happened (its creator died between steps 2 and
- * 3) sits in moving/ as <id>~<n>.new.json with the registry's exact content: publish it.
+ * 3) sits in moving/ as <id>~<n>.new.json holding the ticket its birth record describes: publish it.
  * Returns true if it published one.
  */
 export async function publishStrandedBirth(ctx: RunCtx, stage: string, ticketId: string): Promise<boolean> {
@@ -114,9 +118,9 @@ export async function publishStrandedBirth(ctx: RunCtx, stage: string, ticketId:
     const staged = join(ctx.paths.moving, name);
     const text = await readIfExists(ctx, staged);
     if (text === undefined) continue;
-    if (registered !== undefined && text === registered && !published) {
-      // Why the lane from the birth record: the staged file is that very text.
-      const target = pathOfLocation(ctx, { ...loc, ...laneLocationOf(registered, reg, loc.ticketId) });
+    if (!published && isStagedBirthOf(registered, text, staged)) {
+      // Why the lane from the staged ticket: it is the ticket its birth record describes.
+      const target = pathOfLocation(ctx, { ...loc, ...laneLocationOf(text, staged, loc.ticketId) });
       await ensureParent(ctx, target);
       try {
         // RACE: two recoverers may both try; rename of a vanished source fails, never duplicates.
@@ -128,4 +132,15 @@ export async function publishStrandedBirth(ctx: RunCtx, stage: string, ticketId:
     }
   }
   return published;
+}
+
+/** Is the staged text `text` (at `file`) the ticket whose birth record is `registered`? */
+function isStagedBirthOf(registered: string | undefined, text: string, file: string): boolean {
+  if (registered === undefined) return false;
+  try {
+    return isBirthRecordOf(registered, parseTicket(text, file), text);
+  } catch {
+    // Why: a torn or foreign staged file is no birth of this ticket; recovery deals with it.
+    return false;
+  }
 }

@@ -1,4 +1,5 @@
 import { dirname, join } from 'node:path';
+import { isBirthRecordOf } from '../model/birth-record.js';
 import { errnoCode, ioError, isTqError } from '../model/errors.js';
 import { stageOfTicketId } from '../model/ids.js';
 import { isInFlight, finishedCopyOf, locateAll } from './locate-ticket.js';
@@ -217,7 +218,7 @@ async function recoverBirth(ctx: RunCtx, id: string, staged: string): Promise<Re
   if (read === 'gone' || read === 'unusable') return actions;
   const { text, loc } = read;
   const registered = await readIfExists(ctx, registryPath(ctx, loc.stage, id));
-  if (loc.state === TicketState.pending && registered === text && (await locateAll(ctx, id)).length === 0) {
+  if (loc.state === TicketState.pending && isBirthRecordOf(registered, read.ticket, text) && (await locateAll(ctx, id)).length === 0) {
     await renameIfPresent(ctx, staged, pathOfLocation(ctx, loc));
     return [{ ticket_id: id, action: 'published birth', file: staged }];
   }

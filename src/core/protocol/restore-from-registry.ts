@@ -1,11 +1,13 @@
 import { isTqError } from '../model/errors.js';
-import { parseTicket, serializeTicket, withHistory } from '../model/serialize-ticket.js';
+import { serializeTicket, withHistory } from '../model/serialize-ticket.js';
+import { parseBirthRecord } from '../model/birth-record.js';
 import { TicketState } from '../model/states.js';
 import type { Ticket } from '../model/ticket-schema.js';
 import { createFileExclusive, readIfExists } from '../store/atomic-write.js';
 import type { RunCtx } from '../store/run-context.js';
 import { pathOfLocation, pendingLocationOf, stateLocation, ticketLocationProblem } from '../store/ticket-location.js';
 import { registryPath } from './birth-ticket.js';
+import { runRelText } from '../store/run-paths.js';
 
 /** What restoring a ticket from its birth record did. */
 export type RegistryRestore =
@@ -39,7 +41,7 @@ export async function restoreFromRegistry(ctx: RunCtx, ticketId: string, entry: 
   if (text === undefined) return { left: 'no_record', message: `no birth record ${reg}` };
   let born: Ticket;
   try {
-    born = parseTicket(text, reg);
+    born = parseBirthRecord(text, reg);
   } catch (err) {
     // Why: a damaged birth record must not stop the repair of everything else; the caller
     // reports it unrepaired so a human looks at it.
@@ -49,7 +51,7 @@ export async function restoreFromRegistry(ctx: RunCtx, ticketId: string, entry: 
   const problem = ticketLocationProblem(born, loc, reg);
   if (problem) return { left: 'bad_record', message: problem.message };
   const now = ctx.clock.now().toISOString();
-  const restored: Ticket = { ...born, history: withHistory(born, { at: now, event: entry.event, to: TicketState.pending, note: entry.note }) };
+  const restored: Ticket = { ...born, history: withHistory(born, { at: now, event: entry.event, to: TicketState.pending, note: runRelText(ctx.paths, entry.note) }) };
   // Why the birth record's lane: it is where the ticket was born (its priority, its not_before).
   const target = pathOfLocation(ctx, pendingLocationOf(loc.ticketId, restored));
   // RACE: created with link (O_EXCL): if the ticket reappeared meanwhile, it is not overwritten.

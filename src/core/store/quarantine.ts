@@ -4,6 +4,7 @@ import { nonce } from '../model/ids.js';
 import { checkRealDir, ensureDir, intoDir, type RunCtx } from './run-context.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { quarantineFileName, whyFileName } from './run-names.js';
+import { runRelPath, runRelText } from './run-paths.js';
 
 /**
  * Move a file the queue cannot accept out of the state directories, into quarantine/, with a
@@ -26,7 +27,9 @@ export async function quarantineFile(ctx: RunCtx, path: string, reason: string, 
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw ioError(err, 'quarantining', path);
   }
-  const why = { file: originalPath ?? path, ...(originalPath !== undefined ? { taken_from: path } : {}), quarantined_as: target, reason, at: ctx.clock.now().toISOString() };
+  // Why relative paths: the .why.json is part of the run, which may be cloned or moved.
+  const rel = (p: string): string => runRelPath(ctx.paths, p);
+  const why = { file: rel(originalPath ?? path), ...(originalPath !== undefined ? { taken_from: rel(path) } : {}), quarantined_as: rel(target), reason: runRelText(ctx.paths, reason), at: ctx.clock.now().toISOString() };
   await writeFileAtomic(ctx, join(ctx.paths.quarantine, whyFileName(name)), `${JSON.stringify(why, null, 2)}\n`);
   return target;
 }

@@ -3,6 +3,7 @@ import { nonce } from '../model/ids.js';
 import type { RunCtx } from './run-context.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { rejectedFileName } from './run-names.js';
+import { runRelText } from './run-paths.js';
 import type { Concern, JsonObject, Usage } from '../model/ticket-schema.js';
 
 export interface RejectedOutput {
@@ -23,7 +24,8 @@ export interface RejectedOutput {
  */
 export async function keepRejectedOutput(ctx: RunCtx, record: Omit<RejectedOutput, 'rejected_at'>): Promise<string> {
   const path = join(ctx.paths.rejected, rejectedFileName(record.ticket_id, nonce()));
-  const full: RejectedOutput = { ...record, rejected_at: ctx.clock.now().toISOString() };
+  // Why relative: the record is part of the run, which may be cloned or moved.
+  const full: RejectedOutput = { ...record, reason: runRelText(ctx.paths, record.reason), rejected_at: ctx.clock.now().toISOString() };
   await writeFileAtomic(ctx, path, `${JSON.stringify(full, null, 2)}\n`);
   return path;
 }

@@ -86,7 +86,9 @@ export function parseRunConfig(text: string, file: string): RunConfig {
   if (!parsed.success) {
     throw new TqError('CORRUPT_TICKET', `${file}: ${formatZodError(parsed.error)}`, { file, field: parsed.error.issues[0]?.path.join('.') });
   }
-  parsePipeline(parsed.data.pipeline, `${file} (pipeline)`);
+  // Why `ignore`: keys unknown to this tq were refused when the run was created (by the tq that
+  // created it); a run.json is not the place to refuse them again.
+  parsePipeline(parsed.data.pipeline, `${file} (pipeline)`, { unknownKeys: 'ignore' });
   return parsed.data;
 }
 

@@ -19,7 +19,11 @@
  *   quarantine/<name>~<n>.why.json      why it was quarantined
  *   rejected/<id>~<n>.json              an output refused because the lease was lost
  *   inputs/<batch>.json                 the record of one `tq create/add` input
+ *   logs/<id>.<attempt>.log             the stderr of one attempt of `tq work` (…~<claim>.log when run again)
+ *   logs/<id>.<attempt>.log.tmp         that log while the attempt runs (git-ignored as *.tmp)
+ *   items/<stage>/<item stem>.json      an input item added to the stage (model/item-key.ts stem)
  *   .tmp/<name>.<pid>.<n>.tmp           a temp file (git-ignored)
+ *   <root>/.<run>.creating-<pid>-<n>/   a run being created (renamed to <root>/<run>/ when complete)
  *   schemas/<name>.schema.json          a JSON Schema for agents (ops/agent-docs.ts)
  *
  * Why one module: the copies of these regexps that used to live beside each reader had drifted
@@ -175,6 +179,11 @@ export function batchFileName(batchId: string): string {
   return `${batchId}${TICKET_SUFFIX}`;
 }
 
+/** `items/<stage>/<stem>.json`: the entry of one input item (its stem from model/item-key.ts). */
+export function itemFileName(stem: string): string {
+  return `${stem}${TICKET_SUFFIX}`;
+}
+
 /** `.tmp/<name>.<pid>.<n>.tmp`: a temp file on its way to `name`. */
 export function tempFileName(targetName: string, pid: number, n: string): string {
   return `${targetName}.${pid}.${n}.tmp`;
@@ -239,4 +248,41 @@ export const PAUSE_ALL_FILE_NAME = 'all-stages.json';
 /** `paused/<stage>.json`: claims of this stage are paused. */
 export function pauseFileName(stage: string): string {
   return `${stage}${TICKET_SUFFIX}`;
+}
+
+export const LOG_SUFFIX = '.log';
+/** Why `.tmp`: the run's .gitignore has `*.tmp`, so a log still being written is never committed. */
+export const LOG_PART_SUFFIX = '.log.tmp';
+
+/**
+ * `logs/<id>.<attempt>.log`: the stderr of one attempt. With `claim` (the ticket's claim_count),
+ * `logs/<id>.<attempt>~<claim>.log`: the same attempt run again (its first run was released).
+ * Why `~`: ids never contain it, so the name splits one way only.
+ */
+export function attemptLogFileName(ticketId: string, attempt: number, claim?: number): string {
+  return `${ticketId}.${attempt}${claim !== undefined ? `~${claim}` : ''}${LOG_SUFFIX}`;
+}
+
+/** The attempt of a log name of this ticket (`<id>.<n>.log` or `<id>.<n>~<claim>.log`), or undefined for any other name. */
+export function attemptOfLogFileName(name: string, ticketId: string): number | undefined {
+  if (!name.startsWith(`${ticketId}.`) || !name.endsWith(LOG_SUFFIX)) return undefined;
+  const m = /^(\d{1,9})(?:~\d{1,9})?$/.exec(name.slice(ticketId.length + 1, -LOG_SUFFIX.length));
+  return m ? Number(m[1]) : undefined;
+}
+
+const CREATING_RE = /^\.(.+)\.creating-(\d+)-([0-9a-f]+)$/;
+
+/**
+ * `<root>/.<run>.creating-<pid>-<n>`: the directory a `tq create` builds the run in, renamed to
+ * `<root>/<run>` once complete. Hidden (run ids never start with '.'), so `tq runs` and the
+ * daemon never take it for a run.
+ */
+export function creatingDirName(runId: string, pid: number, n: string): string {
+  return `.${runId}.creating-${pid}-${n}`;
+}
+
+/** The run id and creator pid of a creatingDirName, or undefined for any other name. */
+export function parseCreatingDirName(name: string): { runId: string; pid: number } | undefined {
+  const m = CREATING_RE.exec(name);
+  return m ? { runId: m[1] as string, pid: Number(m[2]) } : undefined;
 }

@@ -6,7 +6,7 @@ import { readTicketAt } from '../store/read-ticket.js';
 import { registryPath } from '../protocol/birth-ticket.js';
 import { requestedByOf } from './show-ticket.js';
 import { readIfExists } from '../store/atomic-write.js';
-import { parseTicket } from '../model/serialize-ticket.js';
+import { parseBirthRecord } from '../model/birth-record.js';
 import { checkRealDir, type RunCtx } from '../store/run-context.js';
 import type { Ticket } from '../model/ticket-schema.js';
 
@@ -87,7 +87,7 @@ async function lineageNodeOf(ctx: RunCtx, ticketId: string): Promise<LineageNode
   if (!ticket && born !== undefined) {
     try {
       // Why: a ticket in the middle of a move (or lost, which fsck reports) still has its birth record.
-      ticket = parseTicket(born, reg);
+      ticket = parseBirthRecord(born, reg);
     } catch {
       ticket = undefined;
     }

@@ -11,6 +11,10 @@ export interface GraphNode {
   /** A state directory, or "unknown" for a parent named by an edge but not found (fsck explains). */
   state: string;
   concerns: Record<ConcernLevel, number>;
+  /** lineage.source_refs: where in the input the ticket's work comes from ([] when unknown). */
+  source_refs: string[];
+  /** lineage.key: the dedupe key of a keyed child. */
+  key?: string;
 }
 
 export interface GraphEdge {
@@ -39,7 +43,8 @@ export async function buildRunGraph(ctx: RunCtx): Promise<RunGraph> {
   for (const { entry, ticket } of await readAllTickets(ctx)) {
     const concerns = { info: 0, review: 0, error: 0 };
     for (const c of ticket.worker_concerns) concerns[c.level] += 1;
-    nodes.set(entry.ticket_id, { id: entry.ticket_id, stage: entry.stage, state: entry.state, concerns });
+    const key = ticket.lineage.key;
+    nodes.set(entry.ticket_id, { id: entry.ticket_id, stage: entry.stage, state: entry.state, concerns, source_refs: ticket.lineage.source_refs, ...(key !== undefined ? { key } : {}) });
     for (const p of ticket.lineage.parents) addEdge(p, entry.ticket_id);
   }
   for (const name of await listDirForView(ctx, ctx.paths.requestedBy)) {
@@ -48,7 +53,7 @@ export async function buildRunGraph(ctx: RunCtx): Promise<RunGraph> {
   }
   for (const e of edges.values()) {
     for (const id of [e.from, e.to]) {
-      if (!nodes.has(id)) nodes.set(id, { id, stage: stageOfTicketId(id), state: 'unknown', concerns: { info: 0, review: 0, error: 0 } });
+      if (!nodes.has(id)) nodes.set(id, { id, stage: stageOfTicketId(id), state: 'unknown', concerns: { info: 0, review: 0, error: 0 }, source_refs: [] });
     }
   }
   const pipelineStages = Object.keys(ctx.config.pipeline.stages);

@@ -7,7 +7,7 @@ import { checkRealDir, type RunCtx } from '../store/run-context.js';
 import type { Ticket } from '../model/ticket-schema.js';
 import type { RejectedOutput } from '../store/reject-output.js';
 import { readIfExists } from '../store/atomic-write.js';
-import { isRejectedFileOf, parseRequestedByFileName } from '../store/run-names.js';
+import { attemptOfLogFileName, isRejectedFileOf, parseRequestedByFileName } from '../store/run-names.js';
 
 export interface TicketView {
   ticket: Ticket;
@@ -19,6 +19,8 @@ export interface TicketView {
   requested_by: string[];
   cascade?: CascadeMarker;
   rejected_outputs: (RejectedOutput & { path: string })[];
+  /** logs/<id>.<attempt>.log: the stderr of each attempt `tq work` ran, oldest attempt first. */
+  logs: string[];
 }
 
 export async function rejectedOutputsOf(ctx: RunCtx, ticketId: string): Promise<(RejectedOutput & { path: string })[]> {
@@ -35,6 +37,17 @@ export async function rejectedOutputsOf(ctx: RunCtx, ticketId: string): Promise<
     }
   }
   return out;
+}
+
+/** The attempt logs of a ticket in logs/, by attempt (a re-run of an attempt after its first run). */
+export async function attemptLogsOf(ctx: RunCtx, ticketId: string): Promise<string[]> {
+  const logs: { name: string; attempt: number }[] = [];
+  for (const name of await listDirForView(ctx, ctx.paths.logs)) {
+    const attempt = attemptOfLogFileName(name, ticketId);
+    if (attempt !== undefined) logs.push({ name, attempt });
+  }
+  logs.sort((a, b) => a.attempt - b.attempt || a.name.length - b.name.length || (a.name < b.name ? -1 : 1));
+  return logs.map((l) => join(ctx.paths.logs, l.name));
 }
 
 export async function requestedByOf(ctx: RunCtx, ticket: Ticket): Promise<string[]> {
@@ -81,5 +94,6 @@ export async function showTicket(ctx: RunCtx, rawId: string): Promise<TicketView
     requested_by: await requestedByOf(ctx, ticket),
     ...(cascade ? { cascade } : {}),
     rejected_outputs: await rejectedOutputsOf(ctx, loc.ticketId),
+    logs: await attemptLogsOf(ctx, loc.ticketId),
   };
 }

@@ -33,7 +33,7 @@ function tq(root: string, args: string[]): Promise<Finished> {
 
 /** fsck (with or without --repair) as a process: it must finish within the bound. */
 async function fsck(repair: boolean): Promise<Finished> {
-  const r = await tq(root, ['fsck', RUN, '--settle', '50', ...(repair ? ['--repair'] : [])]);
+  const r = await tq(root, ['fsck', RUN, '--settle', '50ms', ...(repair ? ['--repair'] : [])]);
   expect(r.timedOut, `tq fsck${repair ? ' --repair' : ''} hung (killed after ${BOUND_MS} ms)`).toBe(false);
   expect(r.stderr).not.toMatch(/unexpected error/);
   return r;

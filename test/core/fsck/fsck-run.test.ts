@@ -7,6 +7,7 @@ import { fsckRun, type FsckReport } from '../../../src/core/fsck/fsck-run.js';
 import { cascadeMarkerPath } from '../../../src/core/ops/cascade-ticket.js';
 import { registryPath } from '../../../src/core/protocol/birth-ticket.js';
 import { serializeTicket, withHistory } from '../../../src/core/model/serialize-ticket.js';
+import { serializeBirthRecord } from '../../../src/core/model/birth-record.js';
 import { newTicket } from '../../../src/core/model/new-ticket.js';
 import type { RunCtx } from '../../../src/core/store/run-context.js';
 import type { Ticket } from '../../../src/core/model/ticket-schema.js';
@@ -151,7 +152,7 @@ describe('fsckRun', () => {
     await writeFile(stateFile(ctx, 'pending', 'parse', byHand.ticket_id), serializeTicket(byHand));
     await writeFile(join(ctx.paths.dir, 'pending', 'parse', 'notes.txt'), 'hello');
     await detectThenRepair(['misplaced', 'unregistered', 'stray_file']);
-    expect(await readFile(registryPath(ctx, 'parse', byHand.ticket_id), 'utf8')).toBe(serializeTicket(byHand));
+    expect(await readFile(registryPath(ctx, 'parse', byHand.ticket_id), 'utf8')).toBe(serializeBirthRecord(byHand));
     expect((await fsckRun(ctx)).tickets).toBe(2);
     expect(await claimTicket(ctx, { stage: 'parse', workerId: 'w1' })).not.toBeNull();
   });

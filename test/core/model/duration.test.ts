@@ -30,6 +30,18 @@ describe('parseDuration', () => {
   });
 });
 
+describe('parseDuration: zero, for waits that may be skipped', () => {
+  it.each(['0', '0s', '0ms', 0])('%j is 0 with { zero: true }, refused without', (input) => {
+    expect(parseDuration(input, 'settle', { zero: true })).toBe(0);
+    expect(() => parseDuration(input, 'settle')).toThrow('settle: "0');
+  });
+
+  it('never a negative one', () => {
+    expect(() => parseDuration(-1, 'settle', { zero: true })).toThrow('settle: "-1" is not a duration');
+    expect(() => parseDuration('-1s', 'settle', { zero: true })).toThrow('is not a duration');
+  });
+});
+
 describe('parseDuration: the 30d limit', () => {
   it('accepts up to 30d', () => {
     expect(parseDuration('30d')).toBe(MAX_DURATION_MS);

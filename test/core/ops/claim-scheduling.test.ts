@@ -20,6 +20,12 @@ import { expectFsckOk, ls, pendingDir, readTicketFile } from '../../helpers/tick
 import { waitFor } from '../../helpers/wait-for.js';
 
 const MIN = 60_000;
+
+let made = 0;
+/** n parse items no other call made (tq add adds an item once: its id is its key). */
+function freshItems(n: number): { id: string; text: string }[] {
+  return Array.from({ length: n }, () => ({ id: `i${(made += 1)}`, text: `line ${made}` }));
+}
 let root: string;
 let run: TestRun;
 beforeEach(async () => {
@@ -40,8 +46,8 @@ async function claimId(worker = 'w1', stage = 'parse'): Promise<string | undefin
 
 describe('priorities', () => {
   it('with 1,000 low and 10 high pending, the first 10 claims are the high ones', async () => {
-    const low = await addItems(run.ctx, 'parse', parseItems(1000));
-    const high = (await addTickets(run.ctx, 'parse', itemsOf(parseItems(10)), { priority: 5 })).ticket_ids;
+    const low = await addItems(run.ctx, 'parse', freshItems(1000));
+    const high = (await addTickets(run.ctx, 'parse', itemsOf(freshItems(10)), { priority: 5 })).ticket_ids;
     expect(await ls(lanesDir())).toEqual(['p5']);
     const first: string[] = [];
     for (let i = 0; i < 10; i += 1) first.push((await claimId(`w${i}`)) as string);
@@ -53,7 +59,7 @@ describe('priorities', () => {
   });
 
   it('claims every priority in order, negative after the default, and a fresh context sees new lanes at once', async () => {
-    const add = async (priority: number): Promise<string> => (await addTickets(run.ctx, 'parse', itemsOf(parseItems(1)), { priority })).ticket_ids[0] as string;
+    const add = async (priority: number): Promise<string> => (await addTickets(run.ctx, 'parse', itemsOf(freshItems(1)), { priority })).ticket_ids[0] as string;
     const lowest = await add(-3);
     const normal = await add(0);
     const top = await add(1000);
@@ -66,10 +72,10 @@ describe('priorities', () => {
   });
 
   it('a long-running claimer sees a lane another process made within LANES_RELIST_MS', async () => {
-    await addItems(run.ctx, 'parse', parseItems(200));
+    await addItems(run.ctx, 'parse', freshItems(200));
     const worker = await reopen(run.ctx, run.clock);
     expect(await claimTicket(worker, { stage: 'parse', workerId: 'w1' })).not.toBeNull();
-    const [urgent] = (await addTickets(run.ctx, 'parse', itemsOf(parseItems(1)), { priority: 9 })).ticket_ids;
+    const [urgent] = (await addTickets(run.ctx, 'parse', itemsOf(freshItems(1)), { priority: 9 })).ticket_ids;
     let claims = 0;
     // Polled, not slept: within 100 ms the claimer lists lanes/ again and takes the urgent one.
     await waitFor(async () => {
@@ -80,7 +86,7 @@ describe('priorities', () => {
   });
 
   it('keeps its priority through a release and a failed attempt, and passes it to cascaded children', async () => {
-    const [id] = (await addTickets(run.ctx, 'parse', itemsOf(parseItems(1)), { priority: 4 })).ticket_ids as [string];
+    const [id] = (await addTickets(run.ctx, 'parse', itemsOf(freshItems(1)), { priority: 4 })).ticket_ids as [string];
     await claimId();
     const released = await releaseTicket(run.ctx, { ticketId: id, workerId: 'w1' });
     expect(released.path).toBe(join(lanesDir(), 'p4', `${id}.json`));
@@ -98,7 +104,7 @@ describe('priorities', () => {
 
 describe('delays', () => {
   it('a delayed ticket is not claimed before its time (injected clock), and is after', async () => {
-    const [later] = (await addTickets(run.ctx, 'parse', itemsOf(parseItems(1)), { delay: '10m' })).ticket_ids as [string];
+    const [later] = (await addTickets(run.ctx, 'parse', itemsOf(freshItems(1)), { delay: '10m' })).ticket_ids as [string];
     const t = (await showTicket(run.ctx, later)).ticket;
     // 10m, rounded up to a 30 s step (a twentieth of the delay at most).
     expect(t.not_before).toBe('2030-01-01T00:10:00.000Z');
@@ -134,17 +140,17 @@ describe('delays', () => {
   });
 
   it('a due delayed lane is claimed before undelayed tickets of its priority, after higher priorities', async () => {
-    const [plain] = await addItems(run.ctx, 'parse', parseItems(1));
-    const [delayed] = (await addTickets(run.ctx, 'parse', itemsOf(parseItems(1)), { delay: '1m' })).ticket_ids;
-    const [high] = (await addTickets(run.ctx, 'parse', itemsOf(parseItems(1)), { priority: 1 })).ticket_ids;
+    const [plain] = await addItems(run.ctx, 'parse', freshItems(1));
+    const [delayed] = (await addTickets(run.ctx, 'parse', itemsOf(freshItems(1)), { delay: '1m' })).ticket_ids;
+    const [high] = (await addTickets(run.ctx, 'parse', itemsOf(freshItems(1)), { priority: 1 })).ticket_ids;
     run.clock.advance(MIN);
     expect([await claimId(), await claimId(), await claimId()]).toEqual([high, delayed, plain]);
   });
 
   it('counts delayed tickets apart in status and lists them with the other pending ones', async () => {
-    await addItems(run.ctx, 'parse', parseItems(2));
-    await addTickets(run.ctx, 'parse', itemsOf(parseItems(3)), { delay: '1h' });
-    await addTickets(run.ctx, 'parse', itemsOf(parseItems(1)), { priority: 2 });
+    await addItems(run.ctx, 'parse', freshItems(2));
+    await addTickets(run.ctx, 'parse', itemsOf(freshItems(3)), { delay: '1h' });
+    await addTickets(run.ctx, 'parse', itemsOf(freshItems(1)), { priority: 2 });
     const s = await runStatus(run.ctx);
     expect(s.counts.parse?.pending).toBe(6);
     expect(s.delayed).toEqual({ parse: 3 });
@@ -167,7 +173,7 @@ describe('delays', () => {
     await removeDir(root);
     root = await makeTempDir();
     run = await makeRun(root, 'demo', pipeline);
-    const [id] = await addItems(run.ctx, 'parse', parseItems(1));
+    const [id] = await addItems(run.ctx, 'parse', freshItems(1));
     await claimId();
     expect((await failAttempt(run.ctx, id as string, { workerId: 'w1', error: 'x' })).outcome).toBe('failed');
     const r = await requeueTicket(run.ctx, id as string);
@@ -178,7 +184,7 @@ describe('delays', () => {
 
 describe('the lanes layout is crash-safe and fsck-clean', () => {
   it('recovery finishes an interrupted move into a lane, at the lane', async () => {
-    const [id] = (await addTickets(run.ctx, 'parse', itemsOf(parseItems(1)), { priority: 3 })).ticket_ids as [string];
+    const [id] = (await addTickets(run.ctx, 'parse', itemsOf(freshItems(1)), { priority: 3 })).ticket_ids as [string];
     await claimId();
     // Simulate a crash after the fence: the mover wrote .next (the released version) and took .prev.
     const held = join(run.ctx.paths.dir, 'claimed', 'w1', `${id}.json`);
@@ -192,7 +198,7 @@ describe('the lanes layout is crash-safe and fsck-clean', () => {
   });
 
   it('a quarantined ticket is restored from its birth record into its own lane', async () => {
-    const [id] = (await addTickets(run.ctx, 'parse', itemsOf(parseItems(1)), { priority: 9, delay: '5m' })).ticket_ids as [string];
+    const [id] = (await addTickets(run.ctx, 'parse', itemsOf(freshItems(1)), { priority: 9, delay: '5m' })).ticket_ids as [string];
     const lane = join(lanesDir(), 'p9.due-20300101T000500Z');
     expect(await ls(lane)).toEqual([`${id}.json`]);
     const loc = (await locateTicket(run.ctx, id)).loc;
@@ -202,8 +208,8 @@ describe('the lanes layout is crash-safe and fsck-clean', () => {
   });
 
   it('fsck accepts lanes, reports a directory in lanes/ that is no lane, and --repair restores its tickets where claims see them', async () => {
-    const [id] = (await addTickets(run.ctx, 'parse', itemsOf(parseItems(1)), { priority: 1 })).ticket_ids as [string];
-    await addTickets(run.ctx, 'parse', itemsOf(parseItems(1)), { delay: '2h' });
+    const [id] = (await addTickets(run.ctx, 'parse', itemsOf(freshItems(1)), { priority: 1 })).ticket_ids as [string];
+    await addTickets(run.ctx, 'parse', itemsOf(freshItems(1)), { delay: '2h' });
     await expectFsckOk(run.ctx);
     await mkdir(join(lanesDir(), 'urgent'));
     await rename(join(lanesDir(), 'p1', `${id}.json`), join(lanesDir(), 'urgent', `${id}.json`));
@@ -216,7 +222,7 @@ describe('the lanes layout is crash-safe and fsck-clean', () => {
   });
 
   it('a lane that is a symlink is never claimed through (UNSAFE_PATH) and fsck reports it', async () => {
-    await addTickets(run.ctx, 'parse', itemsOf(parseItems(1)), { priority: 1 });
+    await addTickets(run.ctx, 'parse', itemsOf(freshItems(1)), { priority: 1 });
     const outside = join(root, 'outside');
     await mkdir(outside);
     await rename(join(lanesDir(), 'p1'), join(outside, 'p1'));

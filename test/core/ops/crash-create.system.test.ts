@@ -1,4 +1,4 @@
-import { access, writeFile } from 'node:fs/promises';
+import { access, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRun } from '../../../src/core/store/run-context.js';
@@ -15,8 +15,10 @@ import { countCalls, KINDS, prepareCrashSuite, runTraced, spread, wasKilled, typ
 
 /**
  * Crash a real `tq create --input` of 50 items with SIGKILL at a spread of its renames, links,
- * unlinks and writes; after each crash, `tq fsck --repair` must leave a consistent run holding
- * each item at most once, and re-running the same create must then hold each item exactly once.
+ * unlinks and writes. A create is all or nothing: after each crash there is either the whole run
+ * (fsck clean, each item exactly once) or no run at all (at most a hidden build directory, which
+ * `tq runs` does not list), and re-running the same create then makes the whole run and removes
+ * what the killed one left.
  */
 const ITEMS = 50;
 /** How many crash points per syscall kind (spread from the first call to the last). */
@@ -65,7 +67,7 @@ async function expectConsistent(root: string, label: string, exactlyAll: boolean
 }
 
 describe('crash midway through `tq create --input` (strace SIGKILL injection)', () => {
-  it('fsck --repair (or re-running the create) leaves a consistent run after each crash', async () => {
+  it('after each crash there is the whole run or none; re-running the create then makes the whole run', async () => {
     const t0 = performance.now();
     const probeRoot = join(base, 'probe');
     const { result, calls } = await runTraced(probeRoot, createArgs(), { traceFile: join(base, 'probe.trace') });
@@ -75,7 +77,7 @@ describe('crash midway through `tq create --input` (strace SIGKILL injection)', 
     const dataWrites: number[] = [];
     let ordinal = 0;
     for (const c of calls) if (c.kind === 'write') ordinal += 1, c.data && dataWrites.push(ordinal);
-    expect(counts.link, 'one registry link per item').toBeGreaterThanOrEqual(ITEMS);
+    expect(counts.link, 'an item entry and a registry link per item').toBeGreaterThanOrEqual(2 * ITEMS);
 
     const jobs: { kind: SyscallKind; n: number }[] = [];
     for (const kind of ['rename', 'link', 'unlink'] as const) {
@@ -84,7 +86,7 @@ describe('crash midway through `tq create --input` (strace SIGKILL injection)', 
     for (const n of spread(dataWrites, PER_KIND)) jobs.push({ kind: 'write', n });
 
     let copies = 0;
-    const outcome = { repaired: 0, recreated: 0, added: 0, partial: [] as number[] };
+    const outcome = { whole: 0, none: 0, leftovers: 0 };
     await mapLimit(jobs, 2, async ({ kind, n }) => {
       const label = `${kind}#${n}`;
       const root = join(base, `copy-${(copies += 1)}`);
@@ -96,32 +98,24 @@ describe('crash midway through `tq create --input` (strace SIGKILL injection)', 
         ({ result: r } = await runTraced(root, createArgs(), { kill: { kind, n: m } }));
       }
       expect(wasKilled(r), `${label}: expected a SIGKILL, got ${r.code}/${r.signal}: ${r.stderr}`).toBe(true);
-      if (await exists(join(root, 'crash', 'run.json'))) {
-        const fix = await runTq(root, ['fsck', 'crash', '--repair', '--settle', '0']);
-        expect(fix.code, `${label}: fsck --repair\n${fix.stdout}${fix.stderr}`).toBe(0);
-        const kept = await expectConsistent(root, label, false);
-        outcome.partial.push(kept);
-        // Re-running the same create resumes its batch. It says RUN_EXISTS when there is no
-        // batch to resume: the batch was complete, or the crash came between run.json and the
-        // batch record (then no ticket exists yet, and `tq add` with the same file finishes it).
-        const again = await runTq(root, createArgs());
-        expect([0, 7], `${label}: re-create\n${again.stderr}`).toContain(again.code);
-        if (again.code === 7 && kept < ITEMS) {
-          expect(kept, `${label}: RUN_EXISTS although a batch was started`).toBe(0);
-          const add = await runTq(root, ['add', 'crash', '--input', input]);
-          expect(add.code, `${label}: add\n${add.stderr}`).toBe(0);
-          outcome.added += 1;
-        }
-        outcome.repaired += 1;
+      if (await exists(join(root, 'crash'))) {
+        // The run appeared: then whole, with nothing to repair.
+        expect(await exists(join(root, 'crash', 'run.json')), `${label}: a run directory without run.json`).toBe(true);
+        await expectConsistent(root, label, true);
+        outcome.whole += 1;
       } else {
-        // The crash came before run.json: not a run yet. Re-running the create finishes it.
+        // No run at all: `tq runs` lists none; re-running the create makes it and cleans up.
+        const leftover = (await ls(root)).filter((name) => name.startsWith('.crash.creating-'));
+        outcome.leftovers += leftover.length;
+        const runs = await runTq(root, ['runs', '--json']);
+        expect(runs.code, `${label}: tq runs\n${runs.stderr}`).toBe(0);
+        expect((JSON.parse(runs.stdout) as { runs: unknown[] }).runs, `${label}: tq runs`).toEqual([]);
         const again = await runTq(root, createArgs());
         expect(again.code, `${label}: re-create\n${again.stderr}`).toBe(0);
-        outcome.recreated += 1;
+        await expectConsistent(root, `${label} re-created`, true);
+        outcome.none += 1;
       }
-      const fix = await runTq(root, ['fsck', 'crash', '--repair', '--settle', '0']);
-      expect(fix.code, `${label}: fsck --repair after re-create\n${fix.stdout}`).toBe(0);
-      await expectConsistent(root, `${label} re-created`, true);
+      expect(await readdir(root), `${label}: what is left under the root`).toEqual(['crash']);
       await removeDir(root);
     });
     // Past the last call of each kind, the create survives untouched.
@@ -133,8 +127,8 @@ describe('crash midway through `tq create --input` (strace SIGKILL injection)', 
     }
     console.log(
       `crash-midway create (${ITEMS} items): ${jobs.length} crashes (rename/link/unlink/write of ${counts.rename}/${counts.link}/${counts.unlink}/${counts.write} calls, ` +
-        `${PER_KIND} spread per kind): ${outcome.repaired} repaired by fsck (tickets kept: ${outcome.partial.sort((a, b) => a - b).join(',')}) then resumed (${outcome.added} by tq add), ` +
-        `${outcome.recreated} died before run.json and were re-created; each item exactly once after; ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+        `${PER_KIND} spread per kind): ${outcome.whole} left the whole run, ${outcome.none} no run (${outcome.leftovers} hidden build directories, removed by the re-create); ` +
+        `never a partial run; each item exactly once after; ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
   });
 });

@@ -1,5 +1,5 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { quarantineAndRestore } from '../../../src/core/ops/restore-ticket.js';
 import { claimTicket } from '../../../src/core/ops/claim-ticket.js';
@@ -49,7 +49,7 @@ describe('quarantineAndRestore', () => {
     expect(r.restored).toBe(stateFile(ctx, 'pending', 'parse', c.id));
     expect(r.quarantined?.startsWith(ctx.paths.quarantine)).toBe(true);
     const record = JSON.parse(await readFile(`${r.quarantined as string}.why.json`, 'utf8')) as { file: string; reason: string };
-    expect(record.file).toBe(c.path);
+    expect(record.file).toBe(relative(ctx.paths.dir, c.path));
     expect(record.reason).toContain('field worker_type');
     const restored = await readTicketFile(stateFile(ctx, 'pending', 'parse', c.id));
     expect(restored.history.at(-1)).toMatchObject({ event: 'restored from registry', to: 'pending' });

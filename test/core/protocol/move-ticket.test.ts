@@ -1,5 +1,5 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { moveTicket } from '../../../src/core/protocol/move-ticket.js';
 import { claimTicket } from '../../../src/core/ops/claim-ticket.js';
@@ -80,7 +80,7 @@ describe('moveTicket: the location is the truth', () => {
     expect(await readFile(stateFile(ctx, 'completed', 'parse', c.id), 'utf8')).toBe(finished);
     expect(await copiesOf(ctx, c.id)).toEqual([`completed/parse/${c.id}.json`]);
     const why = (await ls(ctx.paths.quarantine)).find((n) => n.startsWith(`${c.id}.json~`) && n.endsWith('.why.json'));
-    expect(JSON.parse(await readFile(join(ctx.paths.quarantine, why as string), 'utf8'))).toMatchObject({ file: copy });
+    expect(JSON.parse(await readFile(join(ctx.paths.quarantine, why as string), 'utf8'))).toMatchObject({ file: relative(ctx.paths.dir, copy) });
     expect(await ls(ctx.paths.moving)).toEqual([]);
   });
 

@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { RESERVED_SUFFIXES } from '../../../src/core/model/ids.js';
 import {
   AgentFileKind,
+  LOG_PART_SUFFIX,
+  attemptLogFileName,
+  attemptOfLogFileName,
   MovingKind,
   agentFileName,
   errorFileName,
@@ -56,5 +59,20 @@ describe('run-names', () => {
     expect(parseRequestedByFileName('parse-2.json')).toBeUndefined();
     expect(isRejectedFileOf(rejectedFileName('parse-1', 'ab12'), 'parse-1')).toBe(true);
     expect(isRejectedFileOf(rejectedFileName('parse-10', 'ab12'), 'parse-1')).toBe(false);
+  });
+
+  it('attempt log names belong to one ticket only, though ids may contain dots', () => {
+    expect(attemptLogFileName('parse-1', 2)).toBe('parse-1.2.log');
+    expect(attemptLogFileName('parse-1', 2, 5)).toBe('parse-1.2~5.log');
+    expect(attemptOfLogFileName('parse-1.2.log', 'parse-1')).toBe(2);
+    expect(attemptOfLogFileName('parse-1.2~5.log', 'parse-1')).toBe(2);
+    // parse-1.3's first attempt is not parse-1's: "3.1" is no attempt number.
+    expect(attemptOfLogFileName(attemptLogFileName('parse-1.3', 1), 'parse-1')).toBeUndefined();
+    expect(attemptOfLogFileName(attemptLogFileName('parse-1', 1), 'parse-1.3')).toBeUndefined();
+    expect(attemptOfLogFileName(`parse-1.2~5${LOG_PART_SUFFIX}`, 'parse-1')).toBeUndefined();
+    expect(attemptOfLogFileName('parse-10.1.log', 'parse-1')).toBeUndefined();
+    // A log still being written is git-ignored by the run's `*.tmp` rule, and never a ticket.
+    expect(LOG_PART_SUFFIX.endsWith('.tmp')).toBe(true);
+    expect(isTicketFileName(attemptLogFileName('parse-1', 1))).toBe(false);
   });
 });

@@ -75,6 +75,11 @@ describe('renderDot', () => {
     expect(svg).toContain('stroke="#e69500"');
     expect(svg).toContain('⚠ 1 review');
     expect(svg).toContain('✖ 1 error');
+    // short labels; the ticket id is each node's tooltip
+    expect(svg).toContain('>parse walk&#45;2 +1<');
+    const svgId = run.parse[1].replace(/-/g, '&#45;');
+    expect(svg).toContain(`xlink:title="${svgId}"`);
+    expect(svg).not.toMatch(new RegExp(`<text[^>]*>${svgId}</text>`));
   });
 
   it('the Graphviz check can fail: a broken graph is refused', () => {
@@ -91,8 +96,17 @@ describe('renderMermaid', () => {
     expect(text.match(/ --> /g)).toHaveLength(5);
     expect(text).toMatch(/class n\d+ concern_error/);
     expect(text).toMatch(/class n\d+ concern_review/);
-    expect(text).toContain(`${run.parse[1]}<br/>completed<br/>⚠ 1 review"]`);
     expect(text).not.toContain('#lt;');
+  });
+
+  it('labels a node by stage and source ref (or key), with the full ticket id as its tooltip', async () => {
+    const text = renderMermaid(await buildRunGraph(run.ctx));
+    const node = /(n\d+)\["parse walk-2 \+1<br\/>completed<br\/>⚠ 1 review"\]/.exec(text)?.[1];
+    expect(node, text).toBeDefined();
+    expect(text).toContain(`  click ${node} tqTicket "${run.parse[1]}"`);
+    expect(text).toMatch(/n\d+\["curate Hexagone<br\/>claimed"\]/);
+    expect(text).not.toContain(`["${run.parse[1]}`);
+    expect(text.match(/^ {2}click /gm)).toHaveLength(7);
   });
 
   it('the Mermaid check can fail: a broken flowchart is refused', async () => {
