@@ -100,6 +100,8 @@ export interface WorkerEvents {
   released: [job: JobInfo];
   /** Nothing claimable and nothing running (emitted once each time the worker runs dry). */
   drained: [];
+  /** Claims answer PAUSED (`tq pause`): the worker waits and asks again (emitted once per pause). */
+  paused: [error: TqError];
   /** Expired claims this worker returned to pending/ while idle (it needs no daemon for that). */
   reaped: [actions: ReapAction[]];
   /** Something failed that is not a ticket's fault (I/O); the worker goes on. Only emitted when listened to. */

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { basename, dirname, resolve } from 'node:path';
-import { TqError } from '../core/model/errors.js';
+import { TqError, isTqError } from '../core/model/errors.js';
 import { cleanId } from '../core/model/ids.js';
 import { leaseMsOf, requestedLeaseMs, stageConfig } from '../core/model/pipeline.js';
 import { claimTicket, type ClaimResult } from '../core/ops/claim-ticket.js';
@@ -46,6 +46,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private stopping = false;
   private endedJobs = 0;
   private drainedSaid = false;
+  /** The current pause was announced ('paused'); reset by the next claim that is answered. */
+  private pausedSaid = false;
   private lastReapAt = Number.NEGATIVE_INFINITY;
   private graceTimer: ReturnType<typeof setTimeout> | undefined;
   private running: Promise<WorkSummary> | undefined;
@@ -177,9 +179,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** A claim, null when nothing is claimable, undefined when the claim failed (reported). */
   private async claimOne(ctx: RunCtx): Promise<ClaimResult | null | undefined> {
     try {
-      return await claimTicket(ctx, { stage: this.stage, workerId: this.workerId, ...(this.opts.lease !== undefined ? { lease: this.opts.lease } : {}) });
+      const claim = await claimTicket(ctx, { stage: this.stage, workerId: this.workerId, ...(this.opts.lease !== undefined ? { lease: this.opts.lease } : {}) });
+      this.pausedSaid = false;
+      return claim;
     } catch (err) {
-      this.report(err);
+      // Why not an error: a paused stage (`tq pause`) is waited out, polled like an empty one.
+      if (isTqError(err, 'PAUSED')) {
+        if (!this.pausedSaid) this.emit('paused', err);
+        this.pausedSaid = true;
+      } else this.report(err);
       return undefined;
     }
   }

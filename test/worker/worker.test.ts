@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { claimTicket } from '../../src/core/ops/claim-ticket.js';
 import { reapExpired } from '../../src/core/ops/reap-claims.js';
+import { pauseRun, resumeRun } from '../../src/core/ops/pause-run.js';
 import type { JsonObject, Ticket } from '../../src/core/model/ticket-schema.js';
 import { Worker } from '../../src/worker/worker.js';
 import { WorkStopped, type Handler, type JobContext, type WorkerOptions } from '../../src/worker/worker-types.js';
@@ -109,6 +110,21 @@ describe('Worker: the loop', () => {
     expect(summary.done).toBe(40);
     expect(new Set(seen).size).toBe(40);
     expect(seen).toHaveLength(40);
+  });
+
+  it('a paused stage is waited out (one "paused" event, no error, nothing claimed), then worked once resumed', async () => {
+    await addItems(run.ctx, 'parse', parseItems(2));
+    await pauseRun(run.ctx, { stage: 'parse', reason: 'quota' });
+    const events: string[] = [];
+    const w = worker(async (t) => ({ walk_id: t.ticket_id, beats: [] }), { untilEmpty: true });
+    w.on('paused', (err) => events.push(`paused ${err.code}`));
+    w.on('error', (err) => events.push(`error ${String(err)}`));
+    const summary = w.run();
+    // Polled, not slept: several claims answer PAUSED before the pause is lifted.
+    await waitFor(() => events.length > 0, 5000, 'the paused event');
+    await resumeRun(run.ctx);
+    expect(await summary).toMatchObject({ done: 2 });
+    expect(events).toEqual(['paused PAUSED']);
   });
 
   it('a handler that throws fails the attempt: retrying, then failed/ after max_attempts', async () => {

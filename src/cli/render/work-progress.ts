@@ -77,6 +77,7 @@ export async function startWorkProgress(worker: Worker, io: CliIo, opts: { json:
   worker.on('failed', (job, f) => keep(`FAILED  ${failureText(job, f)} (now in failed/)`));
   worker.on('lease-lost', (job, err) => keep(`LOST    ${job.ticket.ticket_id}: ${err.message}`));
   worker.on('released', (job) => keep(`release ${job.ticket.ticket_id}: given back to pending/ (shutdown)`));
+  worker.on('paused', (err) => keep(`paused  ${err.message}; waiting`));
   const timer = setInterval(frame, REDRAW_MS);
   frame();
   return {
@@ -99,5 +100,6 @@ function plainProgress(worker: Worker, io: CliIo): WorkProgress {
   worker.on('released', (job) => say(`release ${job.ticket.ticket_id}: given back to pending/ (shutdown)`));
   worker.on('reaped', (actions) => say(`reaped  ${actions.length} expired claim(s): ${actions.map((a) => `${a.ticket_id} ${a.action}`).join(', ')}`));
   worker.on('drained', () => say('idle    nothing to claim'));
+  worker.on('paused', (err) => say(`paused  ${err.message}; waiting`));
   return { note: say, stop: () => undefined };
 }
