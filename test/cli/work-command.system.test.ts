@@ -171,7 +171,7 @@ if mkdir "$1/first" 2>/dev/null; then echo "$TQ_TICKET_ID" > "$1/first/id"; whil
     n += 1;
     const pipeline = JSON.parse(await readFile(join(REPO_ROOT, 'examples', 'gallia', 'pipeline.json'), 'utf8')) as unknown;
     const ctx = await createRun(root, `gallia${n}`, { pipeline, durability: 'none' });
-    const beat = (node_id: string, text: string): Record<string, string> => ({ node_id, speaker: 'Clerk', text });
+    const beat = (node_id: string, text: string): Record<string, string> => ({ node_id, speaker: 'Clerk', text, function: 'inform' });
     await addItems(ctx, 'translate', [
       { walk_id: 'walk-1', beats: [beat('0x1', 'The Republic files every complaint in triplicate.')] },
       { walk_id: 'walk-2', beats: [beat('0x2', 'Nobody crosses the dam after curfew.'), beat('0x3', 'Take it up with the Republic.')] },
