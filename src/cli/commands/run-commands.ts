@@ -80,7 +80,7 @@ export const addCommand: CommandSpec = {
   describe: 'add tickets of a stage from work items',
   examples: [
     ['$0 add gallia --type parse --input more.jsonl', 'one parse ticket per line'],
-    ['$0 add gallia --type parse --input urgent.jsonl --priority 5 --delay 10m', 'claimed before priority-0 tickets, but not for 10 minutes'],
+    ['$0 add gallia --type parse --input more.jsonl --priority 5 --delay 10m', 'claimed before priority-0 tickets, but not for 10 minutes'],
   ],
   builder: (y) =>
     y
