@@ -1,9 +1,9 @@
-import { chmod, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, ensureDistBuilt } from '../helpers/build-dist.js';
+import { ensureDistBuilt } from '../helpers/build-dist.js';
 import { REPO_ROOT } from '../helpers/make-run.js';
-import { spawnCollect } from '../helpers/run-bin.js';
+import { runShellLine, writeTqShim } from '../helpers/tq-shell.js';
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
 import { outputMatchesShape, readTranscripts, type TranscriptStep } from '../helpers/readme-transcripts.js';
 
@@ -23,8 +23,7 @@ beforeAll(async () => {
   await ensureDistBuilt();
   binDir = await makeTempDir('tq-readme-bin-');
   dirs.push(binDir);
-  await writeFile(join(binDir, 'tq'), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`);
-  await chmod(join(binDir, 'tq'), 0o755);
+  await writeTqShim(binDir);
 });
 afterAll(async () => {
   await Promise.all(dirs.map(removeDir));
@@ -37,8 +36,7 @@ function withRealIds(command: string, ids: Map<string, string>): string {
 }
 
 async function runStep(step: TranscriptStep, cwd: string, ids: Map<string, string>): Promise<{ code: number | null; output: string[] }> {
-  const env: NodeJS.ProcessEnv = { PATH: `${binDir}:${process.env.PATH ?? ''}`, TQ_DURABILITY: 'none', NO_COLOR: '1', TQ_ROOT: '', HOME: cwd };
-  const r = await spawnCollect('sh', ['-c', `${withRealIds(step.command, ids)} 2>&1`], { cwd, env, killAfterMs: 60_000 });
+  const r = await runShellLine(withRealIds(step.command, ids), cwd, binDir);
   return { code: r.code, output: r.stdout.replace(/\n$/, '').split('\n') };
 }
 
