@@ -14,6 +14,6 @@ export async function writeTqShim(dir: string): Promise<void> {
 
 /** Run one documented shell line in `cwd` with the shim first on PATH; stdout and stderr together, as a terminal shows them. */
 export function runShellLine(line: string, cwd: string, shimDir: string, env: NodeJS.ProcessEnv = {}): Promise<BinResult> {
-  const base: NodeJS.ProcessEnv = { PATH: `${shimDir}:${process.env.PATH ?? ''}`, TQ_DURABILITY: 'none', NO_COLOR: '1', TQ_ROOT: '', HOME: cwd };
+  const base: NodeJS.ProcessEnv = { PATH: `${shimDir}:${process.env.PATH ?? ''}`, TQ_DURABILITY: 'none', NO_COLOR: '1', TQ_ROOT: '', HOME: cwd, ANTHROPIC_API_KEY: '' };
   return spawnCollect('sh', ['-c', `${line} 2>&1`], { cwd, env: { ...base, ...env }, killAfterMs: 60_000 });
 }
