@@ -6,6 +6,7 @@ import { leaseMsOf, requestedLeaseMs, stageConfig } from '../core/model/pipeline
 import { claimTicket, type ClaimResult } from '../core/ops/claim-ticket.js';
 import { reapExpired, UNSTAMPED_GRACE_MS } from '../core/ops/reap-claims.js';
 import { releaseTicket } from '../core/ops/worker-moves.js';
+import { hasDelayedTickets } from '../core/store/pending-lanes.js';
 import { openRun, type RunCtx } from '../core/store/run-context.js';
 import { defaultWorkerId } from './default-worker-id.js';
 import { formatElapsed } from './format-elapsed.js';
@@ -159,8 +160,22 @@ export class Worker extends EventEmitter<WorkerEvents> {
       if (claim === null && (await this.reapIfDue(ctx))) continue;
       // RACE: drained only if no job ended since this claim began: a job that failed its attempt
       // meanwhile may have put its ticket back into pending/ behind the claim's back.
-      if (claim === null && this.jobs.size === 0 && this.endedJobs === ended && this.ranDry()) break;
+      if (claim === null && this.jobs.size === 0 && this.endedJobs === ended && !(await this.retriesAhead(ctx)) && this.ranDry()) break;
       await this.sleepers.sleep(backoff.next());
+    }
+  }
+
+  /**
+   * Tickets of the stage waiting for their due time (a retry's backoff, a delayed add). Why: with
+   * untilEmpty, the stage is not drained while a retry is still to come; the slot polls on.
+   */
+  private async retriesAhead(ctx: RunCtx): Promise<boolean> {
+    if (!this.opts.untilEmpty) return false;
+    try {
+      return await hasDelayedTickets(ctx, this.stage);
+    } catch (err) {
+      this.report(err);
+      return false;
     }
   }
 

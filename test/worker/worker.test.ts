@@ -11,7 +11,7 @@ import { pauseRun, resumeRun } from '../../src/core/ops/pause-run.js';
 import type { JsonObject, Ticket } from '../../src/core/model/ticket-schema.js';
 import { Worker } from '../../src/worker/worker.js';
 import { WorkStopped, type Handler, type JobContext, type WorkerOptions } from '../../src/worker/worker-types.js';
-import { addItems, makeRun, parseItems, T0, type TestRun } from '../helpers/make-run.js';
+import { addItems, examplePipeline, makeRun, parseItems, T0, type TestRun } from '../helpers/make-run.js';
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
 import { expectFsckOk, ls, readTicketFile, stateFile } from '../helpers/ticket-files.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -141,6 +141,33 @@ describe('Worker: the loop', () => {
     const t = await readTicketFile(join(run.ctx.paths.dir, 'failed', 'parse', (await files('failed'))[0] as string));
     expect(t.history.at(-1)?.note).toBe('attempt 3 of 3 failed: model said no (attempt 3)');
     expect(t.attempt_errors?.map((e) => [e.attempt, e.error, e.stderr_tail])).toEqual([1, 2, 3].map((n) => [n, `model said no (attempt ${n})`, 'trace line']));
+  });
+
+  it('untilEmpty waits out a retry backoff: the stage is not drained while a retry is still to come', async () => {
+    const pipeline = examplePipeline() as { stages: Record<string, Record<string, unknown>> };
+    (pipeline.stages.parse as Record<string, unknown>).retry = { backoff: 'fixed', delay: '1m' };
+    run = await makeRun(join(dir, 'runs-retry'), 'demo', pipeline);
+    await addItems(run.ctx, 'parse', parseItems(1));
+    const w = worker(async (t, ctx) => {
+      if (ctx.attempt === 1) throw new Error('flaky model');
+      return { walk_id: t.ticket_id, beats: [] };
+    }, { untilEmpty: true });
+    let retried = false;
+    w.on('retrying', () => (retried = true));
+    let finished = false;
+    const summary = w.run().finally(() => (finished = true));
+    await waitFor(() => retried, 5000, 'the first attempt to fail');
+    // The retry is due in a minute by the run's clock: polls come and go, the worker stays.
+    await waitFor(async () => (await ls(join(run.ctx.paths.dir, 'pending', 'parse', 'lanes'))).length > 0, 5000, 'the retry lane');
+    // Why count clock reads: each idle poll asks the run's clock whether the retry is due yet.
+    const clock = run.ctx.clock;
+    const now = clock.now.bind(clock);
+    let reads = 0;
+    clock.now = () => ((reads += 1), now());
+    await waitFor(() => reads >= 10 || finished, 5000, 'ten idle polls');
+    expect(finished, 'the worker stopped before the retry was due').toBe(false);
+    run.clock.advance(2 * 60_000);
+    expect(await summary).toMatchObject({ done: 1, failed: 0, retried: 1 });
   });
 
   it('an output the run refuses (an array) fails the attempt, saying why', async () => {

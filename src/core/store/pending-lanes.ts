@@ -1,8 +1,8 @@
 import { isTqError } from '../model/errors.js';
-import { compareLanes, parseLaneName, type Lane } from '../model/lanes.js';
+import { compareLanes, isLaneDue, parseLaneName, type Lane } from '../model/lanes.js';
 import { TicketState } from '../model/states.js';
 import { listDir } from './atomic-write.js';
-import { LANES_DIR_NAME } from './run-names.js';
+import { isTicketFileName, LANES_DIR_NAME } from './run-names.js';
 import { checkRealDirIfPresent, forgetDir, mkdirSeqIn, stateDir, type RunCtx } from './run-context.js';
 
 /** A pending directory of a stage: the stage directory itself (`name` undefined) or a lane. */
@@ -94,4 +94,18 @@ export async function dropEmptyLane(ctx: RunCtx, stage: string, lane: LaneDir): 
       forgetDir(ctx, dir);
     }
   }
+}
+
+/**
+ * Does the stage hold tickets that wait for a due time not reached yet (a retry's backoff, a
+ * delayed add)? Why: a worker told to work until the stage is empty must wait for these, not
+ * stop while a retry is still to come. Lists only the lanes/ directory and the not-yet-due lanes.
+ */
+export async function hasDelayedTickets(ctx: RunCtx, stage: string): Promise<boolean> {
+  const now = ctx.clock.now().getTime();
+  for (const lane of await listLanes(ctx, stage)) {
+    if (isLaneDue(lane, now)) continue;
+    if ((await listDir(ctx, lane.dir)).some((name) => isTicketFileName(name))) return true;
+  }
+  return false;
 }
