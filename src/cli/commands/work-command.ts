@@ -153,7 +153,7 @@ export const workCommand: CommandSpec = {
       .option('timeout', { type: 'string', describe: 'stop a program running longer than this (SIGTERM, then SIGKILL after --kill-after); the attempt fails' })
       .option('kill-after', { type: 'string', default: '5s', describe: 'SIGKILL a program this long after its SIGTERM' })
       .option('grace', { type: 'string', default: '30s', describe: 'on Ctrl-C/SIGTERM, let running programs finish this long, then stop them and release their tickets' })
-      .option('until-empty', { type: 'boolean', default: false, describe: 'stop once nothing is claimable and nothing runs' })
+      .option('until-empty', { type: 'boolean', default: false, describe: 'stop once nothing is claimable, nothing runs and no retry of the stage is still to come' })
       .option('review-exit', { type: 'number', describe: 'this exit code submits the output to needs_review' })
       .option('output-file', { type: 'string', describe: 'read the output from this file (relative: inside $TQ_WORKDIR) instead of stdout' })
       .option('poll', { type: 'string', default: '1s', describe: 'longest wait between claims while nothing is claimable' })
