@@ -6,34 +6,17 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/cli/command-table.js';
 import { declaredOptions } from '../../src/cli/command-options.js';
 import { EXAMPLE_PIPELINE_FILE } from '../helpers/make-run.js';
 import { jsonOf, runTq, type Captured } from '../helpers/capture-io.js';
 import { hashTree } from '../helpers/run-invariants.js';
-import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
+import { useCliTempRoot } from '../helpers/cli-temp-root.js';
 
-let dir: string;
-let root: string;
-let savedDurability: string | undefined;
-beforeAll(() => {
-  savedDurability = process.env.TQ_DURABILITY;
-  process.env.TQ_DURABILITY = 'none';
-});
-afterAll(() => {
-  if (savedDurability === undefined) delete process.env.TQ_DURABILITY;
-  else process.env.TQ_DURABILITY = savedDurability;
-});
-beforeEach(async () => {
-  dir = await makeTempDir();
-  root = join(dir, 'runs');
-});
-afterEach(async () => {
-  await removeDir(dir);
-});
+const tmp = useCliTempRoot();
 
-const tq = (...argv: string[]): Promise<Captured> => runTq(root, argv);
+const tq = (...argv: string[]): Promise<Captured> => runTq(tmp.root, argv);
 const nameOf = (command: string): string => command.split(' ')[0] as string;
 
 describe('every command describes itself', () => {
@@ -88,14 +71,14 @@ describe('durations mean the same everywhere', () => {
   });
 
   it('daemon, fsck and top take "2s", "500ms", "0" where a wait may be skipped, and refuse the rest before doing anything', async () => {
-    const input = join(dir, 'in.jsonl');
+    const input = join(tmp.dir, 'in.jsonl');
     await writeFile(input, '{"id":"a"}\n');
     expect((await tq('create', 'demo', '--pipeline', EXAMPLE_PIPELINE_FILE, '--input', input)).code).toBe(0);
     expect((await tq('daemon', 'demo', '--once', '--interval', '2s', '--settle', '2s', '--file-settle', '500ms')).code).toBe(0);
     expect((await tq('fsck', 'demo', '--settle', '2s')).code).toBe(0);
     expect((await tq('fsck', 'demo', '--settle', '0')).code).toBe(0);
     expect((await tq('top', 'demo', '--once', '--interval', '1s', '--window', '5m')).code).toBe(0);
-    const before = await hashTree(dir);
+    const before = await hashTree(tmp.dir);
     for (const [argv, message] of [
       [['daemon', 'demo', '--once', '--interval', 'soon'], 'interval: "soon" is not a duration'],
       [['daemon', 'demo', '--once', '--interval', '5ms'], '--interval "5ms" is shorter than the 10ms it must be at least'],
@@ -109,17 +92,17 @@ describe('durations mean the same everywhere', () => {
       expect(r.code, argv.join(' ')).toBe(2);
       expect(r.stderr, argv.join(' ')).toContain(message);
     }
-    expect(await hashTree(dir)).toBe(before);
+    expect(await hashTree(tmp.dir)).toBe(before);
   });
 
   it('a bare number is seconds, for a lease as for every other duration', async () => {
-    const input = join(dir, 'in.jsonl');
+    const input = join(tmp.dir, 'in.jsonl');
     await writeFile(input, '{"id":"a"}\n');
     expect((await tq('create', 'demo', '--pipeline', EXAMPLE_PIPELINE_FILE, '--input', input)).code).toBe(0);
     const r = await tq('claim', 'demo', '--type', 'parse', '--worker', 'w1', '--lease', '90', '--json');
     expect(r.code, r.stderr).toBe(0);
     const t = jsonOf(r.stdout).ticket as { ticket_id: string; claim: { claimed_at: string; lease_expires_at: string } };
     expect(Date.parse(t.claim.lease_expires_at) - Date.parse(t.claim.claimed_at)).toBe(90_000);
-    expect(JSON.parse(await readFile(join(root, 'demo', 'claimed', 'w1', `${t.ticket_id}.json`), 'utf8'))).toMatchObject({ claim: { lease_expires_at: t.claim.lease_expires_at } });
+    expect(JSON.parse(await readFile(join(tmp.root, 'demo', 'claimed', 'w1', `${t.ticket_id}.json`), 'utf8'))).toMatchObject({ claim: { lease_expires_at: t.claim.lease_expires_at } });
   });
 });

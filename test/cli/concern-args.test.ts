@@ -1,10 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { concernsFromArgs, parseConcernArg } from '../../src/cli/concern-args.js';
 import { EXAMPLE_PIPELINE_FILE } from '../helpers/make-run.js';
 import { jsonOf, runTq, type Captured } from '../helpers/capture-io.js';
-import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
+import { useCliTempRoot } from '../helpers/cli-temp-root.js';
 
 describe('--concern LEVEL:MESSAGE', () => {
   it('only the first colon separates the level; the rest, colons and all, is the message', () => {
@@ -40,30 +40,13 @@ describe('--suggestion belongs to the --concern before it', () => {
 });
 
 describe('tq submit --concern --suggestion', () => {
-  let dir: string;
-  let root: string;
-  let saved: string | undefined;
-  beforeAll(() => {
-    saved = process.env.TQ_DURABILITY;
-    process.env.TQ_DURABILITY = 'none';
-  });
-  afterAll(() => {
-    if (saved === undefined) delete process.env.TQ_DURABILITY;
-    else process.env.TQ_DURABILITY = saved;
-  });
-  beforeEach(async () => {
-    dir = await makeTempDir();
-    root = join(dir, 'runs');
-  });
-  afterEach(async () => {
-    await removeDir(dir);
-  });
-  const tq = (...argv: string[]): Promise<Captured> => runTq(root, argv);
+  const tmp = useCliTempRoot();
+  const tq = (...argv: string[]): Promise<Captured> => runTq(tmp.root, argv);
 
   it('stores the message with its colons and each suggestion with its concern (fast and yargs parsers alike)', async () => {
-    const input = join(dir, 'in.jsonl');
+    const input = join(tmp.dir, 'in.jsonl');
     await writeFile(input, '{"id":"a"}\n{"id":"b"}\n');
-    const out = join(dir, 'out.json');
+    const out = join(tmp.dir, 'out.json');
     await writeFile(out, '{"text":"x"}');
     expect((await tq('create', 'demo', '--pipeline', EXAMPLE_PIPELINE_FILE, '--input', input)).code).toBe(0);
     // The second line has `--json=true`, which the fast parser leaves to yargs.

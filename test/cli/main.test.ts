@@ -1,38 +1,19 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { ERROR_CODES } from '../../src/core/model/errors.js';
 import { EXAMPLE_PIPELINE_FILE } from '../helpers/make-run.js';
 import { captureIo, jsonOf, runTq, type Captured } from '../helpers/capture-io.js';
-import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
+import { useCliTempRoot } from '../helpers/cli-temp-root.js';
 import { ls } from '../helpers/ticket-files.js';
 
-let dir: string;
-let root: string;
-let savedDurability: string | undefined;
+const tmp = useCliTempRoot();
 
-beforeAll(() => {
-  savedDurability = process.env.TQ_DURABILITY;
-  // Why: fsync is irrelevant to what these tests check, and costs seconds.
-  process.env.TQ_DURABILITY = 'none';
-});
-afterAll(() => {
-  if (savedDurability === undefined) delete process.env.TQ_DURABILITY;
-  else process.env.TQ_DURABILITY = savedDurability;
-});
-beforeEach(async () => {
-  dir = await makeTempDir();
-  root = join(dir, 'runs');
-});
-afterEach(async () => {
-  await removeDir(dir);
-});
-
-const tq = (...argv: string[]): Promise<Captured> => runTq(root, argv);
+const tq = (...argv: string[]): Promise<Captured> => runTq(tmp.root, argv);
 
 async function file(name: string, text: string): Promise<string> {
-  const p = join(dir, name);
+  const p = join(tmp.dir, name);
   await writeFile(p, text);
   return p;
 }
@@ -78,11 +59,11 @@ describe('tq create / add / runs', () => {
     expect(cyc.code).toBe(2);
     expect(cyc.stderr).toMatch(/^tq: .*cycle/);
     expect(cyc.stderr).toMatch(/hint:/);
-    const missing = await tq('create', 'x', '--pipeline', join(dir, 'nope.json'));
+    const missing = await tq('create', 'x', '--pipeline', join(tmp.dir, 'nope.json'));
     expect(missing.code).toBe(4);
     const badId = await tq('create', '../evil', '--pipeline', EXAMPLE_PIPELINE_FILE);
     expect(badId.code).toBe(2);
-    expect(await ls(dir)).not.toContain('evil');
+    expect(await ls(tmp.dir)).not.toContain('evil');
   });
 
   it('create with a bad input line names file:line and exits 2', async () => {
@@ -98,7 +79,7 @@ describe('tq create / add / runs', () => {
     const r = await tq('add', 'demo', '--input', input, '--json');
     expect(jsonOf(r.stdout)).toMatchObject({ run_id: 'demo', stage: 'parse', created: 2 });
     const c = captureIo('{"text":"bonjour"}\n');
-    expect(await main(['--root', root, 'add', 'demo', '--type', 'translate'], c.io)).toBe(0);
+    expect(await main(['--root', tmp.root, 'add', 'demo', '--type', 'translate'], c.io)).toBe(0);
     expect(c.out()).toBe('added 1 translate ticket to demo\n');
     expect((await tq('add', 'demo', '--type', 'nope', '--input', input)).code).toBe(2);
     expect((await tq('add', 'nope', '--input', input)).code).toBe(4);
@@ -148,21 +129,21 @@ describe('tq worker commands', () => {
 
   it("'--input -' and '--output -' read stdin (a lone '-' is a value, not a positional)", async () => {
     const c = captureIo('{"id":"a"}\n{"id":"b"}\n');
-    expect(await main(['--root', root, 'create', 'demo', '--pipeline', EXAMPLE_PIPELINE_FILE, '--input', '-'], c.io), c.err()).toBe(0);
+    expect(await main(['--root', tmp.root, 'create', 'demo', '--pipeline', EXAMPLE_PIPELINE_FILE, '--input', '-'], c.io), c.err()).toBe(0);
     expect(c.out()).toMatch(/added 2 parse tickets/);
     const c2 = captureIo('{"id":"c"}\n');
-    expect(await main(['--root', root, 'add', 'demo', '--input', '-', '--json'], c2.io), c2.err()).toBe(0);
+    expect(await main(['--root', tmp.root, 'add', 'demo', '--input', '-', '--json'], c2.io), c2.err()).toBe(0);
     expect(jsonOf(c2.out())).toMatchObject({ created: 1 });
     const { id } = await claimJson();
     const c3 = captureIo('{"text":"x"}');
-    expect(await main(['--root', root, 'submit', 'demo', id, '--worker', 'w1', '--output', '-'], c3.io), c3.err()).toBe(0);
+    expect(await main(['--root', tmp.root, 'submit', 'demo', id, '--worker', 'w1', '--output', '-'], c3.io), c3.err()).toBe(0);
   });
 
   it('submit reads output from stdin', async () => {
     await createDemo(1);
     const { id } = await claimJson();
     const c = captureIo('{"text":"via stdin"}');
-    expect(await main(['--root', root, 'submit', 'demo', id, '--worker', 'w1'], c.io)).toBe(0);
+    expect(await main(['--root', tmp.root, 'submit', 'demo', id, '--worker', 'w1'], c.io)).toBe(0);
     expect(c.out()).toMatch(/submitted .* -> completed; children: 1 created/);
   });
 
@@ -291,7 +272,7 @@ describe('tq inspect and operator commands', () => {
   it('reap returns an expired claim (lease stamped in the past)', async () => {
     await createDemo(1);
     const { id } = await claimJson();
-    const path = join(root, 'demo', 'claimed', 'w1', `${id}.json`);
+    const path = join(tmp.root, 'demo', 'claimed', 'w1', `${id}.json`);
     const t = JSON.parse(await readFile(path, 'utf8')) as { claim: { lease_expires_at: string } };
     t.claim.lease_expires_at = '2000-01-01T00:00:00.000Z';
     await writeFile(path, JSON.stringify(t));
@@ -304,9 +285,9 @@ describe('tq inspect and operator commands', () => {
     const ok = await tq('fsck', 'demo');
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/demo: 2 tickets \(pending 2,.*\)\nok\n$/);
-    await mkdir(join(root, 'demo', '.tmp'), { recursive: true });
-    await writeFile(join(root, 'demo', '.tmp', 'x.tmp'), '');
-    await writeFile(join(root, 'demo', 'pending', 'stray.json'), '{}');
+    await mkdir(join(tmp.root, 'demo', '.tmp'), { recursive: true });
+    await writeFile(join(tmp.root, 'demo', '.tmp', 'x.tmp'), '');
+    await writeFile(join(tmp.root, 'demo', 'pending', 'stray.json'), '{}');
     const bad = await tq('fsck', 'demo', '--json');
     expect(bad.code).toBe(ERROR_CODES.FSCK_PROBLEMS);
     expect((jsonOf(bad.stdout) as { ok: boolean }).ok).toBe(false);

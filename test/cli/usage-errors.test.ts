@@ -6,37 +6,19 @@
 import { Readable } from 'node:stream';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { EXAMPLE_PIPELINE_FILE } from '../helpers/make-run.js';
 import { captureIo, jsonOf, runTq, type Captured } from '../helpers/capture-io.js';
 import { hashTree } from '../helpers/run-invariants.js';
-import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
+import { useCliTempRoot } from '../helpers/cli-temp-root.js';
 
-let dir: string;
-let root: string;
-let savedDurability: string | undefined;
+const tmp = useCliTempRoot();
 
-beforeAll(() => {
-  savedDurability = process.env.TQ_DURABILITY;
-  process.env.TQ_DURABILITY = 'none';
-});
-afterAll(() => {
-  if (savedDurability === undefined) delete process.env.TQ_DURABILITY;
-  else process.env.TQ_DURABILITY = savedDurability;
-});
-beforeEach(async () => {
-  dir = await makeTempDir();
-  root = join(dir, 'runs');
-});
-afterEach(async () => {
-  await removeDir(dir);
-});
-
-const tq = (...argv: string[]): Promise<Captured> => runTq(root, argv);
+const tq = (...argv: string[]): Promise<Captured> => runTq(tmp.root, argv);
 
 async function createDemo(): Promise<void> {
-  const input = join(dir, 'in.jsonl');
+  const input = join(tmp.dir, 'in.jsonl');
   await writeFile(input, '{"id":"a"}\n{"id":"b"}\n');
   expect((await tq('create', 'demo', '--pipeline', EXAMPLE_PIPELINE_FILE, '--input', input)).code).toBe(0);
 }
@@ -80,12 +62,12 @@ describe('unknown commands and options', () => {
 
   it('an option with its value left out is named, never run with an empty value', async () => {
     await createDemo();
-    const before = await hashTree(dir);
+    const before = await hashTree(tmp.dir);
     const r = await tq('claim', 'demo', '--type', '--worker', 'w1');
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('tq: --type needs a value\n');
     expect((await tq('list', 'demo', '--state')).stderr).toBe('tq: --state needs a value\n');
-    expect(await hashTree(dir)).toBe(before);
+    expect(await hashTree(tmp.dir)).toBe(before);
   });
 });
 
@@ -123,16 +105,16 @@ describe('submit at a terminal', () => {
     await createDemo();
     const claim = await tq('claim', 'demo', '--type', 'parse', '--worker', 'w1', '--json');
     const id = (jsonOf(claim.stdout).ticket as { ticket_id: string }).ticket_id;
-    const before = await hashTree(dir);
+    const before = await hashTree(tmp.dir);
     const c = captureIo();
     // A stdin that says it is a terminal and never ends: reading it would hang the test.
     const terminal = Object.assign(new Readable({ read: () => undefined }), { isTTY: true });
-    const code = await main(['--root', root, 'submit', 'demo', id, '--worker', 'w1'], { ...c.io, stdin: terminal });
+    const code = await main(['--root', tmp.root, 'submit', 'demo', id, '--worker', 'w1'], { ...c.io, stdin: terminal });
     expect(code).toBe(2);
     expect(c.err()).toContain('submit reads the output JSON from stdin, which is a terminal here: pass --output FILE (or pipe the JSON in)');
-    expect(await hashTree(dir)).toBe(before);
+    expect(await hashTree(tmp.dir)).toBe(before);
     // Piped, the same line reads stdin.
     const piped = captureIo('{"text":"x"}');
-    expect(await main(['--root', root, 'submit', 'demo', id, '--worker', 'w1'], piped.io), piped.err()).toBe(0);
+    expect(await main(['--root', tmp.root, 'submit', 'demo', id, '--worker', 'w1'], piped.io), piped.err()).toBe(0);
   });
 });

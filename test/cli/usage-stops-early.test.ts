@@ -7,34 +7,16 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/cli/command-table.js';
 import { EXAMPLE_PIPELINE_FILE } from '../helpers/make-run.js';
 import { jsonOf, runTq, type Captured } from '../helpers/capture-io.js';
 import { hashTree } from '../helpers/run-invariants.js';
-import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
+import { useCliTempRoot } from '../helpers/cli-temp-root.js';
 
-let dir: string;
-let root: string;
-let savedDurability: string | undefined;
+const tmp = useCliTempRoot();
 
-beforeAll(() => {
-  savedDurability = process.env.TQ_DURABILITY;
-  process.env.TQ_DURABILITY = 'none';
-});
-afterAll(() => {
-  if (savedDurability === undefined) delete process.env.TQ_DURABILITY;
-  else process.env.TQ_DURABILITY = savedDurability;
-});
-beforeEach(async () => {
-  dir = await makeTempDir();
-  root = join(dir, 'runs');
-});
-afterEach(async () => {
-  await removeDir(dir);
-});
-
-const tq = (...argv: string[]): Promise<Captured> => runTq(root, argv);
+const tq = (...argv: string[]): Promise<Captured> => runTq(tmp.root, argv);
 
 interface Fixture {
   held: string;
@@ -52,9 +34,9 @@ async function claimed(worker: string): Promise<string> {
 
 /** A run with a ticket held by w1, one whose lease (w3's) has expired, one in needs_review, one failed, one pending. */
 async function fixture(): Promise<Fixture> {
-  const items = join(dir, 'items.jsonl');
+  const items = join(tmp.dir, 'items.jsonl');
   await writeFile(items, Array.from({ length: 5 }, (_, i) => JSON.stringify({ id: `0x${i}`, text: `line ${i}` })).join('\n'));
-  const out = join(dir, 'out.json');
+  const out = join(tmp.dir, 'out.json');
   await writeFile(out, '{"text":"x"}');
   expect((await tq('create', 'demo', '--pipeline', EXAMPLE_PIPELINE_FILE, '--input', items)).code).toBe(0);
   const review = await claimed('w2');
@@ -62,7 +44,7 @@ async function fixture(): Promise<Fixture> {
   const failed = await claimed('w2');
   expect((await tq('submit', 'demo', failed, '--worker', 'w2', '--output', out, '--status', 'failed')).code).toBe(0);
   const stale = await claimed('w3');
-  const stalePath = join(root, 'demo', 'claimed', 'w3', `${stale}.json`);
+  const stalePath = join(tmp.root, 'demo', 'claimed', 'w3', `${stale}.json`);
   const t = JSON.parse(await readFile(stalePath, 'utf8')) as { claim: { lease_expires_at: string } };
   t.claim.lease_expires_at = '2000-01-01T00:00:00.000Z';
   await writeFile(stalePath, JSON.stringify(t));
@@ -111,7 +93,7 @@ describe('a usage error stops the command before it does anything', () => {
     const line = lines(f)[name];
     expect(line, `add a line for the new command "${name}" to this test`).toBeDefined();
     if (!line) return;
-    const before = await hashTree(dir);
+    const before = await hashTree(tmp.dir);
 
     const unknown = await tq(...line.base, '--bogus-flag', '1');
     expect(unknown.code, unknown.stderr).toBe(2);
@@ -123,12 +105,12 @@ describe('a usage error stops the command before it does anything', () => {
     expect(json.code).toBe(2);
     expect(json.stdout).toBe('');
     expect(jsonOf(json.stderr)).toMatchObject({ schema_version: 1, error: { code: 'USAGE', message: 'unknown option --bogus-flag' } });
-    expect(await hashTree(dir), 'a refused line changed files').toBe(before);
+    expect(await hashTree(tmp.dir), 'a refused line changed files').toBe(before);
 
     if (line.mutates) {
       const ran = await tq(...line.base);
       expect(ran.code, ran.stderr).toBe(0);
-      expect(await hashTree(dir), 'the line itself should change files (else this test proves nothing)').not.toBe(before);
+      expect(await hashTree(tmp.dir), 'the line itself should change files (else this test proves nothing)').not.toBe(before);
     }
   });
 });

@@ -5,35 +5,17 @@
  */
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../src/core/model/errors.js';
 import { cascadeMarkerPath } from '../../src/core/ops/cascade-ticket.js';
 import { openRun } from '../../src/core/store/run-context.js';
 import { EXAMPLE_PIPELINE_FILE } from '../helpers/make-run.js';
 import { jsonOf, runTq, type Captured } from '../helpers/capture-io.js';
-import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
+import { useCliTempRoot } from '../helpers/cli-temp-root.js';
 
-let dir: string;
-let root: string;
-let savedDurability: string | undefined;
+const tmp = useCliTempRoot();
 
-beforeAll(() => {
-  savedDurability = process.env.TQ_DURABILITY;
-  process.env.TQ_DURABILITY = 'none';
-});
-afterAll(() => {
-  if (savedDurability === undefined) delete process.env.TQ_DURABILITY;
-  else process.env.TQ_DURABILITY = savedDurability;
-});
-beforeEach(async () => {
-  dir = await makeTempDir();
-  root = join(dir, 'runs');
-});
-afterEach(async () => {
-  await removeDir(dir);
-});
-
-const tq = (...argv: string[]): Promise<Captured> => runTq(root, argv);
+const tq = (...argv: string[]): Promise<Captured> => runTq(tmp.root, argv);
 
 function errorOf(r: Captured): { code: string; message: string; data?: { rejected_path?: string } } {
   return (jsonOf(r.stderr) as { error: { code: string; message: string; data?: { rejected_path?: string } } }).error;
@@ -43,15 +25,15 @@ describe('worker refusals', () => {
   it('NOT_HOLDER (exit 12) for a copy in a second worker directory, ALREADY_DONE (exit 13) once the holder submitted', async () => {
     expect(ERROR_CODES.NOT_HOLDER).toBe(12);
     expect(ERROR_CODES.ALREADY_DONE).toBe(13);
-    const input = join(dir, 'in.jsonl');
+    const input = join(tmp.dir, 'in.jsonl');
     await writeFile(input, '{"id":"0x1","text":"a"}\n');
     expect((await tq('create', 'demo', '--pipeline', EXAMPLE_PIPELINE_FILE, '--input', input)).code).toBe(0);
     const claimed = await tq('claim', 'demo', '--type', 'parse', '--worker', 'w1', '--json');
     const id = (jsonOf(claimed.stdout).ticket as { ticket_id: string }).ticket_id;
-    const held = join(root, 'demo', 'claimed', 'w1', `${id}.json`);
-    await mkdir(join(root, 'demo', 'claimed', 'w2'), { recursive: true });
-    await cp(held, join(root, 'demo', 'claimed', 'w2', `${id}.json`));
-    const out = join(dir, 'out.json');
+    const held = join(tmp.root, 'demo', 'claimed', 'w1', `${id}.json`);
+    await mkdir(join(tmp.root, 'demo', 'claimed', 'w2'), { recursive: true });
+    await cp(held, join(tmp.root, 'demo', 'claimed', 'w2', `${id}.json`));
+    const out = join(tmp.dir, 'out.json');
     await writeFile(out, '{"beats": []}');
 
     const notHolder = await tq('submit', 'demo', id, '--worker', 'w2', '--output', out, '--json');
@@ -72,11 +54,11 @@ describe('worker refusals', () => {
 
 /** A run of `items` parse tickets (or translate ones), and the output file the tests submit. */
 async function createRun(items: string[], stage = 'parse'): Promise<string> {
-  const input = join(dir, 'in.jsonl');
+  const input = join(tmp.dir, 'in.jsonl');
   await writeFile(input, `${items.join('\n')}\n`);
   expect((await tq('create', 'demo', '--pipeline', EXAMPLE_PIPELINE_FILE)).code).toBe(0);
   expect((await tq('add', 'demo', '--type', stage, '--input', input)).code).toBe(0);
-  const out = join(dir, 'out.json');
+  const out = join(tmp.dir, 'out.json');
   await writeFile(out, '{"beats": []}');
   return out;
 }
@@ -111,7 +93,7 @@ describe('what a refused or repeated submit says', () => {
     const out = await createRun(['{"id":"a"}']);
     const id = await claimId('w1');
     expect((await tq('submit', 'demo', id, '--worker', 'w1', '--output', out)).code).toBe(0);
-    const other = join(dir, 'other.json');
+    const other = join(tmp.dir, 'other.json');
     await writeFile(other, '{"beats": [1]}');
     const r = await tq('submit', 'demo', id, '--worker', 'w1', '--output', other);
     expect(r.code).toBe(ERROR_CODES.ALREADY_DONE);
@@ -126,7 +108,7 @@ describe('what a refused or repeated submit says', () => {
     expect(first.stdout).toBe(`submitted ${id} -> completed; children: 1 created\n`);
     // As when the daemon cascades the ticket between submit's move and submit's own cascade:
     // the child exists, the cascade marker does not yet.
-    await rm(cascadeMarkerPath(await openRun(root, 'demo'), id));
+    await rm(cascadeMarkerPath(await openRun(tmp.root, 'demo'), id));
     const again = await tq('submit', 'demo', id, '--worker', 'w1', '--output', out);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toBe(`already submitted ${id} -> completed; children: 1 made by the daemon first\n`);
@@ -134,7 +116,7 @@ describe('what a refused or repeated submit says', () => {
 
   it('a keyed child another ticket asked for first is said to be shared', async () => {
     await createRun(['{"text":"a"}', '{"text":"b"}'], 'translate');
-    const nouns = join(dir, 'nouns.json');
+    const nouns = join(tmp.dir, 'nouns.json');
     await writeFile(nouns, '{"text": "x", "new_nouns": [{"noun": "Hexagone"}]}');
     const a = await claimId('w1', 'translate');
     expect((await tq('submit', 'demo', a, '--worker', 'w1', '--output', nouns)).stdout).toBe(`submitted ${a} -> completed; children: 1 created\n`);

@@ -65,7 +65,9 @@ describe('tq demo --fast (the README main command, small corpus)', () => {
     // Each stage's `tq work` printed its summary when the demo stopped it.
     const workDone = [...out.matchAll(/^ {2}worker tq-work-(\w+) on \S+: done (\d+), failed 0, retried 0, lease lost 0, released 0$/gm)];
     expect(workDone.map((m) => m[1])).toEqual(['parse', 'translate', 'curate']);
-    expect(out.match(/^ {2}command time: median \S+, p95 \S+ over \d+ attempt\(s\)$/gm)).toHaveLength(3);
+    // Why not a median for each: the file-only agents may take all 3 curate tickets first.
+    expect(out.match(/^ {2}command time: (median \S+, p95 \S+ over \d+ attempt\(s\)|no attempt ran)$/gm)).toHaveLength(3);
+    expect(Number(workDone[0]?.[2]) + Number(workDone[1]?.[2]), 'tq work did parse and translate tickets').toBeGreaterThan(0);
     const runId = /run (gallia-demo-\S+):/.exec(out)?.[1];
     expect(runId).toBeDefined();
     const curated = await readdir(join(root, String(runId), 'completed', 'curate'));

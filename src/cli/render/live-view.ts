@@ -1,9 +1,9 @@
-import { Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createRunWatcher, type RunSnapshot } from '../../core/views/run-snapshot.js';
 import type { RunCtx } from '../../core/store/run-context.js';
 import { SCHEMA_VERSION } from '../../core/model/ticket-schema.js';
 import type { CliIo } from '../io.js';
+import { terminalStream } from './terminal-stream.js';
 import { colorWanted, painter, renderTopFrame, renderTopLine } from './render-top.js';
 
 export interface LiveViewOptions {
@@ -12,18 +12,6 @@ export interface LiveViewOptions {
   count?: number;
   json: boolean;
   windowMs: number;
-}
-
-/** log-update wants a stream; this one forwards to the CLI's io and reports the terminal size. */
-function terminalStream(io: CliIo): Writable {
-  const stream = new Writable({
-    write(chunk: Buffer | string, _enc, done) {
-      io.stdout(typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
-      done();
-    },
-  });
-  // Why: a terminal of unknown size (a fresh pty reports 0x0) would make log-update print nothing.
-  return Object.assign(stream, { isTTY: true, columns: process.stdout.columns || 100, rows: process.stdout.rows || 40 });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Writable } from 'node:stream';
+import { terminalStream } from './terminal-stream.js';
 import { formatDuration } from '../../core/model/duration.js';
 import { formatElapsed } from '../../worker/format-elapsed.js';
 import type { Worker } from '../../worker/worker.js';
@@ -40,17 +40,6 @@ export function summaryText(s: WorkSummary, runId: string): string {
   const review = s.needs_review > 0 ? ` (${s.needs_review} to review)` : '';
   const times = s.attempts_timed > 0 ? `command time: median ${formatElapsed(s.median_ms ?? 0)}, p95 ${formatElapsed(s.p95_ms ?? 0)} over ${s.attempts_timed} attempt(s)` : 'command time: no attempt ran';
   return [`worker ${s.worker_id} on ${runId}/${s.stage}: done ${s.done}${review}, failed ${s.failed}, retried ${s.retried}, lease lost ${s.lease_lost}, released ${s.released}`, times].join('\n');
-}
-
-/** log-update wants a stream; this one forwards to the CLI's io with the terminal's size. */
-function terminalStream(io: CliIo): Writable {
-  const stream = new Writable({
-    write(chunk: Buffer | string, _enc, done) {
-      io.stdout(typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
-      done();
-    },
-  });
-  return Object.assign(stream, { isTTY: true, columns: process.stdout.columns || 100, rows: process.stdout.rows || 40 });
 }
 
 /**
