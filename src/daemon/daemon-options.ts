@@ -9,9 +9,20 @@ export interface DaemonOptions {
   root: string;
   /** Runs to serve; empty or undefined = every run under the root, including runs created later. */
   runs?: string[];
-  /** Poll the filesystem instead of inotify (network filesystems). */
+  /**
+   * Poll instead of waiting for inotify events: every rescan then lists every directory
+   * (requests/, claimed/<worker>/, completed/<stage>/), so request and result files are served
+   * within one interval. true: poll; false: events even on a remote filesystem (`--no-poll`);
+   * undefined: poll when `remote` says so.
+   */
   poll?: boolean;
-  /** Rescan period in ms (default 2000). */
+  /**
+   * The runs are on a network or FUSE filesystem (its name, e.g. 'NFS', 'FUSE'; the CLI asks
+   * statfs, see detect-remote-fs.ts), where inotify never sees other clients' changes: the
+   * daemon polls unless `poll` is false. Undefined: a local disk.
+   */
+  remote?: string;
+  /** Rescan period in ms (default DEFAULT_INTERVAL_MS, or DEFAULT_POLL_INTERVAL_MS when polling). */
   intervalMs?: number;
   /** Every how many rescans one is full (default DEFAULT_FULL_EVERY); the others are light (see runLightPass). */
   fullEvery?: number;

@@ -9,7 +9,7 @@ import { claimedDir } from '../core/store/run-context.js';
 import { TicketState } from '../core/model/states.js';
 import { cascadingStages } from './cascade-completed.js';
 import { classifyHint, type Hint } from './classify-hint.js';
-import { DEFAULT_FULL_EVERY, DEFAULT_INTERVAL_MS, resolveSettle } from './daemon-defaults.js';
+import { DEFAULT_FULL_EVERY, DEFAULT_INTERVAL_MS, DEFAULT_POLL_INTERVAL_MS, resolveSettle } from './daemon-defaults.js';
 import type { DaemonLogEntry, DaemonLogger } from './daemon-log.js';
 import type { DaemonOptions } from './daemon-options.js';
 import { errorLogOf, isRealDir, type DaemonRun } from './daemon-run.js';
@@ -37,6 +37,12 @@ const BACKGROUND_FULL_PASS: FullPassOptions = { cascadeLimit: CASCADE_CHUNK, awa
 /** pass(): everything, recovery of moving/ included, before it returns. */
 const ONE_SHOT_FULL_PASS: FullPassOptions = { cascadeLimit: Infinity, awaitRecovery: true };
 
+/** How the started line says whether the daemon polls, and why. */
+function pollNote(poll: boolean, remote: string | undefined): string {
+  if (remote === undefined) return poll ? '; polling' : '';
+  return poll ? `; polling (the runs are on a ${remote} filesystem, where inotify sees no other host's changes)` : `; not polling although the runs are on a ${remote} filesystem (--no-poll): other hosts' changes are seen only at rescans`;
+}
+
 /** DaemonOptions with the defaults filled in. */
 interface DaemonConfig {
   root: string;
@@ -47,6 +53,8 @@ interface DaemonConfig {
   /** For the runs root (each run has its own, in its ctx). */
   fs: Fs;
   poll: boolean;
+  /** The remote filesystem the runs are on (for the log), if any. */
+  remote: string | undefined;
   watch: boolean;
   loop: boolean;
   intervalMs: number;
@@ -55,16 +63,20 @@ interface DaemonConfig {
 }
 
 function configOf(opts: DaemonOptions): DaemonConfig {
+  // Why poll on a remote filesystem: inotify never fires there for other clients' changes, and
+  // a light rescan skips the directories it believes watched (see #watchesByName).
+  const poll = opts.poll ?? opts.remote !== undefined;
   return {
     root: resolve(opts.root),
     named: opts.runs && opts.runs.length > 0 ? opts.runs.map((r) => cleanId(r, 'run id')) : undefined,
     clock: opts.clock ?? systemClock,
     log: opts.log ?? (() => undefined),
     fs: opts.fs ?? nodeFs,
-    poll: opts.poll ?? false,
+    poll,
+    remote: opts.remote,
     watch: opts.watch ?? true,
     loop: opts.loop ?? true,
-    intervalMs: opts.intervalMs ?? DEFAULT_INTERVAL_MS,
+    intervalMs: opts.intervalMs ?? (poll ? DEFAULT_POLL_INTERVAL_MS : DEFAULT_INTERVAL_MS),
     fullEvery: Math.max(1, Math.round(opts.fullEvery ?? DEFAULT_FULL_EVERY)),
     commitIntervalMs: opts.commitIntervalMs,
   };
@@ -183,7 +195,7 @@ export class Daemon {
   async #announce(): Promise<void> {
     const { root, named, intervalMs, fullEvery, poll } = this.#cfg;
     if (!named && !(await isDir(this.#cfg.fs, root))) this.#emit('', { action: 'warning', note: `the runs root ${root} does not exist (yet); runs created there later will be served (check --root / TQ_ROOT)` });
-    this.#emit('', { action: 'started', note: `pid ${process.pid}; ${named ? `runs ${named.join(', ')}` : `every run under ${root}`}; rescan every ${intervalMs} ms (a full one every ${fullEvery})${poll ? '; polling' : ''}` });
+    this.#emit('', { action: 'started', note: `pid ${process.pid}; ${named ? `runs ${named.join(', ')}` : `every run under ${root}`}; rescan every ${intervalMs} ms (a full one every ${fullEvery})${pollNote(poll, this.#cfg.remote)}` });
   }
 
   async #shutDown(): Promise<void> {
