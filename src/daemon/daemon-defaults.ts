@@ -13,6 +13,12 @@ export const DEFAULT_POLL_INTERVAL_MS = 1000;
  * ends). 15 × 2 s = a full rescan every 30 s, or less often on a run so big that a full rescan
  * takes more than a tenth of that.
  */
+/**
+ * How long a run's daemon lock holds without being renewed (DaemonOptions.lockTtlMs, `tq daemon
+ * --lock-ttl`): how long a daemon on another host waits before taking over from one that died.
+ * Far above the clock skew of hosts that run NTP, and far above a rescan.
+ */
+export const DEFAULT_LOCK_TTL_MS = 60_000;
 export const DEFAULT_FULL_EVERY = 15;
 export const DEFAULT_SETTLE: DaemonSettle = { fileMs: 3000, movingMs: 5000, takenMs: 10_000, tmpMs: 60_000 };
 

@@ -44,6 +44,12 @@ export interface DaemonOptions {
   log?: DaemonLogger;
   /** Commit every served run into its git repository this often (ms); undefined = never. */
   commitIntervalMs?: number;
+  /**
+   * How long a run's lock holds unless renewed (default DEFAULT_LOCK_TTL_MS, and at least four
+   * rescan intervals); it is renewed every rescan. A daemon on another host takes a run over
+   * once its lock has expired by that host's clock: keep this far above the clock skew.
+   */
+  lockTtlMs?: number;
   /** Lock identity (tests). */
   pid?: number;
   hostname?: string;

@@ -5,7 +5,7 @@ import { listRuns } from '../core/views/list-tickets.js';
 import { openRun, type Durability, type RunCtx } from '../core/store/run-context.js';
 import { runPaths, type RunPaths } from '../core/store/run-paths.js';
 import { cleanId } from '../core/model/ids.js';
-import { acquireDaemonLock, holdsDaemonLock, newDaemonIdentity, releaseDaemonLock, retakeDaemonLock, type DaemonIdentity } from './daemon-lock.js';
+import { acquireDaemonLock, holdsDaemonLock, newDaemonIdentity, releaseDaemonLock, renewDaemonLock, retakeDaemonLock, type DaemonIdentity } from './daemon-lock.js';
 import type { DaemonLogEntry } from './daemon-log.js';
 import { errorLogOf, isRegularFile, newDaemonRun, type DaemonRun, type DaemonSettle } from './daemon-run.js';
 import { checkRunDirs } from './check-run-dirs.js';
@@ -22,6 +22,8 @@ export interface RunSetOptions {
   /** For the runs; undefined = each run's own, by its durability. */
   runFs: Fs | undefined;
   force: boolean;
+  /** How long a run's lock holds unless renewed (renewed every rescan). */
+  lockTtlMs: number;
   pid?: number;
   hostname?: string;
   log: (entry: DaemonLogEntry) => void;
@@ -80,7 +82,7 @@ export class RunSet {
         continue;
       }
       if (run.lock && !run.lock.owned) {
-        run.lock = await retakeDaemonLock(run.ctx, run.lock).catch(() => run.lock);
+        run.lock = await retakeDaemonLock(run.ctx, run.lock, this.o.lockTtlMs).catch(() => run.lock);
         if (run.lock?.owned) this.logRun(id, { action: 'lock taken', note: 'the other daemon is gone; this one now holds the lock' });
       }
     }
@@ -115,7 +117,11 @@ export class RunSet {
       return { note: `${run.ctx.paths.runJson} disappeared (the run was deleted or renamed); no longer served under this name; ${next}`, reattach: false };
     }
     if (run.lock && !(await holdsDaemonLock(run.ctx, run.lock).catch(() => true))) {
-      return { note: `${run.lock.path} is gone or no longer this daemon's (the run directory was replaced, or the lock removed by hand): attaching the run again`, reattach: true };
+      return { note: `${run.lock.path} is gone or no longer this daemon's (the run directory was replaced, the lock removed by hand, or taken over by a daemon on another host after it expired): attaching the run again`, reattach: true };
+    }
+    // Why a failed renewal keeps serving: the lock is still ours (just checked); the next rescan tries again.
+    if (run.lock && !(await renewDaemonLock(run.ctx, run.lock, this.o.lockTtlMs).catch(() => true))) {
+      return { note: `${run.lock.path} was taken over by another daemon while this one had not renewed it: attaching the run again`, reattach: true };
     }
     return undefined;
   }
@@ -158,12 +164,15 @@ export class RunSet {
     // a non-regular file after fstat (EFTYPE), so a FIFO named like a ticket never blocks us.
     const ctx: RunCtx = await openRun(this.o.root, id, { clock: this.o.clock, ...(this.o.durability ? { durability: this.o.durability } : {}), ...(this.o.runFs ? { fs: this.o.runFs } : {}) });
     const run = newDaemonRun(ctx, this.o.clock, this.o.settle, this.o.log);
-    run.lock = await acquireDaemonLock(ctx, { force: this.o.force, identity: this.identity });
+    run.lock = await acquireDaemonLock(ctx, { force: this.o.force, identity: this.identity, ttlMs: this.o.lockTtlMs });
     this.runs.set(ctx.runId, run);
     await checkRunDirs(run);
     const l = run.lock;
     if (!l.owned && l.holder) run.log({ action: 'lock held elsewhere', note: `pid ${l.holder.pid} on ${l.holder.hostname} holds ${l.path}; running anyway (--force)` });
-    else if (l.tookOverFrom) run.log({ action: 'lock taken over', note: `the daemon that held it (pid ${l.tookOverFrom.pid} on ${l.tookOverFrom.hostname}) is gone` });
+    else if (l.tookOverFrom) {
+      const how = l.tookOverFrom.hostname !== l.mine.hostname && l.tookOverFrom.expires_at !== undefined ? `: its lock expired at ${l.tookOverFrom.expires_at}` : '';
+      run.log({ action: 'lock taken over', note: `the daemon that held it (pid ${l.tookOverFrom.pid} on ${l.tookOverFrom.hostname}) is gone${how}` });
+    }
     else if (l.reattachedFrom) {
       const from = l.reattachedFrom.run_id;
       run.log(

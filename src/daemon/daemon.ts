@@ -9,7 +9,7 @@ import { claimedDir } from '../core/store/run-context.js';
 import { TicketState } from '../core/model/states.js';
 import { cascadingStages } from './cascade-completed.js';
 import { classifyHint, type Hint } from './classify-hint.js';
-import { DEFAULT_FULL_EVERY, DEFAULT_INTERVAL_MS, DEFAULT_POLL_INTERVAL_MS, resolveSettle } from './daemon-defaults.js';
+import { DEFAULT_FULL_EVERY, DEFAULT_LOCK_TTL_MS, DEFAULT_INTERVAL_MS, DEFAULT_POLL_INTERVAL_MS, resolveSettle } from './daemon-defaults.js';
 import type { DaemonLogEntry, DaemonLogger } from './daemon-log.js';
 import type { DaemonOptions } from './daemon-options.js';
 import { errorLogOf, isRealDir, type DaemonRun } from './daemon-run.js';
@@ -123,6 +123,8 @@ export class Daemon {
       fs: cfg.fs,
       runFs: opts.fs,
       force: opts.force ?? false,
+      // Why at least four intervals: the lock is renewed once per rescan, after half of it has passed.
+      lockTtlMs: Math.max(opts.lockTtlMs ?? DEFAULT_LOCK_TTL_MS, 4 * cfg.intervalMs),
       log: cfg.log,
       // Why: inotify watches of a run that was renamed or replaced still report, under its old paths.
       onRemoved: (run) => daemonRef.current?.forgetWatches(run),

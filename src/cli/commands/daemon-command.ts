@@ -2,7 +2,7 @@ import { TqError } from '../../core/model/errors.js';
 import { parseDuration } from '../../core/model/duration.js';
 import { formatLogLine } from '../../daemon/daemon-log.js';
 import { join } from 'node:path';
-import { DEFAULT_FULL_EVERY, DEFAULT_INTERVAL_MS, DEFAULT_POLL_INTERVAL_MS, DEFAULT_SETTLE } from '../../daemon/daemon-defaults.js';
+import { DEFAULT_FULL_EVERY, DEFAULT_LOCK_TTL_MS, DEFAULT_INTERVAL_MS, DEFAULT_POLL_INTERVAL_MS, DEFAULT_SETTLE } from '../../daemon/daemon-defaults.js';
 import { durationMs, durationText, strList, type Args, type CommandSpec } from '../command.js';
 import { durabilityFromEnv } from '../env-settings.js';
 
@@ -49,6 +49,11 @@ function pollChoice(args: Args): PollChoice {
   return { poll: true, intervalMs: ms };
 }
 
+function lockTtlOption(args: Args): { lockTtlMs?: number } {
+  const ms = durationMs(args, 'lock-ttl', { min: 1000 });
+  return ms !== undefined ? { lockTtlMs: ms } : {};
+}
+
 /** What statfs says the runs are on (undefined: a local disk), unless --poll/--no-poll decided. */
 async function remoteOf(root: string, runs: string[], choice: PollChoice): Promise<string | undefined> {
   if (choice.poll !== undefined) return undefined;
@@ -76,6 +81,7 @@ export const daemonCommand: CommandSpec = {
       })
       .option('interval', { type: 'string', describe: `time between rescans, e.g. 2s, 500ms (light ones; see --full-every) [default: ${durationText(DEFAULT_INTERVAL_MS)}, ${durationText(DEFAULT_POLL_INTERVAL_MS)} when polling]` })
       .option('full-every', { type: 'number', default: DEFAULT_FULL_EVERY, describe: 'every how many rescans one is full (re-lists completed/, re-reads every claim); also kept 10x its own duration apart' })
+      .option('lock-ttl', { type: 'string', describe: `how long a run's lock holds unless renewed (every rescan), e.g. 30s [default: ${durationText(DEFAULT_LOCK_TTL_MS)}]; a daemon on another host takes over once it has expired` })
       .option('force', { type: 'boolean', default: false, describe: 'run even if another daemon holds a run (safe: the work is idempotent)' })
       .option('once', { type: 'boolean', default: false, describe: 'one full pass, then exit' })
       .option('settle', { type: 'string', default: durationText(DEFAULT_SETTLE.movingMs), describe: 'how long a move in moving/ must stay untouched before it is treated as crashed, e.g. 5s (0: at once)' })
@@ -98,6 +104,7 @@ export const daemonCommand: CommandSpec = {
       ...(choice.poll !== undefined ? { poll: choice.poll } : {}),
       ...(remote !== undefined ? { remote } : {}),
       ...(intervalMs !== undefined ? { intervalMs } : {}),
+      ...lockTtlOption(args),
       fullEvery: fullEveryOf(args),
       force: args.force === true,
       durability: durabilityFromEnv(process.env),
