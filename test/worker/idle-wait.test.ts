@@ -51,7 +51,8 @@ describe('IdleBackoff (idle claimers of tq work)', () => {
       const ms = backoff.next();
       expect(ms).toBeGreaterThanOrEqual(750);
       expect(ms).toBeLessThanOrEqual(1250);
-      bins[Math.min(9, Math.floor((ms - 750) / 50))] += 1;
+      const bin = Math.min(9, Math.floor((ms - 750) / 50));
+      bins[bin] = (bins[bin] ?? 0) + 1;
     }
     // Uniform: each tenth of the range holds about 1,000 of the 10,000 waits.
     for (const n of bins) expect(n).toBeGreaterThan(850);
@@ -73,7 +74,10 @@ describe('retry_after_ms of a file-only agent\'s empty or paused reply', () => {
     expect(retryAfterMs(() => 0.999999)).toBe(Math.round(RETRY_AFTER_MS * 1.499999));
     const random = seeded(3);
     const bins = new Array<number>(4).fill(0);
-    for (let i = 0; i < 4000; i += 1) bins[Math.min(3, Math.floor((retryAfterMs(random) - RETRY_AFTER_MS / 2) / (RETRY_AFTER_MS / 4)))] += 1;
+    for (let i = 0; i < 4000; i += 1) {
+      const bin = Math.min(3, Math.floor((retryAfterMs(random) - RETRY_AFTER_MS / 2) / (RETRY_AFTER_MS / 4)));
+      bins[bin] = (bins[bin] ?? 0) + 1;
+    }
     for (const n of bins) expect(n).toBeGreaterThan(900);
   });
 });
