@@ -7,7 +7,6 @@ import { createFileExclusive, tmpPath, unlinkIfExists, writeFileAtomic, writeTem
 import { DAEMON_LOCK_FILE_NAME } from '../core/store/run-names.js';
 import { quarantineFile } from '../core/store/quarantine.js';
 import { readAgentFile } from './read-agent-file.js';
-import { DEFAULT_LOCK_TTL_MS } from './daemon-defaults.js';
 
 /** A lock file is a few hundred bytes; anything bigger is not one of ours. */
 const MAX_LOCK_BYTES = 64 * 1024;
@@ -122,8 +121,8 @@ async function quarantineOddLock(ctx: RunCtx, path: string): Promise<boolean> {
 export interface LockOptions {
   force: boolean;
   identity: DaemonIdentity;
-  /** How long the lock holds unless renewed (default DEFAULT_LOCK_TTL_MS). */
-  ttlMs?: number;
+  /** How long the lock holds unless renewed (the daemon's default: DEFAULT_LOCK_TTL_MS in daemon-defaults.ts). */
+  ttlMs: number;
 }
 
 /**
@@ -155,7 +154,7 @@ function expiryFrom(now: Date, ttlMs: number): string {
 export async function acquireDaemonLock(ctx: RunCtx, opts: LockOptions): Promise<DaemonLock> {
   const path = daemonLockPath(ctx);
   const now = ctx.clock.now();
-  const mine: DaemonLockInfo = { ...opts.identity, started_at: now.toISOString(), expires_at: expiryFrom(now, opts.ttlMs ?? DEFAULT_LOCK_TTL_MS), run_id: ctx.runId };
+  const mine: DaemonLockInfo = { ...opts.identity, started_at: now.toISOString(), expires_at: expiryFrom(now, opts.ttlMs), run_id: ctx.runId };
   const body = lockBody(mine);
   let tookOverFrom: DaemonLockInfo | undefined;
   for (let attempt = 0; attempt < 10; attempt += 1) {
@@ -270,10 +269,10 @@ export async function renewDaemonLock(ctx: RunCtx, lock: DaemonLock, ttlMs: numb
 }
 
 /** Try again to own a lock we run without (its holder may have stopped or died). */
-export async function retakeDaemonLock(ctx: RunCtx, lock: DaemonLock, ttlMs?: number): Promise<DaemonLock> {
+export async function retakeDaemonLock(ctx: RunCtx, lock: DaemonLock, ttlMs: number): Promise<DaemonLock> {
   if (lock.owned) return lock;
   const { pid, hostname, token } = lock.mine;
-  return acquireDaemonLock(ctx, { force: true, identity: { pid, hostname, token }, ...(ttlMs !== undefined ? { ttlMs } : {}) });
+  return acquireDaemonLock(ctx, { force: true, identity: { pid, hostname, token }, ttlMs });
 }
 
 /** Is the lock at the run's path still the one we took (a run replaced under its name has none, or another's)? */
