@@ -28,6 +28,11 @@ export interface DaemonOptions {
   fullEvery?: number;
   /** Run even where another live daemon holds the lock. */
   force?: boolean;
+  /**
+   * Runs another live daemon holds are no error at start: they are skipped and taken over once
+   * that daemon is gone (`tq daemon --standby`, a second host's daemon).
+   */
+  standby?: boolean;
   /** Watch with chokidar (default true). */
   watch?: boolean;
   /** Work on its own (watcher hints and the interval); false = only when pass() is called. */

@@ -22,6 +22,12 @@ export interface RunSetOptions {
   /** For the runs; undefined = each run's own, by its durability. */
   runFs: Fs | undefined;
   force: boolean;
+  /**
+   * A run another live daemon holds is no error at start: it is skipped and retried every
+   * rescan, and taken over once that daemon is gone (its pid dead on this host, its lock expired
+   * on another). For a standby daemon on a second host.
+   */
+  standby: boolean;
   /** How long a run's lock holds unless renewed (renewed every rescan). */
   lockTtlMs: number;
   pid?: number;
@@ -49,12 +55,12 @@ export class RunSet {
   async attachAtStart(): Promise<void> {
     try {
       if (this.o.named) {
-        for (const id of this.o.named) await this.attach(id);
+        for (const id of this.o.named) await this.attachOrStandBy(id);
         return;
       }
       for (const id of await listRuns(this.o.root, this.o.fs)) {
         try {
-          await this.attach(id);
+          await this.attachOrStandBy(id);
         } catch (err) {
           if (isTqError(err, 'DAEMON_RUNNING')) throw err;
           this.logRefused(id, err);
@@ -86,7 +92,8 @@ export class RunSet {
         if (run.lock?.owned) this.logRun(id, { action: 'lock taken', note: 'the other daemon is gone; this one now holds the lock' });
       }
     }
-    const candidates = this.o.named ? again : await listRuns(this.o.root, this.o.fs);
+    // Why every named run on standby: one held elsewhere at start is retried until it is free.
+    const candidates = this.o.named ? (this.o.standby ? this.o.named : again) : await listRuns(this.o.root, this.o.fs);
     for (const id of candidates) {
       if (this.runs.has(id)) continue;
       const run = await this.tryAttach(id);
@@ -147,6 +154,17 @@ export class RunSet {
       }
       this.logRefused(id, err);
       return undefined;
+    }
+  }
+
+  /** attach, but on standby a run held by another daemon is noted (logged once) and retried later. */
+  private async attachOrStandBy(id: string): Promise<void> {
+    try {
+      await this.attach(id);
+    } catch (err) {
+      if (!this.o.standby || !isTqError(err, 'DAEMON_RUNNING')) throw err;
+      this.logRun(id, { action: 'standing by', note: `${err.message}; taken over once that daemon is gone (its lock expired, on another host)` });
+      this.heldElsewhere.add(id);
     }
   }
 

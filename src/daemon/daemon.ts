@@ -123,6 +123,7 @@ export class Daemon {
       fs: cfg.fs,
       runFs: opts.fs,
       force: opts.force ?? false,
+      standby: opts.standby ?? false,
       // Why at least four intervals: the lock is renewed once per rescan, after half of it has passed.
       lockTtlMs: Math.max(opts.lockTtlMs ?? DEFAULT_LOCK_TTL_MS, 4 * cfg.intervalMs),
       log: cfg.log,

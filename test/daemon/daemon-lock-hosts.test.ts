@@ -115,6 +115,32 @@ describe('daemon locks across hosts (expiry)', () => {
     expect(await ls(join(run.ctx.paths.dir, '.tmp'))).toEqual([]);
   });
 
+  for (const runs of [['demo'], undefined]) {
+    it(`a standby daemon on another host waits for a held run and takes it over once the lock expired (${runs ? 'a named run' : 'every run'})`, async () => {
+      const a = await passDaemon(root, run.clock, { hostname: 'host-a', lockTtlMs: TTL });
+      // Without standby a held run is DAEMON_RUNNING at start, as before.
+      const refused = await passDaemon(root, run.clock, { hostname: 'host-b', ...(runs ? { runs } : {}) }).catch((e: unknown) => e);
+      expect(isTqError(refused, 'DAEMON_RUNNING')).toBe(true);
+      const b = await passDaemon(root, run.clock, { hostname: 'host-b', standby: true, lockTtlMs: TTL, ...(runs ? { runs } : {}) });
+      expect(b.daemon.runIds()).toEqual([]);
+      expect(b.actions('standing by')[0]?.note).toContain('on host-a');
+      // A keeps renewing: B keeps standing by.
+      run.clock.advance(TTL / 2);
+      await a.daemon.pass();
+      run.clock.advance(TTL / 2);
+      await b.daemon.pass();
+      expect(b.daemon.runIds()).toEqual([]);
+      // A dies (stops renewing, its lock stays): once it has expired, B takes over.
+      run.clock.advance(TTL / 2 + 1);
+      await b.daemon.pass();
+      expect(b.daemon.runIds()).toEqual(['demo']);
+      expect(b.actions('lock taken over')[0]?.note).toContain('pid');
+      expect(await lockBody()).toMatchObject({ hostname: 'host-b' });
+      await b.daemon.stop();
+      await a.daemon.stop();
+    });
+  }
+
   it('tq daemon --lock-ttl sets the expiry (at least 1s)', async () => {
     expect((await runTq(root, ['daemon', 'demo', '--once', '--lock-ttl', '10ms'])).code).toBe(2);
     const r = await runTq(root, ['daemon', 'demo', '--once', '--lock-ttl', '5m', '--settle', '0']);

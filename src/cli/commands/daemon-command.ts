@@ -82,6 +82,7 @@ export const daemonCommand: CommandSpec = {
       .option('interval', { type: 'string', describe: `time between rescans, e.g. 2s, 500ms (light ones; see --full-every) [default: ${durationText(DEFAULT_INTERVAL_MS)}, ${durationText(DEFAULT_POLL_INTERVAL_MS)} when polling]` })
       .option('full-every', { type: 'number', default: DEFAULT_FULL_EVERY, describe: 'every how many rescans one is full (re-lists completed/, re-reads every claim); also kept 10x its own duration apart' })
       .option('lock-ttl', { type: 'string', describe: `how long a run's lock holds unless renewed (every rescan), e.g. 30s [default: ${durationText(DEFAULT_LOCK_TTL_MS)}]; a daemon on another host takes over once it has expired` })
+      .option('standby', { type: 'boolean', default: false, describe: 'runs another daemon holds are no error: served once it is gone (its pid dead here, its lock expired on another host)' })
       .option('force', { type: 'boolean', default: false, describe: 'run even if another daemon holds a run (safe: the work is idempotent)' })
       .option('once', { type: 'boolean', default: false, describe: 'one full pass, then exit' })
       .option('settle', { type: 'string', default: durationText(DEFAULT_SETTLE.movingMs), describe: 'how long a move in moving/ must stay untouched before it is treated as crashed, e.g. 5s (0: at once)' })
@@ -107,6 +108,7 @@ export const daemonCommand: CommandSpec = {
       ...lockTtlOption(args),
       fullEvery: fullEveryOf(args),
       force: args.force === true,
+      standby: args.standby === true,
       durability: durabilityFromEnv(process.env),
       ...commitOption(args),
       watch: args.once !== true,
