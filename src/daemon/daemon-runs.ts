@@ -102,6 +102,17 @@ export class RunSet {
     return added;
   }
 
+  get lockTtlMs(): number {
+    return this.o.lockTtlMs;
+  }
+
+  /** Renew every run's lock that is due (between rescans; errors and lost locks are left to the next refresh). */
+  async renewLocks(): Promise<void> {
+    for (const run of [...this.runs.values()]) {
+      if (run.lock) await renewDaemonLock(run.ctx, run.lock, this.o.lockTtlMs).catch(() => true);
+    }
+  }
+
   /** Tell every run's long loops to end early (the daemon is stopping). */
   stopAll(): void {
     for (const run of this.runs.values()) run.stopping = true;

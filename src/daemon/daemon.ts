@@ -106,6 +106,10 @@ export class Daemon {
   #shutdown: Promise<void> | undefined;
   #wakeLoop: (() => void) | undefined;
   #lastCommit: number;
+  /** Renews the run locks between passes (see #renewLocksMeanwhile). */
+  #renewTimer: ReturnType<typeof setInterval> | undefined;
+  /** The renewal in flight, awaited before the locks are released (else it could write a lock back after its release). */
+  #renewing: Promise<void> | undefined;
 
   /** Settles when the daemon has stopped. */
   readonly closed: Promise<void> = this.#closedSignal.promise;
@@ -162,9 +166,26 @@ export class Daemon {
       });
     }
     this.#looping = cfg.loop ? this.#loop() : Promise.resolve();
+    if (cfg.loop) this.#renewLocksMeanwhile(runs);
     this.#ready = Promise.all([this.#watcher?.ready, cfg.loop ? this.#firstPass.promise : undefined]).then(() => {
       if (this.#watcher) this.#emit('', { action: 'ready', note: `watching; ${this.#bigDirs?.size() ?? 0} completed/<stage>/, claimed/<worker>/ and requests/ directories by name` });
     });
+  }
+
+  /**
+   * Renew the run locks every quarter of their TTL, also while a pass runs. Why not only at each
+   * rescan: a full pass over a huge run can take longer than half the TTL, and a daemon on
+   * another host would take over a lock that expired meanwhile. A lock found lost is dealt with
+   * by the next rescan (RunSet.refresh drops the run).
+   */
+  #renewLocksMeanwhile(runs: RunSet): void {
+    this.#renewTimer = setInterval(() => {
+      if (this.#renewing || this.#stopping) return;
+      this.#renewing = runs.renewLocks().finally(() => {
+        this.#renewing = undefined;
+      });
+    }, Math.max(1, runs.lockTtlMs / 4));
+    this.#renewTimer.unref();
   }
 
   /** One complete pass over every run (recovery, files, cascades, requests, reaper, temp files). */
@@ -209,10 +230,12 @@ export class Daemon {
     this.#wakeLoop?.();
     await this.#watcher?.close().catch(() => undefined);
     this.#bigDirs?.close();
+    if (this.#renewTimer !== undefined) clearInterval(this.#renewTimer);
     await this.#looping;
     await this.#chain;
     await this.#hints.onIdle();
     await this.#commitNow();
+    await this.#renewing;
     await this.#runs.detachAll();
     this.#emit('', { action: 'stopped' });
     this.#closedSignal.resolve();

@@ -5,6 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isTqError } from '../../src/core/model/errors.js';
 import { nodeFs, type Fs } from '../../src/core/store/fs-layer.js';
 import { acquireDaemonLock, newDaemonIdentity } from '../../src/daemon/daemon-lock.js';
+import type { DaemonLogEntry } from '../../src/daemon/daemon-log.js';
+import { startDaemon } from '../../src/daemon/start-daemon.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { runTq } from '../helpers/capture-io.js';
 import { makeRun, type TestRun } from '../helpers/make-run.js';
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
@@ -140,6 +143,34 @@ describe('daemon locks across hosts (expiry)', () => {
       await a.daemon.stop();
     });
   }
+
+  it('renews the lock also while a pass takes longer than the TTL (a huge run), and releases it on stop', async () => {
+    // Every pass after the first hangs in its listing of claimed/ until released: no rescan renews.
+    let gate: (() => void) | undefined;
+    let listings = 0;
+    const fs: Fs = {
+      ...nodeFs,
+      async readdir(path) {
+        if (path.endsWith('/claimed') && (listings += 1) > 1) await new Promise<void>((r) => (gate = r));
+        return nodeFs.readdir(path);
+      },
+    };
+    const logs: DaemonLogEntry[] = [];
+    const daemon = await startDaemon({ root, runs: ['demo'], watch: false, clock: run.clock, durability: 'none', fs, intervalMs: 10, lockTtlMs: 1000, log: (e) => logs.push(e) });
+    try {
+      await daemon.ready();
+      await waitFor(() => gate !== undefined, 5000, 'a pass hanging');
+      const before = String((await lockBody()).expires_at);
+      run.clock.advance(600);
+      await waitFor(async () => (await lockBody()).expires_at !== before, 5000, 'the lock renewed by the timer');
+      expect((await lockBody()).expires_at).toBe('2030-01-01T00:00:01.600Z');
+    } finally {
+      const stopped = daemon.stop();
+      gate?.();
+      await stopped;
+    }
+    expect(await ls(run.ctx.paths.dir)).not.toContain('.daemon.lock');
+  });
 
   it('tq daemon --lock-ttl sets the expiry (at least 1s)', async () => {
     expect((await runTq(root, ['daemon', 'demo', '--once', '--lock-ttl', '10ms'])).code).toBe(2);
