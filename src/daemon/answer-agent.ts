@@ -24,6 +24,8 @@ export interface ClaimReply {
   ticket_path: string | null;
   result_path: string | null;
   lease_expires_at?: string;
+  /** With `empty` and `paused`: how long to wait before asking again (jittered, see retry-after.ts). */
+  retry_after_ms?: number;
   message: string;
   error?: AgentError;
   at: string;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { TqError, errnoCode, ioError } from '../core/model/errors.js';
 import { nonce } from '../core/model/ids.js';
 import type { RunCtx } from '../core/store/run-context.js';
-import { createFileExclusive, tmpPath, unlinkIfExists, writeFileAtomic } from '../core/store/atomic-write.js';
+import { createFileExclusive, tmpPath, unlinkIfExists, writeFileAtomic, writeTempFor } from '../core/store/atomic-write.js';
 import { DAEMON_LOCK_FILE_NAME } from '../core/store/run-names.js';
 import { quarantineFile } from '../core/store/quarantine.js';
 import { readAgentFile } from './read-agent-file.js';
@@ -30,6 +30,12 @@ export function newDaemonIdentity(opts: { pid?: number; hostname?: string } = {}
 
 export interface DaemonLockInfo extends DaemonIdentity {
   started_at: string;
+  /**
+   * Until when the lock holds without its daemon renewing it (renewDaemonLock, every rescan).
+   * Why: a daemon on another host cannot ask whether our pid lives; it takes the lock over once
+   * this time has passed by its own clock. Absent in locks of older versions: never expires.
+   */
+  expires_at?: string;
   /** The run's name when the lock was taken (a renamed run's lock still says the old one). */
   run_id?: string;
 }
@@ -38,6 +44,7 @@ export interface DaemonLock {
   path: string;
   /** False when another daemon holds the lock and we run anyway (--force). */
   owned: boolean;
+  /** What the lock says while we own it (its expiry moves forward with each renewal). */
   mine: DaemonLockInfo;
   /** Who held it when we did not get it (for the log). */
   holder?: DaemonLockInfo;
@@ -66,7 +73,14 @@ function parseLock(text: string): DaemonLockInfo | undefined {
   try {
     const v = JSON.parse(text) as Partial<DaemonLockInfo>;
     if (typeof v.pid === 'number' && typeof v.hostname === 'string') {
-      return { pid: v.pid, hostname: v.hostname, started_at: String(v.started_at ?? ''), token: String(v.token ?? ''), ...(typeof v.run_id === 'string' ? { run_id: v.run_id } : {}) };
+      return {
+        pid: v.pid,
+        hostname: v.hostname,
+        started_at: String(v.started_at ?? ''),
+        token: String(v.token ?? ''),
+        ...(typeof v.run_id === 'string' ? { run_id: v.run_id } : {}),
+        ...(typeof v.expires_at === 'string' ? { expires_at: v.expires_at } : {}),
+      };
     }
   } catch {
     // fall through: an unreadable lock
@@ -107,19 +121,41 @@ async function quarantineOddLock(ctx: RunCtx, path: string): Promise<boolean> {
 export interface LockOptions {
   force: boolean;
   identity: DaemonIdentity;
+  /** How long the lock holds unless renewed (the daemon's default: DEFAULT_LOCK_TTL_MS in daemon-defaults.ts). */
+  ttlMs: number;
 }
 
 /**
- * Take `<run>/.daemon.lock`. A lock of a live daemon (or of another host, whose pids we cannot
- * check) means DAEMON_RUNNING unless `force`; a lock whose pid is dead on this host is stale and
- * taken over; a lock that is this daemon's own (a renamed run) is taken back. The lock only
- * keeps daemons from doing the same work twice: everything a daemon does is idempotent, so two
- * forced daemons are still safe.
+ * Is the holder's lock stale? On this host: its pid is dead (a pid says nothing about another
+ * host). On another host: its expiry has passed by our clock (a lock without one never expires).
+ * Why the expiry only across hosts: here the pid answers at once and exactly.
+ */
+function isStaleLock(holder: DaemonLockInfo, mine: DaemonLockInfo, now: Date): boolean {
+  if (holder.hostname === mine.hostname) return !isPidAlive(holder.pid);
+  const expires = holder.expires_at !== undefined ? Date.parse(holder.expires_at) : Number.NaN;
+  return Number.isFinite(expires) && now.getTime() > expires;
+}
+
+function lockBody(info: DaemonLockInfo): string {
+  return `${JSON.stringify(info, null, 2)}\n`;
+}
+
+function expiryFrom(now: Date, ttlMs: number): string {
+  return new Date(now.getTime() + ttlMs).toISOString();
+}
+
+/**
+ * Take `<run>/.daemon.lock`. A lock of a live daemon (on another host: one not expired) means
+ * DAEMON_RUNNING unless `force`; a lock whose pid is dead on this host, or whose expiry has
+ * passed on another host, is stale and taken over; a lock that is this daemon's own (a renamed
+ * run) is taken back. The lock only keeps daemons from doing the same work twice: everything a
+ * daemon does is idempotent, so two forced daemons are still safe.
  */
 export async function acquireDaemonLock(ctx: RunCtx, opts: LockOptions): Promise<DaemonLock> {
   const path = daemonLockPath(ctx);
-  const mine: DaemonLockInfo = { ...opts.identity, started_at: ctx.clock.now().toISOString(), run_id: ctx.runId };
-  const body = `${JSON.stringify(mine, null, 2)}\n`;
+  const now = ctx.clock.now();
+  const mine: DaemonLockInfo = { ...opts.identity, started_at: now.toISOString(), expires_at: expiryFrom(now, opts.ttlMs), run_id: ctx.runId };
+  const body = lockBody(mine);
   let tookOverFrom: DaemonLockInfo | undefined;
   for (let attempt = 0; attempt < 10; attempt += 1) {
     // Why: created complete in .tmp/ then linked (O_EXCL semantics): nobody ever reads a half-written lock.
@@ -132,10 +168,14 @@ export async function acquireDaemonLock(ctx: RunCtx, opts: LockOptions): Promise
       await writeFileAtomic(ctx, path, body);
       return { path, owned: true, mine, ...(holder ? { reattachedFrom: holder } : {}) };
     }
-    const stale = holder === undefined || (holder.hostname === mine.hostname && !isPidAlive(holder.pid));
-    if (!stale) {
+    if (holder !== undefined && !isStaleLock(holder, mine, now)) {
       if (opts.force) return { path, owned: false, mine, holder };
       throw runningError(ctx, path, holder, mine);
+    }
+    if (holder !== undefined && holder.hostname !== mine.hostname) {
+      // Another host's expired lock: replaced in one rename, never removed (see replaceExpiredLock).
+      if (await replaceExpiredLock(ctx, path, text, body, mine)) return { path, owned: true, mine, tookOverFrom: holder };
+      continue;
     }
     if (await setAsideStaleLock(ctx, path, text)) tookOverFrom = holder ?? { pid: 0, hostname: '?', started_at: '', token: '' };
   }
@@ -147,7 +187,7 @@ function runningError(ctx: RunCtx, path: string, holder: DaemonLockInfo, mine: D
   const self = holder.pid === mine.pid && holder.hostname === mine.hostname ? ' (another daemon in this same process: its lock token differs)' : '';
   return new TqError('DAEMON_RUNNING', `a daemon is already running on run "${ctx.runId}": pid ${holder.pid} on ${holder.hostname}${self}, since ${holder.started_at} (${path})`, {
     file: path,
-    hint: `stop that daemon first; if it is gone (e.g. on another machine), delete ${path}; or pass --force (safe: the daemon's work is idempotent)`,
+    hint: `stop that daemon first; a daemon on another host takes the lock over once its expires_at has passed; if it is gone, delete ${path}; or pass --force (safe: the daemon's work is idempotent)`,
     data: { holder },
   });
 }
@@ -174,10 +214,65 @@ async function setAsideStaleLock(ctx: RunCtx, path: string, staleText: string): 
   return true;
 }
 
+/**
+ * Take over another host's expired lock: our lock is written whole under a temp name, the lock
+ * is read again, and only if it is still the expired one we read is ours renamed over it. True
+ * when the lock is ours afterwards.
+ * Why rename over it rather than set it aside and create ours (as for a dead pid on this
+ * host): at no moment is there no lock, so a third daemon never finds the name free.
+ * RACE: two hosts that both read the same expired lock can both pass the re-read and both
+ * rename; the last rename wins. The one that lost reads the lock again right after its rename
+ * (below) and, at the latest, at its next rescan (holdsDaemonLock), finds it is not its own and
+ * stops serving the run: two daemons can serve a run for at most one rescan after a takeover,
+ * and everything a daemon does is idempotent (what the lock prevents is duplicated work).
+ * Closing that window for good needs a compare-and-swap the filesystem does not offer
+ * (link() to a fresh name is O_EXCL, but then the old lock must be removed first, which
+ * opens the same window the other way round).
+ */
+async function replaceExpiredLock(ctx: RunCtx, path: string, expiredText: string, body: string, mine: DaemonIdentity): Promise<boolean> {
+  const tmp = await writeTempFor(ctx, path, body);
+  try {
+    if ((await readLockText(ctx, path)) !== expiredText) return false;
+    try {
+      await ctx.fs.rename(tmp, path);
+    } catch (err) {
+      throw ioError(err, 'taking over', path);
+    }
+    const now = await readLockText(ctx, path);
+    return now !== undefined && isOwnLock(parseLock(now), mine);
+  } finally {
+    await unlinkIfExists(ctx, tmp);
+  }
+}
+
+/**
+ * Push the lock's expiry forward (every rescan; it writes only once half of `ttlMs` has passed
+ * since the last renewal). False when the lock is no longer this daemon's: another host took it
+ * over because we did not renew it in time (a stalled or suspended daemon); the run must then
+ * be dropped. A lock we run without (--force) is left alone.
+ * RACE: another host can take the lock over between our read and our rename (only once it has
+ * expired, i.e. we were stalled for longer than ttlMs); our rename then replaces its lock, and
+ * that daemon drops the run at its next rescan (holdsDaemonLock). Same window as in
+ * replaceExpiredLock: one rescan.
+ */
+export async function renewDaemonLock(ctx: RunCtx, lock: DaemonLock, ttlMs: number): Promise<boolean> {
+  if (!lock.owned) return true;
+  const now = ctx.clock.now();
+  const expires = lock.mine.expires_at !== undefined ? Date.parse(lock.mine.expires_at) : 0;
+  if (expires - now.getTime() > ttlMs / 2) return true;
+  const text = await readLockText(ctx, lock.path);
+  if (text === undefined || !isOwnLock(parseLock(text), lock.mine)) return false;
+  const renewed: DaemonLockInfo = { ...lock.mine, expires_at: expiryFrom(now, ttlMs) };
+  await writeFileAtomic(ctx, lock.path, lockBody(renewed));
+  lock.mine = renewed;
+  return true;
+}
+
 /** Try again to own a lock we run without (its holder may have stopped or died). */
-export async function retakeDaemonLock(ctx: RunCtx, lock: DaemonLock): Promise<DaemonLock> {
+export async function retakeDaemonLock(ctx: RunCtx, lock: DaemonLock, ttlMs: number): Promise<DaemonLock> {
   if (lock.owned) return lock;
-  return acquireDaemonLock(ctx, { force: true, identity: lock.mine });
+  const { pid, hostname, token } = lock.mine;
+  return acquireDaemonLock(ctx, { force: true, identity: { pid, hostname, token }, ttlMs });
 }
 
 /** Is the lock at the run's path still the one we took (a run replaced under its name has none, or another's)? */

@@ -9,14 +9,30 @@ export interface DaemonOptions {
   root: string;
   /** Runs to serve; empty or undefined = every run under the root, including runs created later. */
   runs?: string[];
-  /** Poll the filesystem instead of inotify (network filesystems). */
+  /**
+   * Poll instead of waiting for inotify events: every rescan then lists every directory
+   * (requests/, claimed/<worker>/, completed/<stage>/), so request and result files are served
+   * within one interval. true: poll; false: events even on a remote filesystem (`--no-poll`);
+   * undefined: poll when `remote` says so.
+   */
   poll?: boolean;
-  /** Rescan period in ms (default 2000). */
+  /**
+   * The runs are on a network or FUSE filesystem (its name, e.g. 'NFS', 'FUSE'; the CLI asks
+   * statfs, see detect-remote-fs.ts), where inotify never sees other clients' changes: the
+   * daemon polls unless `poll` is false. Undefined: a local disk.
+   */
+  remote?: string;
+  /** Rescan period in ms (default DEFAULT_INTERVAL_MS, or DEFAULT_POLL_INTERVAL_MS when polling). */
   intervalMs?: number;
   /** Every how many rescans one is full (default DEFAULT_FULL_EVERY); the others are light (see runLightPass). */
   fullEvery?: number;
   /** Run even where another live daemon holds the lock. */
   force?: boolean;
+  /**
+   * Runs another live daemon holds are no error at start: they are skipped and taken over once
+   * that daemon is gone (`tq daemon --standby`, a second host's daemon).
+   */
+  standby?: boolean;
   /** Watch with chokidar (default true). */
   watch?: boolean;
   /** Work on its own (watcher hints and the interval); false = only when pass() is called. */
@@ -33,6 +49,12 @@ export interface DaemonOptions {
   log?: DaemonLogger;
   /** Commit every served run into its git repository this often (ms); undefined = never. */
   commitIntervalMs?: number;
+  /**
+   * How long a run's lock holds unless renewed (default DEFAULT_LOCK_TTL_MS, and at least four
+   * rescan intervals); it is renewed every rescan. A daemon on another host takes a run over
+   * once its lock has expired by that host's clock: keep this far above the clock skew.
+   */
+  lockTtlMs?: number;
   /** Lock identity (tests). */
   pid?: number;
   hostname?: string;

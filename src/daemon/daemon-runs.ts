@@ -5,7 +5,7 @@ import { listRuns } from '../core/views/list-tickets.js';
 import { openRun, type Durability, type RunCtx } from '../core/store/run-context.js';
 import { runPaths, type RunPaths } from '../core/store/run-paths.js';
 import { cleanId } from '../core/model/ids.js';
-import { acquireDaemonLock, holdsDaemonLock, newDaemonIdentity, releaseDaemonLock, retakeDaemonLock, type DaemonIdentity } from './daemon-lock.js';
+import { acquireDaemonLock, holdsDaemonLock, newDaemonIdentity, releaseDaemonLock, renewDaemonLock, retakeDaemonLock, type DaemonIdentity } from './daemon-lock.js';
 import type { DaemonLogEntry } from './daemon-log.js';
 import { errorLogOf, isRegularFile, newDaemonRun, type DaemonRun, type DaemonSettle } from './daemon-run.js';
 import { checkRunDirs } from './check-run-dirs.js';
@@ -22,6 +22,14 @@ export interface RunSetOptions {
   /** For the runs; undefined = each run's own, by its durability. */
   runFs: Fs | undefined;
   force: boolean;
+  /**
+   * A run another live daemon holds is no error at start: it is skipped and retried every
+   * rescan, and taken over once that daemon is gone (its pid dead on this host, its lock expired
+   * on another). For a standby daemon on a second host.
+   */
+  standby: boolean;
+  /** How long a run's lock holds unless renewed (renewed every rescan). */
+  lockTtlMs: number;
   pid?: number;
   hostname?: string;
   log: (entry: DaemonLogEntry) => void;
@@ -47,12 +55,12 @@ export class RunSet {
   async attachAtStart(): Promise<void> {
     try {
       if (this.o.named) {
-        for (const id of this.o.named) await this.attach(id);
+        for (const id of this.o.named) await this.attachOrStandBy(id);
         return;
       }
       for (const id of await listRuns(this.o.root, this.o.fs)) {
         try {
-          await this.attach(id);
+          await this.attachOrStandBy(id);
         } catch (err) {
           if (isTqError(err, 'DAEMON_RUNNING')) throw err;
           this.logRefused(id, err);
@@ -80,17 +88,29 @@ export class RunSet {
         continue;
       }
       if (run.lock && !run.lock.owned) {
-        run.lock = await retakeDaemonLock(run.ctx, run.lock).catch(() => run.lock);
+        run.lock = await retakeDaemonLock(run.ctx, run.lock, this.o.lockTtlMs).catch(() => run.lock);
         if (run.lock?.owned) this.logRun(id, { action: 'lock taken', note: 'the other daemon is gone; this one now holds the lock' });
       }
     }
-    const candidates = this.o.named ? again : await listRuns(this.o.root, this.o.fs);
+    // Why every named run on standby: one held elsewhere at start is retried until it is free.
+    const candidates = this.o.named ? (this.o.standby ? this.o.named : again) : await listRuns(this.o.root, this.o.fs);
     for (const id of candidates) {
       if (this.runs.has(id)) continue;
       const run = await this.tryAttach(id);
       if (run) added.push(run);
     }
     return added;
+  }
+
+  get lockTtlMs(): number {
+    return this.o.lockTtlMs;
+  }
+
+  /** Renew every run's lock that is due (between rescans; errors and lost locks are left to the next refresh). */
+  async renewLocks(): Promise<void> {
+    for (const run of [...this.runs.values()]) {
+      if (run.lock) await renewDaemonLock(run.ctx, run.lock, this.o.lockTtlMs).catch(() => true);
+    }
   }
 
   /** Tell every run's long loops to end early (the daemon is stopping). */
@@ -115,7 +135,11 @@ export class RunSet {
       return { note: `${run.ctx.paths.runJson} disappeared (the run was deleted or renamed); no longer served under this name; ${next}`, reattach: false };
     }
     if (run.lock && !(await holdsDaemonLock(run.ctx, run.lock).catch(() => true))) {
-      return { note: `${run.lock.path} is gone or no longer this daemon's (the run directory was replaced, or the lock removed by hand): attaching the run again`, reattach: true };
+      return { note: `${run.lock.path} is gone or no longer this daemon's (the run directory was replaced, the lock removed by hand, or taken over by a daemon on another host after it expired): attaching the run again`, reattach: true };
+    }
+    // Why a failed renewal keeps serving: the lock is still ours (just checked); the next rescan tries again.
+    if (run.lock && !(await renewDaemonLock(run.ctx, run.lock, this.o.lockTtlMs).catch(() => true))) {
+      return { note: `${run.lock.path} was taken over by another daemon while this one had not renewed it: attaching the run again`, reattach: true };
     }
     return undefined;
   }
@@ -144,6 +168,17 @@ export class RunSet {
     }
   }
 
+  /** attach, but on standby a run held by another daemon is noted (logged once) and retried later. */
+  private async attachOrStandBy(id: string): Promise<void> {
+    try {
+      await this.attach(id);
+    } catch (err) {
+      if (!this.o.standby || !isTqError(err, 'DAEMON_RUNNING')) throw err;
+      this.logRun(id, { action: 'standing by', note: `${err.message}; taken over once that daemon is gone (its lock expired, on another host)` });
+      this.heldElsewhere.add(id);
+    }
+  }
+
   private logRefused(id: string, err: unknown): void {
     const e = errorLogOf(err);
     if (this.refused.get(id) === e.message) return;
@@ -158,12 +193,15 @@ export class RunSet {
     // a non-regular file after fstat (EFTYPE), so a FIFO named like a ticket never blocks us.
     const ctx: RunCtx = await openRun(this.o.root, id, { clock: this.o.clock, ...(this.o.durability ? { durability: this.o.durability } : {}), ...(this.o.runFs ? { fs: this.o.runFs } : {}) });
     const run = newDaemonRun(ctx, this.o.clock, this.o.settle, this.o.log);
-    run.lock = await acquireDaemonLock(ctx, { force: this.o.force, identity: this.identity });
+    run.lock = await acquireDaemonLock(ctx, { force: this.o.force, identity: this.identity, ttlMs: this.o.lockTtlMs });
     this.runs.set(ctx.runId, run);
     await checkRunDirs(run);
     const l = run.lock;
     if (!l.owned && l.holder) run.log({ action: 'lock held elsewhere', note: `pid ${l.holder.pid} on ${l.holder.hostname} holds ${l.path}; running anyway (--force)` });
-    else if (l.tookOverFrom) run.log({ action: 'lock taken over', note: `the daemon that held it (pid ${l.tookOverFrom.pid} on ${l.tookOverFrom.hostname}) is gone` });
+    else if (l.tookOverFrom) {
+      const how = l.tookOverFrom.hostname !== l.mine.hostname && l.tookOverFrom.expires_at !== undefined ? `: its lock expired at ${l.tookOverFrom.expires_at}` : '';
+      run.log({ action: 'lock taken over', note: `the daemon that held it (pid ${l.tookOverFrom.pid} on ${l.tookOverFrom.hostname}) is gone${how}` });
+    }
     else if (l.reattachedFrom) {
       const from = l.reattachedFrom.run_id;
       run.log(

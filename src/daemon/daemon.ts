@@ -9,7 +9,7 @@ import { claimedDir } from '../core/store/run-context.js';
 import { TicketState } from '../core/model/states.js';
 import { cascadingStages } from './cascade-completed.js';
 import { classifyHint, type Hint } from './classify-hint.js';
-import { DEFAULT_FULL_EVERY, DEFAULT_INTERVAL_MS, resolveSettle } from './daemon-defaults.js';
+import { DEFAULT_FULL_EVERY, DEFAULT_LOCK_TTL_MS, DEFAULT_INTERVAL_MS, DEFAULT_POLL_INTERVAL_MS, resolveSettle } from './daemon-defaults.js';
 import type { DaemonLogEntry, DaemonLogger } from './daemon-log.js';
 import type { DaemonOptions } from './daemon-options.js';
 import { errorLogOf, isRealDir, type DaemonRun } from './daemon-run.js';
@@ -37,6 +37,12 @@ const BACKGROUND_FULL_PASS: FullPassOptions = { cascadeLimit: CASCADE_CHUNK, awa
 /** pass(): everything, recovery of moving/ included, before it returns. */
 const ONE_SHOT_FULL_PASS: FullPassOptions = { cascadeLimit: Infinity, awaitRecovery: true };
 
+/** How the started line says whether the daemon polls, and why. */
+function pollNote(poll: boolean, remote: string | undefined): string {
+  if (remote === undefined) return poll ? '; polling' : '';
+  return poll ? `; polling (the runs are on a ${remote} filesystem, where inotify sees no other host's changes)` : `; not polling although the runs are on a ${remote} filesystem (--no-poll): other hosts' changes are seen only at rescans`;
+}
+
 /** DaemonOptions with the defaults filled in. */
 interface DaemonConfig {
   root: string;
@@ -47,6 +53,8 @@ interface DaemonConfig {
   /** For the runs root (each run has its own, in its ctx). */
   fs: Fs;
   poll: boolean;
+  /** The remote filesystem the runs are on (for the log), if any. */
+  remote: string | undefined;
   watch: boolean;
   loop: boolean;
   intervalMs: number;
@@ -55,16 +63,20 @@ interface DaemonConfig {
 }
 
 function configOf(opts: DaemonOptions): DaemonConfig {
+  // Why poll on a remote filesystem: inotify never fires there for other clients' changes, and
+  // a light rescan skips the directories it believes watched (see #watchesByName).
+  const poll = opts.poll ?? opts.remote !== undefined;
   return {
     root: resolve(opts.root),
     named: opts.runs && opts.runs.length > 0 ? opts.runs.map((r) => cleanId(r, 'run id')) : undefined,
     clock: opts.clock ?? systemClock,
     log: opts.log ?? (() => undefined),
     fs: opts.fs ?? nodeFs,
-    poll: opts.poll ?? false,
+    poll,
+    remote: opts.remote,
     watch: opts.watch ?? true,
     loop: opts.loop ?? true,
-    intervalMs: opts.intervalMs ?? DEFAULT_INTERVAL_MS,
+    intervalMs: opts.intervalMs ?? (poll ? DEFAULT_POLL_INTERVAL_MS : DEFAULT_INTERVAL_MS),
     fullEvery: Math.max(1, Math.round(opts.fullEvery ?? DEFAULT_FULL_EVERY)),
     commitIntervalMs: opts.commitIntervalMs,
   };
@@ -94,6 +106,10 @@ export class Daemon {
   #shutdown: Promise<void> | undefined;
   #wakeLoop: (() => void) | undefined;
   #lastCommit: number;
+  /** Renews the run locks between passes (see #renewLocksMeanwhile). */
+  #renewTimer: ReturnType<typeof setInterval> | undefined;
+  /** The renewal in flight, awaited before the locks are released (else it could write a lock back after its release). */
+  #renewing: Promise<void> | undefined;
 
   /** Settles when the daemon has stopped. */
   readonly closed: Promise<void> = this.#closedSignal.promise;
@@ -111,6 +127,9 @@ export class Daemon {
       fs: cfg.fs,
       runFs: opts.fs,
       force: opts.force ?? false,
+      standby: opts.standby ?? false,
+      // Why at least four intervals: the lock is renewed once per rescan, after half of it has passed.
+      lockTtlMs: Math.max(opts.lockTtlMs ?? DEFAULT_LOCK_TTL_MS, 4 * cfg.intervalMs),
       log: cfg.log,
       // Why: inotify watches of a run that was renamed or replaced still report, under its old paths.
       onRemoved: (run) => daemonRef.current?.forgetWatches(run),
@@ -147,9 +166,26 @@ export class Daemon {
       });
     }
     this.#looping = cfg.loop ? this.#loop() : Promise.resolve();
+    if (cfg.loop) this.#renewLocksMeanwhile(runs);
     this.#ready = Promise.all([this.#watcher?.ready, cfg.loop ? this.#firstPass.promise : undefined]).then(() => {
       if (this.#watcher) this.#emit('', { action: 'ready', note: `watching; ${this.#bigDirs?.size() ?? 0} completed/<stage>/, claimed/<worker>/ and requests/ directories by name` });
     });
+  }
+
+  /**
+   * Renew the run locks every quarter of their TTL, also while a pass runs. Why not only at each
+   * rescan: a full pass over a huge run can take longer than half the TTL, and a daemon on
+   * another host would take over a lock that expired meanwhile. A lock found lost is dealt with
+   * by the next rescan (RunSet.refresh drops the run).
+   */
+  #renewLocksMeanwhile(runs: RunSet): void {
+    this.#renewTimer = setInterval(() => {
+      if (this.#renewing || this.#stopping) return;
+      this.#renewing = runs.renewLocks().finally(() => {
+        this.#renewing = undefined;
+      });
+    }, Math.max(1, runs.lockTtlMs / 4));
+    this.#renewTimer.unref();
   }
 
   /** One complete pass over every run (recovery, files, cascades, requests, reaper, temp files). */
@@ -183,7 +219,7 @@ export class Daemon {
   async #announce(): Promise<void> {
     const { root, named, intervalMs, fullEvery, poll } = this.#cfg;
     if (!named && !(await isDir(this.#cfg.fs, root))) this.#emit('', { action: 'warning', note: `the runs root ${root} does not exist (yet); runs created there later will be served (check --root / TQ_ROOT)` });
-    this.#emit('', { action: 'started', note: `pid ${process.pid}; ${named ? `runs ${named.join(', ')}` : `every run under ${root}`}; rescan every ${intervalMs} ms (a full one every ${fullEvery})${poll ? '; polling' : ''}` });
+    this.#emit('', { action: 'started', note: `pid ${process.pid}; ${named ? `runs ${named.join(', ')}` : `every run under ${root}`}; rescan every ${intervalMs} ms (a full one every ${fullEvery})${pollNote(poll, this.#cfg.remote)}` });
   }
 
   async #shutDown(): Promise<void> {
@@ -194,10 +230,12 @@ export class Daemon {
     this.#wakeLoop?.();
     await this.#watcher?.close().catch(() => undefined);
     this.#bigDirs?.close();
+    if (this.#renewTimer !== undefined) clearInterval(this.#renewTimer);
     await this.#looping;
     await this.#chain;
     await this.#hints.onIdle();
     await this.#commitNow();
+    await this.#renewing;
     await this.#runs.detachAll();
     this.#emit('', { action: 'stopped' });
     this.#closedSignal.resolve();

@@ -15,6 +15,7 @@ import { errorLogOf, isRegularFile, linkedDirOnPath, noteOnce, nowMs, relOf, typ
 import { parseAgentJson } from './parse-agent-json.js';
 import { readAgentFile } from './read-agent-file.js';
 import { originalOfTaken } from './take-file.js';
+import { retryAfterMs } from './retry-after.js';
 
 /**
  * Answer the claim requests of file-only workers: `requests/<worker-id>.json` gets a reply in
@@ -141,7 +142,7 @@ async function claimFor(run: DaemonRun, worker: string, request: ClaimRequest): 
     });
     if (!r) {
       if (!hadDir) await dropEmptyWorkerDir(run, dir);
-      return { request_id: requestId, status: 'empty', ticket_id: null, ticket_path: null, result_path: null, message: `no pending ${request.stage} tickets right now; ask again later` };
+      return { request_id: requestId, status: 'empty', ticket_id: null, ticket_path: null, result_path: null, retry_after_ms: retryAfterMs(), message: `no pending ${request.stage} tickets right now; ask again later` };
     }
     const id = r.ticket.ticket_id;
     const ticketPath = `${TicketState.claimed}/${worker}/${ticketFileName(id)}`;
@@ -157,7 +158,7 @@ async function claimFor(run: DaemonRun, worker: string, request: ClaimRequest): 
     };
   } catch (err) {
     // Why its own status: a pause is no error of the agent's; it should wait and ask again.
-    if (isTqError(err, 'PAUSED')) return { request_id: requestId, status: 'paused', ticket_id: null, ticket_path: null, result_path: null, message: `${err.message}; ask again later` };
+    if (isTqError(err, 'PAUSED')) return { request_id: requestId, status: 'paused', ticket_id: null, ticket_path: null, result_path: null, retry_after_ms: retryAfterMs(), message: `${err.message}; ask again later` };
     // Why: disk trouble is not the agent's fault; the .taken file is put back and retried.
     if (!isTqError(err) || err.code === 'IO_ERROR') throw err;
     return errorReply(requestId, agentErrorOf(err));

@@ -166,7 +166,7 @@ describe('bad request files', () => {
     await writeFile(join(run.ctx.paths.requests, 'a.json'), '{"stage": "parse", "request_id": "1"}');
     await writeFile(join(run.ctx.paths.requests, 'b.json'), '{"stage": "nosuch", "request_id": "2"}');
     await d.daemon.pass();
-    expect(await readJson(join(run.ctx.paths.requests, 'a.reply.json'))).toMatchObject({ status: 'empty', request_id: '1', ticket_id: null });
+    expect(await readJson(join(run.ctx.paths.requests, 'a.reply.json'))).toMatchObject({ status: 'empty', request_id: '1', ticket_id: null, retry_after_ms: expect.any(Number) });
     const b = await readJson(join(run.ctx.paths.requests, 'b.reply.json'));
     expect(b).toMatchObject({ status: 'error', request_id: '2', error: { code: 'USAGE' } });
     expect(String(b.message)).toContain('"nosuch" is not a stage');

@@ -37,6 +37,9 @@ describe('file-only claim requests', () => {
     expect(reply).toMatchObject({ request_id: 'r1', status: 'paused', ticket_id: null, ticket_path: null });
     expect(reply.message).toMatch(/^stage parse of run demo is paused since .* \(quota\): nothing is claimed until it is resumed; ask again later$/);
     expect(reply.error).toBeUndefined();
+    // A jittered wait before asking again (retry-after.ts), so that paused agents do not all ask at once.
+    expect(reply.retry_after_ms).toBeGreaterThanOrEqual(1000);
+    expect(reply.retry_after_ms).toBeLessThanOrEqual(3000);
     expect(d.actions('paused')).toHaveLength(1);
     expect(await ls(join(run.ctx.paths.dir, 'claimed'))).toEqual([]);
     expect(await ls(run.ctx.paths.requests)).not.toContain('agent-1.json');

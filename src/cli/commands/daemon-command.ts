@@ -1,7 +1,8 @@
 import { TqError } from '../../core/model/errors.js';
 import { parseDuration } from '../../core/model/duration.js';
 import { formatLogLine } from '../../daemon/daemon-log.js';
-import { DEFAULT_FULL_EVERY, DEFAULT_INTERVAL_MS, DEFAULT_SETTLE } from '../../daemon/daemon-defaults.js';
+import { join } from 'node:path';
+import { DEFAULT_FULL_EVERY, DEFAULT_LOCK_TTL_MS, DEFAULT_INTERVAL_MS, DEFAULT_POLL_INTERVAL_MS, DEFAULT_SETTLE } from '../../daemon/daemon-defaults.js';
 import { durationMs, durationText, strList, type Args, type CommandSpec } from '../command.js';
 import { durabilityFromEnv } from '../env-settings.js';
 
@@ -21,6 +22,45 @@ function commitOption(args: Args): { commitIntervalMs?: number } {
 /** The rescan interval: at least 10ms (a shorter one would only spin). */
 const MIN_INTERVAL_MS = 10;
 
+interface PollChoice {
+  /** true: --poll; false: --no-poll; undefined: as the filesystem says. */
+  poll?: boolean;
+  /** --poll <duration>: the rescan interval. */
+  intervalMs?: number;
+  /** A run name yargs took as --poll's value (`tq daemon --poll gallia`). */
+  run?: string;
+}
+
+/**
+ * `--poll` alone polls (at --interval, default 1s); `--poll <duration>` (or `--poll=1s`) polls
+ * at that interval; `--no-poll` forces inotify events even on a network filesystem. Why a value
+ * that is no duration counts as a run name: `--poll` was a flag, and `tq daemon --poll gallia`
+ * must still serve gallia.
+ */
+function pollChoice(args: Args): PollChoice {
+  const v = args.poll;
+  if (v === undefined) return {};
+  if (v === false) return { poll: false };
+  const text = typeof v === 'string' ? v.trim() : '';
+  if (text === '' || v === true) return { poll: true };
+  if (!/^\d/.test(text)) return { poll: true, run: text };
+  const ms = parseDuration(text, 'poll');
+  if (ms < MIN_INTERVAL_MS) throw new TqError('USAGE', `--poll "${text}" is shorter than the ${durationText(MIN_INTERVAL_MS)} it must be at least`, { field: 'poll' });
+  return { poll: true, intervalMs: ms };
+}
+
+function lockTtlOption(args: Args): { lockTtlMs?: number } {
+  const ms = durationMs(args, 'lock-ttl', { min: 1000 });
+  return ms !== undefined ? { lockTtlMs: ms } : {};
+}
+
+/** What statfs says the runs are on (undefined: a local disk), unless --poll/--no-poll decided. */
+async function remoteOf(root: string, runs: string[], choice: PollChoice): Promise<string | undefined> {
+  if (choice.poll !== undefined) return undefined;
+  const { detectRemoteFs } = await import('../../daemon/detect-remote-fs.js');
+  return detectRemoteFs(runs.length > 0 ? join(root, runs[0] as string) : root);
+}
+
 export const daemonCommand: CommandSpec = {
   command: 'daemon [runs..]',
   describe: 'watch runs: cascade completed tickets, reap expired claims, serve file-only workers (requests/, *.result.json)',
@@ -34,9 +74,15 @@ export const daemonCommand: CommandSpec = {
   builder: (y) =>
     y
       .positional('runs', { type: 'string', array: true, describe: 'runs to serve (default: every run under the root)' })
-      .option('poll', { type: 'boolean', default: false, describe: 'poll instead of inotify (network filesystems)' })
-      .option('interval', { type: 'string', default: durationText(DEFAULT_INTERVAL_MS), describe: 'time between rescans, e.g. 2s, 500ms (light ones; see --full-every)' })
+      .option('poll', {
+        type: 'string',
+        requiresArg: false,
+        describe: `poll every <duration> instead of waiting for inotify (default ${durationText(DEFAULT_POLL_INTERVAL_MS)}); on by itself on NFS, FUSE (sshfs, GlusterFS), Ceph, SMB and 9P; --no-poll: inotify events even there`,
+      })
+      .option('interval', { type: 'string', describe: `time between rescans, e.g. 2s, 500ms (light ones; see --full-every) [default: ${durationText(DEFAULT_INTERVAL_MS)}, ${durationText(DEFAULT_POLL_INTERVAL_MS)} when polling]` })
       .option('full-every', { type: 'number', default: DEFAULT_FULL_EVERY, describe: 'every how many rescans one is full (re-lists completed/, re-reads every claim); also kept 10x its own duration apart' })
+      .option('lock-ttl', { type: 'string', describe: `how long a run's lock holds unless renewed (every rescan), e.g. 30s [default: ${durationText(DEFAULT_LOCK_TTL_MS)}]; a daemon on another host takes over once it has expired` })
+      .option('standby', { type: 'boolean', default: false, describe: 'runs another daemon holds are no error: served once it is gone (its pid dead here, its lock expired on another host)' })
       .option('force', { type: 'boolean', default: false, describe: 'run even if another daemon holds a run (safe: the work is idempotent)' })
       .option('once', { type: 'boolean', default: false, describe: 'one full pass, then exit' })
       .option('settle', { type: 'string', default: durationText(DEFAULT_SETTLE.movingMs), describe: 'how long a move in moving/ must stay untouched before it is treated as crashed, e.g. 5s (0: at once)' })
@@ -47,16 +93,22 @@ export const daemonCommand: CommandSpec = {
     let actions = 0;
     const movingMs = durationMs(args, 'settle', { zero: true }) ?? DEFAULT_SETTLE.movingMs;
     const fileMs = durationMs(args, 'file-settle', { zero: true }) ?? DEFAULT_SETTLE.fileMs;
-    const intervalMs = durationMs(args, 'interval', { min: MIN_INTERVAL_MS }) ?? DEFAULT_INTERVAL_MS;
+    const choice = pollChoice(args);
+    const intervalMs = choice.intervalMs ?? durationMs(args, 'interval', { min: MIN_INTERVAL_MS });
+    const runList = [...(choice.run !== undefined ? [choice.run] : []), ...strList(args, 'runs')];
+    const remote = await remoteOf(String(args.root), runList, choice);
     // Why: loaded here, not at start-up: chokidar is only needed by the daemon.
     const { startDaemon } = await import('../../daemon/start-daemon.js');
     const daemon = await startDaemon({
       root: args.root,
-      runs: strList(args, 'runs'),
-      poll: args.poll === true,
-      intervalMs,
+      runs: runList,
+      ...(choice.poll !== undefined ? { poll: choice.poll } : {}),
+      ...(remote !== undefined ? { remote } : {}),
+      ...(intervalMs !== undefined ? { intervalMs } : {}),
+      ...lockTtlOption(args),
       fullEvery: fullEveryOf(args),
       force: args.force === true,
+      standby: args.standby === true,
       durability: durabilityFromEnv(process.env),
       ...commitOption(args),
       watch: args.once !== true,

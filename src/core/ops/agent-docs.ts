@@ -76,7 +76,8 @@ ${stageLines}
 2. **Wait for the reply**: read \`requests/<worker-id>.reply.json\` until its \`request_id\` is yours
    (the request file disappears when it has been handled). \`"status": "claimed"\` gives
    \`ticket_path\` and \`result_path\`; \`"status": "empty"\` means no work right now (ask again later);
-   \`"status": "paused"\` means an operator paused the stage (ask again later);
+   \`"status": "paused"\` means an operator paused the stage (ask again later); with both, wait
+   \`retry_after_ms\` milliseconds before asking again (it differs per reply, so that agents spread out);
    \`"status": "error"\` says what was wrong with your request.
 3. **Do the work**: read the ticket at \`ticket_path\`; its \`input_data\` is your input.
 4. **Submit**: write \`claimed/<worker-id>/<ticket-id>.result.json\`:

@@ -1,5 +1,7 @@
 import type { Dir } from 'node:fs';
 import { errnoCode, ioError } from '../model/errors.js';
+import { isMissingDir } from '../store/atomic-write.js';
+import { retryTransientListing } from '../store/transient-listing.js';
 import { validateId } from '../model/ids.js';
 import type { RunCtx } from '../store/run-context.js';
 import { ticketIdOfFileName } from '../store/run-names.js';
@@ -53,14 +55,28 @@ export async function nextCandidate(ctx: RunCtx, dir: string): Promise<string | 
   return cursor.names.shift();
 }
 
-/** Read up to CANDIDATE_BATCH ticket names from the directory stream (opened if needed), shuffled. */
+/**
+ * Read up to CANDIDATE_BATCH ticket names from the directory stream (opened if needed),
+ * shuffled. A transient error (ENOENT, ESTALE or EIO while others rename out of the directory
+ * on a network filesystem) drops the stream and reads again from a fresh one, a few times with
+ * a short wait: a claim says there is nothing to claim only when the directory is empty or gone.
+ */
 async function readCandidates(ctx: RunCtx, dir: string, cursor: Cursor): Promise<void> {
+  try {
+    await retryTransientListing(() => readCandidatesOnce(ctx, dir, cursor));
+  } catch (err) {
+    throw ioError(err, 'listing', dir);
+  }
+}
+
+/** One try of readCandidates; errors are thrown as they come (the stream is dropped first). */
+async function readCandidatesOnce(ctx: RunCtx, dir: string, cursor: Cursor): Promise<void> {
   if (!cursor.dir) {
     try {
       cursor.dir = await ctx.fs.opendir(dir);
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return;
-      throw ioError(err, 'listing', dir);
+      if (errnoCode(err) === 'ENOENT' && (await isMissingDir(ctx, dir))) return;
+      throw err;
     }
   }
   const handle = cursor.dir;
@@ -80,7 +96,7 @@ async function readCandidates(ctx: RunCtx, dir: string, cursor: Cursor): Promise
     }
   } catch (err) {
     ended = true;
-    throw ioError(err, 'listing', dir);
+    throw err;
   } finally {
     if (cursor.idle !== undefined) clearTimeout(cursor.idle);
     cursor.idle = undefined;

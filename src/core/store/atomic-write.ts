@@ -1,8 +1,9 @@
-import type { Dirent } from 'node:fs';
+import type { Dir, Dirent } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { errnoCode, ioError } from '../model/errors.js';
 import { nonce } from '../model/ids.js';
 import { tempFileName } from './run-names.js';
+import { isNetworkFsHiddenName, retryTransientListing } from './transient-listing.js';
 import { checkRealDir, ensureDir, ensureParent, intoDir, type RunCtx } from './run-context.js';
 
 /** A fresh temp path inside the run's .tmp/ (same filesystem, so renames are atomic). */
@@ -133,38 +134,80 @@ export async function readIfExists(ctx: RunCtx, path: string): Promise<string | 
 /**
  * readdir that treats a missing directory as empty (state dirs are created lazily). UNSAFE_PATH
  * when `dir` is not a real directory of the run: what a link points to is never listed, since
- * what is listed gets moved or deleted.
+ * what is listed gets moved or deleted. A transient error (a network filesystem's ENOENT or
+ * ESTALE while others rename out of `dir`, an EIO) lists again (transient-listing.ts); the
+ * hidden files of NFS and FUSE clients are left out.
  */
 export async function listDir(ctx: RunCtx, dir: string): Promise<string[]> {
   // Why readdir even when the check found nothing: it may have been made since; ENOENT is [].
   await checkRealDir(ctx, dir);
   try {
+    const names = await retryTransientListing(() => readdirOrMissing(ctx, dir));
+    return names.some(isNetworkFsHiddenName) ? names.filter((n) => !isNetworkFsHiddenName(n)) : names;
+  } catch (err) {
+    throw ioError(err, 'listing', dir);
+  }
+}
+
+/** readdir, [] when `dir` is missing; an ENOENT while `dir` is still there is thrown (transient). */
+async function readdirOrMissing(ctx: RunCtx, dir: string): Promise<string[]> {
+  try {
     return await ctx.fs.readdir(dir);
   } catch (err) {
     const code = errnoCode(err);
-    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
-    throw ioError(err, 'listing', dir);
+    if (code === 'ENOTDIR' || (code === 'ENOENT' && (await isMissingDir(ctx, dir)))) return [];
+    throw err;
+  }
+}
+
+/**
+ * Is `dir` really gone? Why ask after an ENOENT: on a network filesystem a listing fails with
+ * ENOENT while other clients rename entries out of a directory that is still there; only a
+ * directory that is gone is empty.
+ */
+export async function isMissingDir(ctx: RunCtx, dir: string): Promise<boolean> {
+  try {
+    const st = ctx.fs.lstatIfExists ? await ctx.fs.lstatIfExists(dir) : await ctx.fs.lstat(dir);
+    return st === undefined || !st.isDirectory();
+  } catch (err) {
+    const code = errnoCode(err);
+    return code === 'ENOENT' || code === 'ENOTDIR';
   }
 }
 
 /**
  * Call `fn` with each entry of `dir`, streamed with opendir (never the whole listing in memory),
  * until `fn` returns false. False when `dir` is missing or `fn` stopped; true at the end. The
- * caller checks the directory first where that matters (see checkRealDir).
+ * caller checks the directory first where that matters (see checkRealDir). Opening the
+ * directory is retried on a transient error (never the reading: `fn` has seen entries by then);
+ * the hidden files of NFS and FUSE clients are passed over.
  */
 export async function streamDirEntries(ctx: RunCtx, dir: string, fn: (entry: Dirent) => Promise<boolean | void> | boolean | void): Promise<boolean> {
   let handle;
   try {
-    handle = await ctx.fs.opendir(dir);
+    handle = await retryTransientListing(() => opendirOrMissing(ctx, dir));
   } catch (err) {
-    const code = errnoCode(err);
-    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
     throw ioError(err, 'listing', dir);
   }
+  if (handle === undefined) return false;
   try {
-    for (let e = await handle.read(); e !== null; e = await handle.read()) if ((await fn(e)) === false) return false;
+    for (let e = await handle.read(); e !== null; e = await handle.read()) {
+      if (isNetworkFsHiddenName(e.name)) continue;
+      if ((await fn(e)) === false) return false;
+    }
     return true;
   } finally {
     await handle.close().catch(() => undefined);
+  }
+}
+
+/** opendir, undefined when `dir` is missing; an ENOENT while `dir` is still there is thrown (transient). */
+async function opendirOrMissing(ctx: RunCtx, dir: string): Promise<Dir | undefined> {
+  try {
+    return await ctx.fs.opendir(dir);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOTDIR' || (code === 'ENOENT' && (await isMissingDir(ctx, dir)))) return undefined;
+    throw err;
   }
 }
