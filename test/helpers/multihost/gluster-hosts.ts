@@ -4,6 +4,7 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../wait-for.js';
 import { isAlive, missingPrerequisite, sh, unmount } from './host-shell.js';
+import { claimSetupDir, sweepStaleSetups, sweepStaleVolumes } from './sweep-stale.js';
 import { setUpOrSkip, type HostsOrSkip, type UndoStack } from './two-hosts.js';
 
 /** Where the glusterd these tests start records its pid (one glusterd per machine: port 24007). */
@@ -23,9 +24,12 @@ export function setUpGlusterHosts(): Promise<HostsOrSkip> {
     .find((i) => i !== undefined && i.family === 'IPv4' && !i.internal)?.address;
   if (ip === undefined) return Promise.resolve({ skip: 'glusterfs: no non-loopback IPv4 address (glusterd refuses loopback bricks)' });
   return setUpOrSkip('glusterfs', async (undo) => {
+    await sweepStaleSetups();
     const dir = await mkdtemp(join(tmpdir(), 'tq-mh-gluster-'));
+    await claimSetupDir(dir);
     undo.push('remove the temp dir', () => rm(dir, { recursive: true, force: true }));
     await startGlusterd(undo);
+    await sweepStaleVolumes(gluster);
     const vol = `tqvol-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
     const brick = join(dir, 'brick');
     await mkdir(brick);
@@ -51,17 +55,18 @@ function gluster(args: string[]): Promise<string> {
 function glusterdPid(): number | undefined {
   if (!existsSync(GLUSTERD_PID)) return undefined;
   const pid = Number(readFileSync(GLUSTERD_PID, 'utf8').trim());
-  return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
+  // Why: a stale pid file may name a reused pid; only a glusterd is ever stopped.
+  return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'glusterd' ? pid : undefined;
 }
 
 /**
- * Start glusterd unless one answers already. Stopped on tear-down only when we started it and no
- * volume is left (another test file may still use it).
+ * Start glusterd unless one answers already. Stopped on tear-down when it is one these tests
+ * started (ours or a killed earlier run's: its pid is in GLUSTERD_PID) and no volume is left
+ * (another test file may still use it); a glusterd started otherwise is left alone.
  */
 async function startGlusterd(undo: UndoStack): Promise<void> {
   const answers = async (): Promise<boolean> => gluster(['volume', 'list']).then(() => true, () => false);
-  if (await answers()) return;
-  await sh('glusterd', ['-p', GLUSTERD_PID], 30_000);
   undo.push('stop glusterd', async () => {
     const left = (await gluster(['volume', 'list']).catch(() => '')).split('\n').filter((l) => l.trim() !== '' && !l.startsWith('No volumes'));
     const pid = glusterdPid();
@@ -70,5 +75,7 @@ async function startGlusterd(undo: UndoStack): Promise<void> {
     await waitFor(() => !isAlive(pid), 15_000, 'glusterd to exit');
     await rm(GLUSTERD_PID, { force: true });
   });
+  if (await answers()) return;
+  await sh('glusterd', ['-p', GLUSTERD_PID], 30_000);
   await waitFor(answers, 20_000, 'glusterd to answer');
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../wait-for.js';
 import { freePort, isAlive, missingPrerequisite, sh, unmount } from './host-shell.js';
+import { claimSetupDir, sweepStaleSetups } from './sweep-stale.js';
 import { setUpOrSkip, type HostsOrSkip, type UndoStack } from './two-hosts.js';
 
 const SSHD = '/usr/sbin/sshd';
@@ -23,7 +24,9 @@ export function setUpSshfsHosts(): Promise<HostsOrSkip> {
   const missing = missingPrerequisite(['sshfs', 'ssh', 'ssh-keygen', SSHD]);
   if (missing) return Promise.resolve({ skip: `sshfs: ${missing}` });
   return setUpOrSkip('sshfs', async (undo) => {
+    await sweepStaleSetups();
     const dir = await mkdtemp(join(tmpdir(), 'tq-mh-sshfs-'));
+    await claimSetupDir(dir);
     undo.push('remove the temp dir', () => rm(dir, { recursive: true, force: true }));
     const port = await startSshd(dir, undo);
     const exported = join(dir, 'export');
