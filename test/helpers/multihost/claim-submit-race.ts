@@ -31,31 +31,47 @@ export function workersOverHosts(n: number, rootA: string, rootB: string): RaceW
   }));
 }
 
-function start(w: RaceWorker, runId: string, stage: string): { child: ChildProcessWithoutNullStreams; out: () => string; done: Promise<WorkerOutcome> } {
-  const script = w.via === 'cli' ? CLI_WORKER : LIB_WORKER;
-  const child = spawn(process.execPath, [script, w.root, runId, w.worker, stage], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TQ_DURABILITY: 'none' } });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const done = new Promise<WorkerOutcome>((resolve) =>
-    child.on('close', (code) => {
-      const last = out.trim().split('\n').at(-1) ?? '';
-      const report = last.startsWith('{') ? (JSON.parse(last) as { claimed: string[]; errors: string[] }) : { claimed: [], errors: [`no report (exit ${code})`] };
-      resolve({ ...w, code, claimed: report.claimed, errors: report.errors, stderr: err });
-    }),
-  );
-  return { child, out: () => out, done };
+export interface TogetherResult {
+  code: number | null;
+  /** The last stdout line, parsed (the fixture's report), or undefined when there is none. */
+  report: unknown;
+  stderr: string;
+}
+
+/**
+ * Run node fixtures (each argv: a script and its arguments) that print "ready" and wait for a
+ * line on stdin: start them all, wait until all are ready, let them go together, collect them.
+ */
+export async function runTogether(argvs: string[][]): Promise<{ results: TogetherResult[]; wallMs: number }> {
+  const started = argvs.map((argv) => {
+    const child: ChildProcessWithoutNullStreams = spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TQ_DURABILITY: 'none' } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const done = new Promise<TogetherResult>((resolve) =>
+      child.on('close', (code) => {
+        const last = out.trim().split('\n').at(-1) ?? '';
+        resolve({ code, report: last.startsWith('{') ? (JSON.parse(last) as unknown) : undefined, stderr: err });
+      }),
+    );
+    return { child, out: () => out, done };
+  });
+  await waitFor(() => started.every((s) => s.out().startsWith('ready\n') || s.child.exitCode !== null), 30_000, 'all workers ready');
+  const t0 = performance.now();
+  for (const s of started) s.child.stdin.end('go\n');
+  const results = await Promise.all(started.map((s) => s.done));
+  return { results, wallMs: performance.now() - t0 };
 }
 
 /** Start every worker, wait until all are ready, let them go together, and collect their outcomes. */
 export async function runRace(workers: RaceWorker[], runId: string, stage: string): Promise<{ outcomes: WorkerOutcome[]; wallMs: number }> {
-  const started = workers.map((w) => start(w, runId, stage));
-  await waitFor(() => started.every((s) => s.out().startsWith('ready\n') || s.child.exitCode !== null), 30_000, 'all workers ready');
-  const t0 = performance.now();
-  for (const s of started) s.child.stdin.end('go\n');
-  const outcomes = await Promise.all(started.map((s) => s.done));
-  return { outcomes, wallMs: performance.now() - t0 };
+  const { results, wallMs } = await runTogether(workers.map((w) => [w.via === 'cli' ? CLI_WORKER : LIB_WORKER, w.root, runId, w.worker, stage]));
+  const outcomes = results.map((r, i) => {
+    const report = (r.report as { claimed: string[]; errors: string[] } | undefined) ?? { claimed: [], errors: [`no report (exit ${r.code})`] };
+    return { ...(workers[i] as RaceWorker), code: r.code, claimed: report.claimed, errors: report.errors, stderr: r.stderr };
+  });
+  return { outcomes, wallMs };
 }
 
 /** How often each ticket id was claimed across all workers. */
