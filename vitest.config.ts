@@ -7,6 +7,9 @@ import { hangGuard } from './test/helpers/machine-pace.js';
  *   children are fine); they import src/ only, so `npm run test:unit` needs no build.
  * - system: `*.system.test.ts`, which spawn processes (daemons, bin/tq.js, race workers, strace
  *   crash runs, the torture short form, the demo) and need dist/ (`npm test` builds it first).
+ * - multihost: `*.multihost.test.ts`, one run shared by two client mounts of a network filesystem
+ *   (sshfs, GlusterFS) that they set up and tear down (test/helpers/multihost/); skipped, saying
+ *   why, where they cannot. Last, so their mounts and daemons do not compete with the system tests.
  * Timeouts are hang guards only: waits inside tests are paced deadlines (test/helpers/wait-for.ts)
  * that fail first, saying what they waited for.
  */
@@ -23,7 +26,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'test/**/*.system.test.ts'],
+          exclude: [...configDefaults.exclude, 'test/**/*.system.test.ts', 'test/**/*.multihost.test.ts'],
           testTimeout: hangGuard(12_000),
           hookTimeout: hangGuard(6_000),
           // Why first: the quick failures come before the minutes of system tests.
@@ -39,6 +42,16 @@ export default defineConfig({
           // Why this long: a beforeAll may build dist/ (tsc and the bundle) or wait for a parallel build.
           hookTimeout: hangGuard(60_000),
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'multihost',
+          include: ['test/**/*.multihost.test.ts'],
+          testTimeout: hangGuard(90_000),
+          hookTimeout: hangGuard(60_000),
+          sequence: { groupOrder: 2 },
         },
       },
     ],

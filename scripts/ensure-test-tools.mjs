@@ -7,6 +7,9 @@ function has(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
+// Why here: `npm test` runs the multi-host tests too when their filesystems can be set up.
+execFileSync(process.execPath, [new URL('./multihost/ensure-multihost-tools.mjs', import.meta.url).pathname], { stdio: 'inherit' });
+
 const missing = ['strace', 'git'].filter((c) => !has(c));
 if (missing.length === 0) process.exit(0);
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
