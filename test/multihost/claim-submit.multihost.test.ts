@@ -41,7 +41,6 @@ for (const [name, setup] of setups) {
   if (setup.skip !== undefined) console.log(`multihost ${name}: SKIPPED: ${setup.skip}`);
   else console.log(`multihost ${name}: ${setup.hosts.what}, set up in ${setup.hosts.setUpMs} ms`);
 
-  const MKDIR_BUG = name === 'glusterfs';
   describe.skipIf(setup.hosts === undefined)(`two hosts on ${name}`, () => {
     it(`${WORKERS} workers (half per host, CLI and library) claim and submit ${TICKETS} tickets: each completed once, none lost, fsck clean`, async () => {
       const hosts = setup.hosts!;
@@ -50,9 +49,6 @@ for (const [name, setup] of setups) {
       const { ctx } = await makeRun(rootA, 'race', { stages: { work: { lease: '10m' } } }, fixedClock(new Date()));
       const created = await addTickets(ctx, 'work', itemsOf(Array.from({ length: TICKETS }, (_, i) => ({ n: i }))));
       expect(created.created).toBe(TICKETS);
-      // Why, on GlusterFS only: the concurrent-mkdir bug below would fail a first submit at random
-      // (IO_ERROR creating completed/); its own test reproduces it. Remove this when flipping it.
-      if (MKDIR_BUG) await ensureDir(ctx, join(ctx.paths.dir, 'completed', 'work'));
 
       const { outcomes, wallMs } = await runRace(workersOverHosts(WORKERS, rootA, rootB), 'race', 'work');
       const counts = claimCounts(outcomes);
@@ -94,13 +90,11 @@ for (const [name, setup] of setups) {
 
     // Every claim and submit makes its target state directory first (ensureDir); the first
     // tickets of a stage on two hosts make completed/ and completed/<stage>/ at the same moment.
-    // KNOWN BUG on GlusterFS (found by this test, not yet fixed in src/): the loser's mkdir gets
-    // EEXIST but its lstat right after still gets ENOENT for a moment (the winner's mkdir is not
-    // complete yet); Node's recursive mkdir turns that into ENOENT and walkRealDir
-    // (src/core/store/run-context.ts) throws IO_ERROR "creating directory ... ENOENT": a submit
-    // fails and its ticket stays claimed. `it.fails` until it is fixed: then flip it to `it`.
-    const knownBug = MKDIR_BUG ? it.fails : it;
-    knownBug('two hosts make the same new directories at once: neither fails', async () => {
+    // On GlusterFS the loser's mkdir gets EEXIST but its lstat right after still gets ENOENT for a
+    // moment (the winner's mkdir is not complete yet); Node's recursive mkdir turns that into
+    // ENOENT. This test found it: walkRealDir (src/core/store/run-context.ts) threw IO_ERROR and a
+    // submit failed, its ticket left claimed; now makeRealDir retries it like a listing.
+    it('two hosts make the same new directories at once: neither fails', async () => {
       const hosts = setup.hosts!;
       await makeRun(join(hosts.a, 'runs'), 'mk', { stages: { work: {} } });
       const count = '1000';

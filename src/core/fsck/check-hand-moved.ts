@@ -1,6 +1,5 @@
 import { TicketState } from '../model/states.js';
 import { isHandMoved, lastRecordedArrival } from '../model/ticket-history.js';
-import type { Ticket } from '../model/ticket-schema.js';
 import { parseTicket, withHistory } from '../model/serialize-ticket.js';
 import { stateDir } from '../store/run-context.js';
 import { moveTicket } from '../protocol/move-ticket.js';

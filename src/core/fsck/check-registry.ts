@@ -1,6 +1,5 @@
 import { dirname, join } from 'node:path';
 import { ticketIdOfFileName } from '../store/run-names.js';
-import type { RunCtx } from '../store/run-context.js';
 import { stateDir } from '../store/run-context.js';
 import { bornFormOf, serializeBirthRecord } from '../model/birth-record.js';
 import { stageOfTicketId } from '../model/ids.js';

@@ -6,6 +6,7 @@ import { systemClock, type Clock } from '../model/clock.js';
 import { cleanId } from '../model/ids.js';
 import { runPaths, type RunPaths } from './run-paths.js';
 import { partsBelowRun, realDirInode, unsafeDirError } from './real-dir.js';
+import { retryTransientListing } from './transient-listing.js';
 import { Pipeline, parsePipeline } from '../model/pipeline.js';
 import { TicketState } from '../model/states.js';
 import { stripBom } from '../model/serialize-ticket.js';
@@ -211,20 +212,33 @@ async function walkRealDir(ctx: RunCtx, dir: string, create: boolean): Promise<b
       if (!create) return false;
       // Why one level at a time: mkdir -p would go through a link planted higher up and create
       // directories outside the run; here every parent was just found real.
-      try {
-        await ctx.fs.mkdir(path);
-      } catch (err) {
-        throw ioError(err, 'creating directory', path);
-      }
-      // RACE: mkdir -p also "succeeds" on a link to a directory put there meanwhile: look again.
-      ino = await realDirInode(ctx.fs, path);
-      if (ino === undefined) throw ioError(Object.assign(new Error('ENOENT'), { code: 'ENOENT' }), 'creating directory', path);
+      ino = await makeRealDir(ctx, path);
       noteMkdirIn(ctx, dirname(path));
     }
     seen.set(path, { ino, at: now });
     absentDirs.get(ctx)?.delete(path);
   }
   return true;
+}
+
+/**
+ * mkdir one level and find a real directory there; its inode. Why retried (as a listing is): on
+ * GlusterFS, when two clients make the same directory at once, the loser's mkdir -p reports
+ * ENOENT (its EEXIST is followed by a stat that does not see the winner's directory yet), and a
+ * stat right after can still say ENOENT for a few milliseconds.
+ */
+async function makeRealDir(ctx: RunCtx, path: string): Promise<number> {
+  try {
+    return await retryTransientListing(async () => {
+      await ctx.fs.mkdir(path);
+      // RACE: mkdir -p also "succeeds" on a link to a directory put there meanwhile: look again.
+      const ino = await realDirInode(ctx.fs, path);
+      if (ino === undefined) throw Object.assign(new Error(`ENOENT: no real directory at ${path} after mkdir`), { code: 'ENOENT' });
+      return ino;
+    });
+  } catch (err) {
+    throw ioError(err, 'creating directory', path);
+  }
 }
 
 /** Forget what checkRealDir and ensureDir know of `dir`: the next call looks again (after removing it, say). */

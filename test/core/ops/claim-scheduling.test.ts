@@ -14,7 +14,7 @@ import { fsckRun } from '../../../src/core/fsck/fsck-run.js';
 import { listTickets, runStatus } from '../../../src/core/views/list-tickets.js';
 import { showTicket } from '../../../src/core/views/show-ticket.js';
 import { isTqError } from '../../../src/core/model/errors.js';
-import { addItems, examplePipeline, makeRun, parseItems, reopen, type TestRun } from '../../helpers/make-run.js';
+import { addItems, examplePipeline, makeRun, reopen, type TestRun } from '../../helpers/make-run.js';
 import { makeTempDir, removeDir } from '../../helpers/temp-dir.js';
 import { expectFsckOk, ls, pendingDir, readTicketFile } from '../../helpers/ticket-files.js';
 import { waitFor } from '../../helpers/wait-for.js';
