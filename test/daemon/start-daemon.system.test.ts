@@ -166,7 +166,7 @@ describe('startDaemon: watcher hints', () => {
     const daemon = await startDaemon({ root, runs: ['demo'], intervalMs: 300, fullEvery: 1000, durability: 'none', log: (e) => logs.push(e) });
     try {
       await daemon.ready();
-      for (const [i, id] of ids.entries()) {
+      for (const i of ids.keys()) {
         const dir = join(run.ctx.paths.dir, 'claimed', 'w9');
         const c = await claimTicket(run.ctx, { stage: 'parse', workerId: 'w9' });
         expect(c?.ticket.ticket_id).toBeDefined();

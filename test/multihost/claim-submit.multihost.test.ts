@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addTickets, itemsOf } from '../../src/core/ops/add-tickets.js';
 import { fixedClock } from '../../src/core/model/clock.js';
-import { ensureDir, openRun } from '../../src/core/store/run-context.js';
+import { openRun } from '../../src/core/store/run-context.js';
 import { readTicketAt } from '../../src/core/store/read-ticket.js';
 import { mapLimit } from '../../src/core/store/run-pool.js';
 import { listTickets, runStatus } from '../../src/core/views/list-tickets.js';
