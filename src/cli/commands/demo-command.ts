@@ -6,7 +6,7 @@ import { durationMs, type CommandSpec } from '../command.js';
 export const demoCommand: CommandSpec = {
   command: 'demo',
   describe: 'run the bundled example end to end: daemon, tq work agents, file-only agents, a crashed agent',
-  examples: [['$0 demo', 'about 20 seconds; then look at runs/gallia-demo-*/'], ['$0 demo --fast', 'a smaller corpus (used by CI)']],
+  examples: [['$0 demo', 'about 10 seconds; then look at runs/gallia-demo-*/'], ['$0 demo --fast', 'a smaller corpus (used by CI)']],
   builder: (y) =>
     y
       .option('fast', { type: 'boolean', default: false, describe: 'a smaller corpus (12 walks)' })
