@@ -2,6 +2,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { expect } from 'vitest';
+import { mapLimit } from '../../src/core/store/run-pool.js';
 import { BIN } from './build-dist.js';
 import { spawnCollect, type BinResult } from './run-bin.js';
 import { waitFor } from './wait-for.js';
@@ -31,7 +33,9 @@ export function requireStrace(): void {
  * per-thread `when=N` counter means "the Nth such call" of the operation; io_uring would bypass
  * the syscalls strace sees.
  */
-export const TRACE_ENV: NodeJS.ProcessEnv = { UV_USE_IO_URING: '0', UV_THREADPOOL_SIZE: '1', TQ_DURABILITY: 'none' };
+// Why TQ_CODE_CACHE=0: the first tq run after a build writes the V8 code cache at exit (a write
+// and a rename); a probe that happens to be that run would count calls the runs after it never make.
+export const TRACE_ENV: NodeJS.ProcessEnv = { UV_USE_IO_URING: '0', UV_THREADPOOL_SIZE: '1', TQ_DURABILITY: 'none', TQ_CODE_CACHE: '0' };
 
 const PRELOAD = fileURLToPath(new URL('../fixtures/load-tq-then-wait.mjs', import.meta.url));
 
@@ -154,4 +158,60 @@ export async function prepareCrashSuite(ensureBuilt: () => Promise<void>): Promi
     if (saved === undefined) delete process.env.TQ_DURABILITY;
     else process.env.TQ_DURABILITY = saved;
   };
+}
+
+/** What crashAtEveryStep did: kills per kind, and the file-data writes among the probe's calls. */
+export interface CrashSweep {
+  runs: number;
+  crashed: Record<SyscallKind, number>;
+  dataWrites: number;
+}
+
+/**
+ * Run `args` once per crash point, each on a fresh copy from `copy()`, killed by strace at that
+ * call: every rename, link and unlink (N = 1 .. one past the last, which must survive), every
+ * write of file data (it leaves an empty file behind: the interesting crash), a sample of the
+ * thread's eventfd wake-up writes (each the same crash point as the next file call, already
+ * covered) and one past the last write. After a kill `recover(root, n, label)` runs; after
+ * every run `check(root, label)`. Asserts the process died at every point up to its last call
+ * of each kind and survived past it. `calls` are those of an uninterrupted traced probe.
+ */
+export async function crashAtEveryStep(
+  calls: TracedCall[],
+  args: string[],
+  opts: { copy: () => Promise<string>; recover: (root: string, n: number, label: string) => Promise<void>; check: (root: string, label: string) => Promise<void>; wakeupSample: number },
+): Promise<CrashSweep> {
+  const counts = countCalls(calls);
+  const crashed: Record<SyscallKind, number> = { rename: 0, link: 0, unlink: 0, write: 0 };
+  const survivedAt: Partial<Record<SyscallKind, number>> = {};
+  const jobs: { kind: SyscallKind; n: number }[] = [];
+  for (const kind of ['rename', 'link', 'unlink'] as const) for (let n = 1; n <= counts[kind] + 1; n += 1) jobs.push({ kind, n });
+  let ordinal = 0;
+  for (const c of calls) {
+    if (c.kind !== 'write') continue;
+    ordinal += 1;
+    if (c.data || ordinal % opts.wakeupSample === 0) jobs.push({ kind: 'write', n: ordinal });
+  }
+  jobs.push({ kind: 'write', n: counts.write + 1 });
+  await mapLimit(jobs, 2, async ({ kind, n }) => {
+    const label = `${kind}#${n}`;
+    const root = await opts.copy();
+    const { result: r } = await runTraced(root, args, { kill: { kind, n } });
+    if (wasKilled(r)) {
+      crashed[kind] += 1;
+      await opts.recover(root, n, label);
+    } else {
+      expect(r.code, `${label}: ${r.stderr}`).toBe(0);
+      survivedAt[kind] = Math.min(survivedAt[kind] ?? Infinity, n);
+    }
+    await opts.check(root, label);
+    await rm(root, { recursive: true, force: true });
+  });
+  const dataWrites = calls.filter((c) => c.kind === 'write' && c.data).length;
+  for (const kind of KINDS) {
+    expect(crashed[kind], `${kind}: crashes`).toBe(jobs.filter((j) => j.kind === kind).length - 1);
+    expect(survivedAt[kind], `${kind}: survived at`).toBe(counts[kind] + 1);
+  }
+  expect(crashed.write).toBeGreaterThanOrEqual(dataWrites);
+  return { runs: jobs.length, crashed, dataWrites };
 }

@@ -8,13 +8,12 @@ import { claimTicket } from '../../../src/core/ops/claim-ticket.js';
 import { listTickets } from '../../../src/core/views/list-tickets.js';
 import { showTicket } from '../../../src/core/views/show-ticket.js';
 import { fsckRun } from '../../../src/core/fsck/fsck-run.js';
-import { mapLimit } from '../../../src/core/store/run-pool.js';
 import { ensureDistBuilt } from '../../helpers/build-dist.js';
 import { examplePipeline } from '../../helpers/make-run.js';
 import { runTq } from '../../helpers/capture-io.js';
 import { makeTempDir, removeDir } from '../../helpers/temp-dir.js';
 import { ls } from '../../helpers/ticket-files.js';
-import { countCalls, KINDS, prepareCrashSuite, runTraced, wasKilled, type SyscallKind } from '../../helpers/strace-crash.js';
+import { countCalls, crashAtEveryStep, KINDS, prepareCrashSuite, runTraced } from '../../helpers/strace-crash.js';
 
 /**
  * Crash a real `tq fail` (a failed attempt sent back to pending/ into a delayed lane, by the
@@ -104,39 +103,14 @@ describe('crash midway through `tq fail` (strace SIGKILL injection)', () => {
     for (const kind of ['rename', 'unlink', 'write'] as const) expect(counts[kind], `the fail makes no ${kind} call?`).toBeGreaterThan(0);
 
     let copies = 0;
-    const crashed: Record<SyscallKind, number> = { rename: 0, link: 0, unlink: 0, write: 0 };
-    const survivedAt: Partial<Record<SyscallKind, number>> = {};
-    const jobs: { kind: SyscallKind; n: number }[] = [];
-    for (const kind of ['rename', 'link', 'unlink'] as const) for (let n = 1; n <= counts[kind] + 1; n += 1) jobs.push({ kind, n });
-    let ordinal = 0;
-    for (const c of calls) {
-      if (c.kind !== 'write') continue;
-      ordinal += 1;
-      if (c.data || ordinal % WAKEUP_SAMPLE === 0) jobs.push({ kind: 'write', n: ordinal });
-    }
-    jobs.push({ kind: 'write', n: counts.write + 1 });
-    await mapLimit(jobs, 2, async ({ kind, n }) => {
-      const label = `${kind}#${n}`;
-      const root = await copyTemplate(`copy-${(copies += 1)}`);
-      const { result: r } = await runTraced(root, failArgs(), { kill: { kind, n } });
-      if (wasKilled(r)) {
-        crashed[kind] += 1;
-        await recover(root, n % 2 === 1, label);
-      } else {
-        expect(r.code, `${label}: ${r.stderr}`).toBe(0);
-        survivedAt[kind] = Math.min(survivedAt[kind] ?? Infinity, n);
-      }
-      await expectFailedOnce(root, label);
-      await removeDir(root);
+    const { runs, crashed, dataWrites } = await crashAtEveryStep(calls, failArgs(), {
+      copy: () => copyTemplate(`copy-${(copies += 1)}`),
+      recover: (root, n, label) => recover(root, n % 2 === 1, label),
+      check: expectFailedOnce,
+      wakeupSample: WAKEUP_SAMPLE,
     });
-    const dataWrites = calls.filter((c) => c.kind === 'write' && c.data).length;
-    for (const kind of KINDS) {
-      expect(crashed[kind], `${kind}: crashes`).toBe(jobs.filter((j) => j.kind === kind).length - 1);
-      expect(survivedAt[kind], `${kind}: survived at`).toBe(counts[kind] + 1);
-    }
-    expect(crashed.write).toBeGreaterThanOrEqual(dataWrites);
     console.log(
-      `crash-midway fail: ${jobs.length} runs, ${jobs.length - KINDS.length} crashes (rename ${crashed.rename}/${counts.rename}, unlink ${crashed.unlink}/${counts.unlink}, ` +
+      `crash-midway fail: ${runs} runs, ${runs - KINDS.length} crashes (rename ${crashed.rename}/${counts.rename}, unlink ${crashed.unlink}/${counts.unlink}, ` +
         `write ${crashed.write}/${counts.write}: all ${dataWrites} file-data writes + every ${WAKEUP_SAMPLE}th wake-up), each recovered with the ticket once in its lane; ` +
         `${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );

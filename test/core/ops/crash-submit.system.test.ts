@@ -11,13 +11,12 @@ import { showTicket } from '../../../src/core/views/show-ticket.js';
 import { readCascadeMarker } from '../../../src/core/ops/cascade-ticket.js';
 import { fsckRun } from '../../../src/core/fsck/fsck-run.js';
 import { childTicketId } from '../../../src/core/model/ids.js';
-import { mapLimit } from '../../../src/core/store/run-pool.js';
 import { ensureDistBuilt } from '../../helpers/build-dist.js';
 import { examplePipeline } from '../../helpers/make-run.js';
 import { runTq } from '../../helpers/capture-io.js';
 import { makeTempDir, removeDir } from '../../helpers/temp-dir.js';
 import { ls } from '../../helpers/ticket-files.js';
-import { countCalls, KINDS, prepareCrashSuite, runTraced, wasKilled, type SyscallKind } from '../../helpers/strace-crash.js';
+import { countCalls, crashAtEveryStep, KINDS, prepareCrashSuite, runTraced } from '../../helpers/strace-crash.js';
 
 /**
  * Crash a real `tq submit` (a translate ticket whose output fans out into keyed curate
@@ -125,44 +124,14 @@ describe('crash midway through `tq submit` (strace SIGKILL injection)', () => {
     for (const kind of KINDS) expect(counts[kind], `the submit makes no ${kind} call?`).toBeGreaterThan(0);
 
     let copies = 0;
-    const crashed: Record<SyscallKind, number> = { rename: 0, link: 0, unlink: 0, write: 0 };
-    const survivedAt: Partial<Record<SyscallKind, number>> = {};
-    // rename, link, unlink: N = 1, 2, ... up to one past the last call, which must survive.
-    // write: every write of file data (it leaves an empty file behind: the interesting crash),
-    // a sample of the thread's eventfd wake-up writes (each is the same crash point as the
-    // next file call, already covered), and one past the last write.
-    const jobs: { kind: SyscallKind; n: number }[] = [];
-    for (const kind of ['rename', 'link', 'unlink'] as const) for (let n = 1; n <= counts[kind] + 1; n += 1) jobs.push({ kind, n });
-    let ordinal = 0;
-    for (const c of calls) {
-      if (c.kind !== 'write') continue;
-      ordinal += 1;
-      if (c.data || ordinal % WAKEUP_SAMPLE === 0) jobs.push({ kind: 'write', n: ordinal });
-    }
-    jobs.push({ kind: 'write', n: counts.write + 1 });
-    await mapLimit(jobs, 2, async ({ kind, n }) => {
-      const label = `${kind}#${n}`;
-      const root = await copyTemplate(`copy-${(copies += 1)}`);
-      const { result: r } = await runTraced(root, submitArgs(), { kill: { kind, n } });
-      if (wasKilled(r)) {
-        crashed[kind] += 1;
-        await recover(root, n % 2 === 1, label);
-      } else {
-        expect(r.code, `${label}: ${r.stderr}`).toBe(0);
-        survivedAt[kind] = Math.min(survivedAt[kind] ?? Infinity, n);
-      }
-      await expectSubmittedOnce(root, label);
-      await removeDir(root);
+    const { runs, crashed, dataWrites } = await crashAtEveryStep(calls, submitArgs(), {
+      copy: () => copyTemplate(`copy-${(copies += 1)}`),
+      recover: (root, n, label) => recover(root, n % 2 === 1, label),
+      check: expectSubmittedOnce,
+      wakeupSample: WAKEUP_SAMPLE,
     });
-    // The process was killed at every N up to the number of calls it makes, and survived past it.
-    const dataWrites = calls.filter((c) => c.kind === 'write' && c.data).length;
-    for (const kind of KINDS) {
-      expect(crashed[kind], `${kind}: crashes`).toBe(jobs.filter((j) => j.kind === kind).length - 1);
-      expect(survivedAt[kind], `${kind}: survived at`).toBe(counts[kind] + 1);
-    }
-    expect(crashed.write).toBeGreaterThanOrEqual(dataWrites);
     console.log(
-      `crash-midway submit: ${jobs.length} runs, ${jobs.length - KINDS.length} crashes (rename ${crashed.rename}/${counts.rename}, link ${crashed.link}/${counts.link}, ` +
+      `crash-midway submit: ${runs} runs, ${runs - KINDS.length} crashes (rename ${crashed.rename}/${counts.rename}, link ${crashed.link}/${counts.link}, ` +
         `unlink ${crashed.unlink}/${counts.unlink}, write ${crashed.write}/${counts.write}: all ${dataWrites} file-data writes + every ${WAKEUP_SAMPLE}th wake-up), ` +
         `each recovered with every ticket exactly once; ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
