@@ -4,7 +4,11 @@ export interface BenchOptions {
   /** Figures to run ("1".."6"); all when empty. */
   only: Set<string>;
   lifecycleTickets: number;
+  /** Tickets of figure 1's durable rows (fsync per change: slower by an order of magnitude). */
+  durableTickets: number;
   lifecycleRounds: number;
+  /** Figure 1's filesystems: disk, ext4j (a journaled ext4 on a loop device), tmpfs. */
+  filesystems: Set<string>;
   /** In-process claim+submit loops per ticketq process (and per raw-floor process). */
   tqConcurrency: number;
   cliRounds: number;
@@ -17,13 +21,19 @@ export interface BenchOptions {
   footprintTickets: number;
   footprintLoadSeconds: number;
   footprintLoadRate: number;
+  /** Figure 7 (agent-like jobs): tickets, workers, ms per job, rounds. */
+  shapeTickets: number;
+  shapeWorkers: number;
+  shapeJobMs: number;
+  shapeRounds: number;
 }
 
-const VALUE_OPTIONS = ['only', 'tickets', 'rounds', 'concurrency', 'cli-rounds', 'listing-rounds', 'claim-samples', 'cascade-samples', 'footprint-tickets', 'load-seconds', 'load-rate'];
+const VALUE_OPTIONS = ['only', 'fs', 'tickets', 'durable-tickets', 'rounds', 'concurrency', 'cli-rounds', 'listing-rounds', 'claim-samples', 'cascade-samples', 'footprint-tickets', 'load-seconds', 'load-rate', 'shape-tickets', 'shape-rounds'];
 
 export const BENCH_USAGE = `usage: npm run bench [-- --quick] [--only 1,2,...] [--${VALUE_OPTIONS.slice(1).join(' N] [--')} N]
-  --quick   a small smoke run (a few minutes); without it, the full run (~45 min)
-  --only    figures to run (1 lifecycle, 2 CLI, 3 listing, 4 claim cost, 5 cascade, 6 daemon footprint)
+  --quick   a small smoke run (a few minutes); without it, the full run (about 20 min on 2 cores)
+  --only    figures to run (1 lifecycle, 2 CLI, 3 listing, 4 claim cost, 5 cascade, 6 daemon footprint, 7 agent-like jobs)
+  --fs      figure 1's filesystems (default disk,ext4j,tmpfs)
   --render  re-render docs/benchmarks.md from bench/results.json (no measuring)
   --merge F replace the figures of bench/results.json with those of a partial run's results.json F`;
 
@@ -48,7 +58,8 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     const a = argv[i] as string;
     return a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[i + 1];
   };
-  const only = new Set((value('only') ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  const list = (name: string, dflt: string): Set<string> => new Set((value(name) ?? dflt).split(',').map((s) => s.trim()).filter(Boolean));
+  const only = list('only', '');
   const num = (name: string, full: number, small: number): number => {
     const v = value(name);
     return v !== undefined && Number.isFinite(Number(v)) ? Number(v) : quick ? small : full;
@@ -56,8 +67,10 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
   return {
     quick,
     only,
-    lifecycleTickets: num('tickets', 20_000, 1_000),
+    lifecycleTickets: num('tickets', 10_000, 1_000),
+    durableTickets: num('durable-tickets', 1_000, 200),
     lifecycleRounds: num('rounds', 3, 2),
+    filesystems: list('fs', 'disk,ext4j,tmpfs'),
     tqConcurrency: num('concurrency', 16, 16),
     cliRounds: num('cli-rounds', 25, 5),
     listingSizes: quick ? [2_000, 10_000] : [10_000, 100_000, 1_000_000],
@@ -69,6 +82,10 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     footprintTickets: num('footprint-tickets', 100_000, 5_000),
     footprintLoadSeconds: num('load-seconds', 15, 3),
     footprintLoadRate: num('load-rate', 100, 50),
+    shapeTickets: num('shape-tickets', 1_000, 200),
+    shapeWorkers: 16,
+    shapeJobMs: 50,
+    shapeRounds: num('shape-rounds', 3, 1),
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * Child process for figure 1: BullMQ + Redis. Requests:
- *   {cmd:'open', port, queue, concurrency}
+ *   {cmd:'open', port, queue, concurrency, jobMs?}   jobMs: an agent-like job waits this long
  *   {cmd:'create', count}   addBulk in chunks (BullMQ's fast path)
  *   {cmd:'process', count}  a Worker with `concurrency` until `count` jobs completed
  */
@@ -21,8 +21,10 @@ serveRequests(async (msg: Message): Promise<Message> => {
     queue = new Queue(name, { connection });
     await queue.waitUntilReady();
     // Why: created now but started only in 'process', so connection set-up is not timed.
+    const jobMs = typeof msg.jobMs === 'number' ? msg.jobMs : 0;
     worker = new Worker(name, async (job) => {
       if (typeof job.data !== 'object') throw new Error('bad job');
+      if (jobMs > 0) await new Promise((r) => setTimeout(r, jobMs));
       return OUTPUT;
     }, { connection, concurrency: numField(msg, 'concurrency'), autorun: false });
     await worker.waitUntilReady();

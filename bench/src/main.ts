@@ -14,7 +14,9 @@ import { measureClaimCost } from './measure-claim-cost.js';
 import { measureCascade } from './measure-cascade.js';
 import { measureFootprint } from './measure-footprint.js';
 import { checkPeers } from './peer-setup.js';
-import { ensureRedisInstalled, startRedis, type RedisHandle } from './redis-server.js';
+import { measureAgentShape } from './measure-agent-shape.js';
+import { ensureRedisInstalled } from './redis-server.js';
+import { removeDeferred } from './temp-dir.js';
 import { newReport, reviveReport, verdict, writeReport, type Figure } from './report.js';
 import { renderAnalysis } from './analysis.js';
 import { REPO_ROOT } from './ticketq.js';
@@ -35,7 +37,8 @@ async function main(): Promise<void> {
     const full = reviveReport(await readFile(join(REPO_ROOT, 'bench', 'results.json'), 'utf8'));
     const part = reviveReport(await readFile(from, 'utf8'));
     for (const fig of part.figures) {
-      fig.notes.push(`Measured by a separate \`${part.command}\` on ${part.generated_at} (load average before ${part.machine.load_before.join(' / ')}), same machine, and merged into this report with \`--merge\`.`);
+      fig.measured ??= { command: part.command, generated_at: part.generated_at, seconds: Number.NaN };
+      fig.notes.push(`Measured by a separate \`${part.command}\` (load average before ${part.machine.load_before.join(' / ')}), same machine, and merged into this report with \`--merge\`.`);
       const i = full.figures.findIndex((f) => f.id === fig.id);
       if (i >= 0) full.figures[i] = fig;
       else full.figures.push(fig);
@@ -65,30 +68,25 @@ async function main(): Promise<void> {
   const started = performance.now();
   const figures: { id: string; run: () => Promise<Figure> }[] = [];
 
-  let redis: RedisHandle | undefined;
   let redisProblem: string | undefined;
-  const peers = wants(opts, '1') ? checkPeers() : {};
+  const needPeers = wants(opts, '1') || wants(opts, '7');
+  const peers = needPeers ? checkPeers() : {};
   if (peers.bullmq) log(`BullMQ cannot run: ${peers.bullmq}`);
   if (peers.plainjob) log(`plainjob cannot run: ${peers.plainjob}`);
-  if (wants(opts, '1') && !peers.bullmq) {
+  if (needPeers && !peers.bullmq) {
+    // Why no server here: each BullMQ round starts its own redis-server (its files on the filesystem under test).
     redisProblem = ensureRedisInstalled(log);
-    if (!redisProblem) {
-      try {
-        redis = await startRedis();
-        log(`redis-server on 127.0.0.1:${redis.port}`);
-      } catch (err) {
-        redisProblem = err instanceof Error ? err.message : String(err);
-      }
-    }
     if (redisProblem) log(`BullMQ cannot run: ${redisProblem}`);
   }
+  const peerEnv = { peers, ...(redisProblem ? { redisProblem } : {}), log };
 
-  figures.push({ id: '1', run: () => measureLifecycle(opts, { peers, ...(redis ? { redis } : {}), ...(redisProblem ? { redisProblem } : {}), log }) });
+  figures.push({ id: '1', run: () => measureLifecycle(opts, peerEnv) });
   figures.push({ id: '2', run: () => measureCliLatency(opts, log) });
   figures.push({ id: '3', run: () => measureListing(opts, log) });
   figures.push({ id: '4', run: () => measureClaimCost(opts, log) });
   figures.push({ id: '5', run: () => measureCascade(opts, log) });
   figures.push({ id: '6', run: () => measureFootprint(opts, log) });
+  figures.push({ id: '7', run: () => measureAgentShape(opts, peerEnv) });
 
   try {
     for (const f of figures) {
@@ -104,15 +102,17 @@ async function main(): Promise<void> {
         log(`figure ${f.id} FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
         fig = { id: f.id, title: `${f.id}. (failed)`, description: `This figure failed: ${why}`, rows: [], notes: [] };
       }
+      fig.measured = { command: report.command, generated_at: report.generated_at, seconds: (performance.now() - t) / 1000 };
       report.figures.push(fig);
       log(`figure ${f.id} done in ${Math.round((performance.now() - t) / 1000)} s`);
       for (const r of fig.rows) {
         const v = verdict(r);
-        log(`  ${r.label}: ${r.status ?? `${round(r.value)} ${r.unit}`}${r.ratio !== undefined && !r.status ? ` = ${round(r.ratio, 3)}× ${r.baselineLabel}` : ''}${r.target ? ` [${r.target.text}: ${v || 'not measured'}]` : ''}`);
+        log(`  ${r.label}: ${r.status ?? `${round(r.value)} ${r.unit}`}${r.ratio !== undefined && !r.status ? ` = ${round(r.ratio, 3)}× ${r.baselineLabel}` : ''}${r.cpu !== undefined ? ` (CPU ${round(r.cpu, 1)} vs ${round(r.baselineCpu ?? Number.NaN, 1)} µs)` : ''}${r.target ? ` [${r.target.text}: ${v || 'not measured'}]` : ''}`);
       }
     }
   } finally {
-    await redis?.stop();
+    // Why at the very end: deleting figure 1's files earlier would tax the creations of later figures.
+    await removeDeferred();
   }
   report.wall_seconds = (performance.now() - started) / 1000;
   report.machine.load_after = loadavg().map((l) => round(l, 2));

@@ -8,7 +8,7 @@ import { delay } from './proc-sample.js';
 import { ratioRow, skippedRow, type Figure, type Row } from './report.js';
 import { median, percentile } from './stats.js';
 import { makeTempDir, removeDir } from './temp-dir.js';
-import { OUTPUT, PAYLOAD } from './payload.js';
+import { OUTPUT, PAYLOAD, payloadItems } from './payload.js';
 import { addTickets, childTicketId, claimTicket, createRun, itemsOf } from './ticketq.js';
 
 const TARGET = { text: '≤ 2× bare watcher p99', on: 'ratio', op: '<=', bound: 2 } as const;
@@ -70,7 +70,7 @@ export async function measureCascade(opts: BenchOptions, log: (l: string) => voi
   try {
     // Default durability ('full'), as a user runs it.
     const ctx = await createRun(root, 'casc', { pipeline: { stages: { a: {}, b: {} }, cascade: [{ from: 'a', to: 'b' }] } });
-    await addTickets(ctx, 'a', itemsOf(Array.from({ length: n + WARMUP }, () => ({ ...PAYLOAD }))));
+    await addTickets(ctx, 'a', itemsOf(payloadItems(n + WARMUP)));
     const parents: string[] = [];
     for (let i = 0; i < n + WARMUP; i += 1) {
       const c = await claimTicket(ctx, { stage: 'a', workerId: 'w1' });

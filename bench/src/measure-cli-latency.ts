@@ -5,13 +5,14 @@ import { ratioRow, type Figure, type Row } from './report.js';
 import { checkOk, timeNode } from './spawn-timed.js';
 import { median } from './stats.js';
 import { makeTempDir, removeDir } from './temp-dir.js';
-import { OUTPUT, PAYLOAD } from './payload.js';
+import { OUTPUT, PAYLOAD, payloadItems } from './payload.js';
 import { addTickets, createRun, itemsOf, REPO_ROOT, TQ_BIN } from './ticketq.js';
 
 const TARGET = { text: '≤ 1.5× node -e 0', on: 'ratio', op: '<=', bound: 1.5 } as const;
+const CPU_TARGET = { text: '≤ 1.5× node -e 0 (CPU)', on: 'ratio', op: '<=', bound: 1.5 } as const;
 
 /**
- * Figure 2: wall time of one `tq` command, start to exit, ÷ `node -e 0`. Also what loading
+ * Figure 2: wall and CPU time of one `tq` command, start to exit, ÷ `node -e 0`. Also what loading
  * costs: spawning a process that only imports a module tells how much of `tq claim` is
  * module loading and how much is work.
  */
@@ -20,7 +21,7 @@ export async function measureCliLatency(opts: BenchOptions, log: (l: string) => 
   try {
     // Default durability ('full'): what a user gets.
     const ctx = await createRun(root, 'cli', { pipeline: { stages: { work: {} }, cascade: [] } });
-    await addTickets(ctx, 'work', itemsOf(Array.from({ length: 3 * (opts.cliRounds + 2) }, () => ({ ...PAYLOAD }))));
+    await addTickets(ctx, 'work', itemsOf(payloadItems(3 * (opts.cliRounds + 2))));
     const outFile = join(root, 'output.json');
     await writeFile(outFile, JSON.stringify(OUTPUT));
     const tq = (args: string[]): string[] => [TQ_BIN, '--root', root, ...args];
@@ -39,6 +40,7 @@ export async function measureCliLatency(opts: BenchOptions, log: (l: string) => 
     const loadBundle = ['--input-type=module', '-e', `const { loadCli } = await import(${JSON.stringify(join(REPO_ROOT, 'bin', 'load-cli.cjs'))}); await loadCli();`];
     const importOnly = (spec: string): string[] => ['--input-type=module', '-e', `await import(${JSON.stringify(spec)})`];
     const t: Record<string, number[]> = { node: [], claim: [], submit: [], status: [], zod: [], yargs: [], chokidar: [], main: [], index: [], uclaim: [], ustatus: [], nclaim: [], nstatus: [] };
+    const cpu: Record<string, number[]> = { node: [], claim: [], submit: [], status: [] };
     const push = (k: string, ms: number): void => {
       t[k]?.push(ms);
     };
@@ -67,6 +69,10 @@ export async function measureCliLatency(opts: BenchOptions, log: (l: string) => 
       push('claim', claim.ms);
       push('submit', submit.ms);
       push('status', status.ms);
+      cpu.node?.push(node.cpuMs);
+      cpu.claim?.push(claim.cpuMs);
+      cpu.submit?.push(submit.cpuMs);
+      cpu.status?.push(status.cpuMs);
       push('zod', zod.ms);
       push('yargs', yargs.ms);
       push('chokidar', chokidar.ms);
@@ -75,11 +81,16 @@ export async function measureCliLatency(opts: BenchOptions, log: (l: string) => 
     }
     const m = (k: string): number => median(t[k] ?? []);
     log(`  cli medians (ms): ${Object.keys(t).map((k) => `${k} ${Math.round(m(k))}`).join(', ')}`);
+    const c = (k: string): number => median(cpu[k] ?? []);
+    log(`  cli CPU medians (ms): ${Object.keys(cpu).map((k) => `${k} ${Math.round(c(k))}`).join(', ')}`);
     const node = m('node');
     const rows: Row[] = [
       ratioRow('tq claim', m('claim'), 'ms', 'node -e 0', node, TARGET),
       ratioRow('tq submit', m('submit'), 'ms', 'node -e 0', node, TARGET),
       ratioRow('tq status', m('status'), 'ms', 'node -e 0', node, TARGET),
+      ratioRow('tq claim, CPU time', c('claim'), 'ms', 'node -e 0, CPU time', c('node'), CPU_TARGET),
+      ratioRow('tq submit, CPU time', c('submit'), 'ms', 'node -e 0, CPU time', c('node'), CPU_TARGET),
+      ratioRow('tq status, CPU time', c('status'), 'ms', 'node -e 0, CPU time', c('node'), CPU_TARGET),
       ratioRow('tq claim, bundle without its V8 code cache (TQ_CODE_CACHE=0)', m('nclaim'), 'ms', 'node -e 0', node),
       ratioRow('tq status, bundle without its V8 code cache', m('nstatus'), 'ms', 'node -e 0', node),
       ratioRow('tq claim, unbundled tsc output (dist/cli/main.js)', m('uclaim'), 'ms', 'node -e 0', node),
@@ -95,7 +106,7 @@ export async function measureCliLatency(opts: BenchOptions, log: (l: string) => 
     return {
       id: '2',
       title: '2. CLI latency',
-      description: `Wall time of one command, spawn to exit, median of ${opts.cliRounds} rounds (commands interleaved), ÷ \`node -e 0\` spawned the same way. The run uses the default durability ('full'). \`tq\` runs the esbuild bundle dist/bundle/tq.cjs through bin/load-cli.cjs with its V8 code cache; the rows below it take those away one at a time. The "import"/"load" rows spawn a process that only loads code: they split \`tq claim\` into start-up, loading and work.`,
+      description: `Wall time of one command, start to exit, and its CPU time (user + system of the process, from its rusage: each command runs under bash's \`time\` keyword, which reports both for the child alone), median of ${opts.cliRounds} rounds (commands interleaved), ÷ \`node -e 0\` run the same way. The run uses the default durability ('full'). \`tq\` runs the esbuild bundle dist/bundle/tq.cjs through bin/load-cli.cjs with its V8 code cache; the rows below it take those away one at a time. The "import"/"load" rows spawn a process that only loads code: they split \`tq claim\` into start-up, loading and work.`,
       rows,
       notes: [
         `\`tq claim\` = node start-up ${Math.round(node)} ms + loading the bundle ${Math.round(load)} ms (${Math.round((load / m('claim')) * 100)}%) + parsing and the claim itself ${Math.round(work)} ms.`,

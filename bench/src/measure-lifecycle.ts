@@ -1,80 +1,80 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BenchOptions } from './bench-options.js';
+import { setUpFilesystems, type BenchFilesystem } from './bench-filesystems.js';
 import { startChild, numField, type Child } from './child-rpc.js';
+import { SYSTEMS, SYSTEM_NOTES, type System } from './lifecycle-systems.js';
+import { lifecycleRows, lifecycleTable, type Samples, type Sample } from './lifecycle-rows.js';
 import type { PeerStatus } from './peer-setup.js';
-import type { RedisHandle } from './redis-server.js';
-import { ratioRow, skippedRow, type Figure, type Row, type Target } from './report.js';
-import { median } from './stats.js';
-import { makeTempDir, removeDir } from './temp-dir.js';
+import { sampleProc } from './proc-sample.js';
+import { startRedis, type RedisHandle } from './redis-server.js';
+import type { Figure } from './report.js';
+import { benchParent, makeTempDir, removeLater } from './temp-dir.js';
 import { createRun } from './ticketq.js';
 import { PAYLOAD_BYTES } from './payload.js';
 
-type Kind = 'ticketq' | 'ticketq-sync' | 'raw' | 'raw-fsync' | 'protocol' | 'bullmq' | 'plainjob';
-
-interface System {
-  key: string;
-  label: string;
-  kind: Kind;
-  procs: number;
-  durability: 'none' | 'full';
-}
-
-const SYSTEMS: System[] = [
-  { key: 'tq1', label: 'ticketq, 1 process', kind: 'ticketq', procs: 1, durability: 'none' },
-  { key: 'tq2', label: 'ticketq, 2 processes', kind: 'ticketq', procs: 2, durability: 'none' },
-  { key: 'tqsync', label: 'ticketq, 1 process, all-synchronous Fs (experiment)', kind: 'ticketq-sync', procs: 1, durability: 'none' },
-  { key: 'tqfull', label: "ticketq, 1 process, durability 'full' (fsync)", kind: 'ticketq', procs: 1, durability: 'full' },
-  { key: 'raw1', label: 'raw floor, 1 process', kind: 'raw', procs: 1, durability: 'none' },
-  { key: 'proto1', label: "protocol floor, 1 process (ticketq's file operations, no code)", kind: 'protocol', procs: 1, durability: 'none' },
-  { key: 'raw2', label: 'raw floor, 2 processes', kind: 'raw', procs: 2, durability: 'none' },
-  { key: 'rawfsync', label: 'raw floor + fsync, 1 process', kind: 'raw-fsync', procs: 1, durability: 'full' },
-  { key: 'bullmq', label: 'BullMQ + Redis, concurrency 16', kind: 'bullmq', procs: 1, durability: 'none' },
-  { key: 'plainjob', label: 'plainjob + better-sqlite3', kind: 'plainjob', procs: 1, durability: 'none' },
-];
-
-interface Sample {
-  opsPerSec: number;
-  createMs: number;
-  processMs: number;
-}
-
 export interface LifecycleEnv {
   peers: PeerStatus;
-  redis?: RedisHandle;
+  /** Why redis-server cannot run (undefined when it can). */
   redisProblem?: string;
   log: (line: string) => void;
 }
 
-/** One round of one system: fresh directory, fresh processes; N tickets created then processed. */
-async function runOnce(sys: System, n: number, opts: BenchOptions, env: LifecycleEnv, round: number): Promise<Sample> {
-  const dir = await makeTempDir(sys.key);
+interface Started {
+  children: Child[];
+  redis?: RedisHandle;
+}
+
+async function startSystem(sys: System, dir: string, opts: BenchOptions): Promise<Started> {
   const children: Child[] = [];
+  if (sys.kind === 'bullmq') {
+    const redis = await startRedis({ persistence: sys.durability === 'full' ? 'always' : 'none', dir });
+    const c = await startChild('bullmq-worker');
+    children.push(c);
+    await c.call({ cmd: 'open', port: redis.port, queue: 'bench', concurrency: 16 });
+    return { children, redis };
+  }
+  if (sys.kind === 'plainjob') {
+    const c = await startChild('plainjob-worker');
+    children.push(c);
+    await c.call({ cmd: 'open', file: join(dir, 'queue.db'), synchronous: sys.durability === 'full' ? 'FULL' : 'OFF' });
+    return { children };
+  }
+  await createRun(dir, 'bench', { pipeline: { stages: { work: {} }, cascade: [] }, durability: sys.durability });
+  for (let p = 0; p < sys.procs; p += 1) {
+    const c = await startChild('lifecycle-worker');
+    children.push(c);
+    await c.call({ cmd: 'open', system: sys.kind, root: dir, runId: 'bench', durability: sys.durability, worker: `p${p}`, concurrency: opts.tqConcurrency });
+  }
+  return { children };
+}
+
+/** CPU time (µs) of every process the system runs, Redis included. */
+async function cpuOf(s: Started): Promise<number> {
+  let us = 0;
+  for (const c of s.children) us += numField(await c.call({ cmd: 'cpu' }), 'cpuUs');
+  if (s.redis) us += sampleProc(s.redis.pid).cpuSeconds * 1e6;
+  return us;
+}
+
+/**
+ * One round of one system: fresh directory, fresh processes; n tickets created then processed.
+ * The directory is not deleted here (see removeLater and the filesystem set-up).
+ */
+async function runOnce(sys: System, n: number, fsys: BenchFilesystem, opts: BenchOptions): Promise<Sample> {
+  const dir = await makeTempDir(sys.key, fsys.base);
+  if (fsys.key === 'disk') removeLater(dir);
+  const started = await startSystem(sys, dir, opts);
+  const { children } = started;
   try {
-    const shares = Array.from({ length: sys.procs }, (_, i) => Math.floor(n / sys.procs) + (i < n % sys.procs ? 1 : 0));
-    if (sys.kind === 'ticketq' || sys.kind === 'ticketq-sync' || sys.kind === 'raw' || sys.kind === 'raw-fsync' || sys.kind === 'protocol') {
-      await createRun(dir, 'bench', { pipeline: { stages: { work: {} }, cascade: [] }, durability: sys.durability });
-      for (let p = 0; p < sys.procs; p += 1) {
-        const c = await startChild('lifecycle-worker');
-        children.push(c);
-        await c.call({ cmd: 'open', system: sys.kind, root: dir, runId: 'bench', durability: sys.durability, worker: `p${p}`, concurrency: opts.tqConcurrency });
-      }
-    } else if (sys.kind === 'bullmq') {
-      if (!env.redis) throw new Error('no redis');
-      await env.redis.flushAll();
-      const c = await startChild('bullmq-worker');
-      children.push(c);
-      await c.call({ cmd: 'open', port: env.redis.port, queue: `bench-${round}`, concurrency: 16 });
-    } else {
-      const c = await startChild('plainjob-worker');
-      children.push(c);
-      await c.call({ cmd: 'open', file: join(dir, 'queue.db') });
-    }
+    const shares = Array.from({ length: children.length }, (_, i) => Math.floor(n / children.length) + (i < n % children.length ? 1 : 0));
+    const cpu0 = await cpuOf(started);
     const t0 = performance.now();
     await Promise.all(children.map((c, i) => c.call({ cmd: 'create', count: shares[i] as number })));
     const t1 = performance.now();
     const done = await Promise.all(children.map((c) => c.call({ cmd: 'process', count: n })));
     const t2 = performance.now();
+    const cpu1 = await cpuOf(started);
     const processed = done.reduce((s, m) => s + numField(m, 'processed'), 0);
     if (processed !== n) throw new Error(`${sys.label}: processed ${processed} of ${n}`);
     if (sys.kind !== 'bullmq' && sys.kind !== 'plainjob') {
@@ -82,10 +82,10 @@ async function runOnce(sys: System, n: number, opts: BenchOptions, env: Lifecycl
       const completed = (await readdir(join(dir, 'bench', 'completed', 'work'))).filter((f) => f.endsWith('.json')).length;
       if (completed !== n) throw new Error(`${sys.label}: ${completed} files in completed/ instead of ${n}`);
     }
-    return { opsPerSec: (n / (t2 - t0)) * 1000, createMs: t1 - t0, processMs: t2 - t1 };
+    return { opsPerSec: (n / (t2 - t0)) * 1000, createMs: t1 - t0, processMs: t2 - t1, cpuUsPerTicket: (cpu1 - cpu0) / n };
   } finally {
     await Promise.all(children.map((c) => c.stop()));
-    await removeDir(dir);
+    await started.redis?.stop();
   }
 }
 
@@ -95,72 +95,59 @@ function unavailable(sys: System, env: LifecycleEnv): string | undefined {
   return undefined;
 }
 
-export async function measureLifecycle(opts: BenchOptions, env: LifecycleEnv): Promise<Figure> {
-  const n = opts.lifecycleTickets;
-  const samples = new Map<string, Sample[]>(SYSTEMS.map((s) => [s.key, []]));
-  const failures = new Map<string, string>();
+/** Every round of every system on one filesystem, rounds interleaved and their order rotated. */
+async function measureOn(fsys: BenchFilesystem, opts: BenchOptions, env: LifecycleEnv, samples: Samples, failures: Map<string, string>): Promise<void> {
   for (let round = 0; round < opts.lifecycleRounds; round += 1) {
     // Why: rotate the order each round so that slow drift on a shared machine hits every system alike.
     const order = SYSTEMS.map((_, i) => SYSTEMS[(i + round) % SYSTEMS.length] as System);
     for (const sys of order) {
-      if (unavailable(sys, env) || failures.has(sys.key)) continue;
+      const key = `${fsys.key}/${sys.key}`;
+      if (unavailable(sys, env) || failures.has(key)) continue;
+      const n = sys.durability === 'full' ? opts.durableTickets : opts.lifecycleTickets;
       try {
-        const s = await runOnce(sys, n, opts, env, round);
-        samples.get(sys.key)?.push(s);
-        env.log(`  lifecycle round ${round + 1}/${opts.lifecycleRounds} ${sys.label}: ${Math.round(s.opsPerSec)} tickets/s (create ${Math.round(s.createMs)} ms, claim+submit ${Math.round(s.processMs)} ms)`);
+        const s = await runOnce(sys, n, fsys, opts);
+        samples.set(key, [...(samples.get(key) ?? []), s]);
+        env.log(`  [${fsys.key}] round ${round + 1}/${opts.lifecycleRounds} ${sys.label}: ${Math.round(s.opsPerSec)} tickets/s, ${Math.round(s.cpuUsPerTicket)} µs CPU/ticket (create ${Math.round(s.createMs)} ms, claim+submit ${Math.round(s.processMs)} ms)`);
       } catch (err) {
-        failures.set(sys.key, err instanceof Error ? err.message.split('\n')[0] ?? 'failed' : String(err));
-        env.log(`  lifecycle ${sys.label}: FAILED ${failures.get(sys.key)}`);
+        failures.set(key, err instanceof Error ? (err.message.split('\n')[0] ?? 'failed') : String(err));
+        env.log(`  [${fsys.key}] ${sys.label}: FAILED ${failures.get(key)}`);
       }
     }
   }
-  const ops = (key: string): number => median((samples.get(key) ?? []).map((s) => s.opsPerSec));
-  const why = (key: string): string | undefined => {
-    const sys = SYSTEMS.find((s) => s.key === key) as System;
-    const u = unavailable(sys, env) ?? failures.get(key);
-    return u ? `not run: ${u}` : undefined;
-  };
-  const rows: Row[] = [];
-  const add = (key: string, baseKey: string, baseLabel: string, target?: Target): void => {
-    const sys = SYSTEMS.find((s) => s.key === key) as System;
-    const problem = why(key) ?? why(baseKey);
-    if (problem) rows.push({ ...skippedRow(sys.label, problem, target), baselineLabel: baseLabel });
-    else rows.push(ratioRow(sys.label, ops(key), 'tickets/s', baseLabel, ops(baseKey), target));
-  };
-  add('tq1', 'bullmq', 'BullMQ + Redis', { text: '≥ 1× BullMQ', on: 'ratio', op: '>=', bound: 1 });
-  add('tq1', 'plainjob', 'plainjob', { text: '≥ 1.5× plainjob', on: 'ratio', op: '>=', bound: 1.5 });
-  add('tq1', 'raw1', 'raw floor, 1 process', { text: '≥ 0.7× raw floor', on: 'ratio', op: '>=', bound: 0.7 });
-  add('tq2', 'raw2', 'raw floor, 2 processes', { text: '≥ 0.7× raw floor', on: 'ratio', op: '>=', bound: 0.7 });
-  add('tq2', 'bullmq', 'BullMQ + Redis', { text: '≥ 1× BullMQ', on: 'ratio', op: '>=', bound: 1 });
-  add('tq1', 'proto1', 'protocol floor, 1 process');
-  add('tqsync', 'tq1', 'ticketq, 1 process (default Fs)');
-  add('tqfull', 'rawfsync', 'raw floor + fsync, 1 process');
-  add('tqfull', 'tq1', "ticketq, durability 'none'");
-  add('bullmq', 'plainjob', 'plainjob');
-  for (const key of ['raw1', 'raw2', 'rawfsync', 'proto1', 'plainjob']) {
-    const sys = SYSTEMS.find((s) => s.key === key) as System;
-    const problem = why(key);
-    rows.push(problem ? skippedRow(sys.label, problem) : { label: sys.label, value: ops(key), unit: 'tickets/s' });
+}
+
+export async function measureLifecycle(opts: BenchOptions, env: LifecycleEnv): Promise<Figure> {
+  const samples: Samples = new Map();
+  const failures = new Map<string, string>();
+  for (const sys of SYSTEMS) {
+    const u = unavailable(sys, env);
+    if (u) for (const f of ['disk', 'ext4j', 'tmpfs']) failures.set(`${f}/${sys.key}`, u);
   }
-  const phase = (key: string): string => {
-    const s = samples.get(key) ?? [];
-    return s.length === 0 ? 'n/a' : `create ${Math.round(median(s.map((x) => x.createMs)))} ms + claim/submit ${Math.round(median(s.map((x) => x.processMs)))} ms`;
-  };
+  const inodes = Math.max(200_000, Math.ceil(1.5 * opts.lifecycleRounds * (12 * opts.lifecycleTickets + 4 * opts.durableTickets)));
+  const filesystems = setUpFilesystems(benchParent(), inodes, opts.filesystems, env.log);
+  const wanted = filesystems.list.filter((f) => opts.filesystems.has(f.key));
+  try {
+    for (const fsys of wanted) {
+      if (fsys.base) await measureOn(fsys, opts, env, samples, failures);
+    }
+  } finally {
+    filesystems.tearDown();
+  }
+  const n = opts.lifecycleTickets;
   return {
     id: '1',
     title: '1. Lifecycle throughput',
     description:
-      `create → claim → submit of ${n.toLocaleString('en-US')} tickets whose input is the same ${PAYLOAD_BYTES}-byte JSON object; tickets per second over the whole ` +
-      `lifecycle (all created, then all claimed and submitted), median of ${opts.lifecycleRounds} rounds. ticketq uses the library API with durability ` +
-      `'none' unless stated, ${opts.tqConcurrency} claim/submit loops per process; the raw floor does the same directory moves with bare fs calls ` +
-      "(write into pending/, rename into claimed/, rename into completed/) through ticketq's Fs layer (the same synchronous calls ticketq makes), " +
-      'no queue logic, same processes and concurrency. The protocol floor makes exactly the file operations of ticketq\'s protocol (4 file creations, 6 renames, ' +
-      '1 link, 3 unlinks, 2 reads, 2 lstats per ticket: see bench/src/lifecycle-worker.ts) with none of its code. Every system runs in a sibling directory of one parent. Peers use their bulk-add ' +
-      'fast path (BullMQ addBulk in chunks of 1,000; plainjob addMany).',
-    rows,
+      `create → claim → submit of ${n.toLocaleString('en-US')} tickets (durability 'full' rows: ${opts.durableTickets.toLocaleString('en-US')}) whose input is a ${PAYLOAD_BYTES}-byte JSON object (the same for every system; each item has its own \`id\`, as real work items do, so ticketq records each item's key at birth); ` +
+      `tickets per second over the whole lifecycle (all created, then all claimed and submitted) and CPU time per ticket (user + system of every process the system runs, Redis included), ` +
+      `median of ${opts.lifecycleRounds} rounds, on ${wanted.map((f) => (f.problem ? `${f.label} (not run: ${f.problem})` : f.label)).join('; ')}. ` +
+      'On each filesystem the rounds of all systems are interleaved (order rotated every round), every round runs in a fresh sibling directory, and no directory is deleted until every round on that filesystem is done ' +
+      '(the project disk\'s are deleted when the whole bench ends; the loop ext4 and the tmpfs are unmounted). Systems are compared at equal durability. ' +
+      SYSTEM_NOTES.join(' '),
+    rows: lifecycleRows(wanted, samples, failures),
     notes: [
-      `Phases (median): ${SYSTEMS.filter((s) => (samples.get(s.key) ?? []).length > 0).map((s) => `${s.label}: ${phase(s.key)}`).join('; ')}.`,
-      "Durability is not equal: BullMQ runs on Redis with persistence off (`--save '' --appendonly no`), plainjob uses WAL with synchronous=NORMAL (no fsync per commit), ticketq 'none' never fsyncs, ticketq 'full' fsyncs every file and directory it changes.",
+      'CPU per ticket beside tickets/s: a system can be slow because the filesystem makes it wait (tickets/s low, CPU low) or because its code and system calls cost CPU (both). On 2 shared cores, the CPU column is the steadier one.',
     ],
+    extra: lifecycleTable(wanted, samples, failures),
   };
 }

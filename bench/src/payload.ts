@@ -17,3 +17,17 @@ export const PAYLOAD: Readonly<Record<string, unknown>> = Object.freeze({
 export const OUTPUT: Readonly<Record<string, unknown>> = Object.freeze({ summary: 'translated', tokens: 311 });
 
 export const PAYLOAD_BYTES = Buffer.byteLength(JSON.stringify(PAYLOAD));
+
+/**
+ * The i-th work item: PAYLOAD with its own `id`, as real work items have. Why: ticketq keys
+ * items by `id` and adds an item already in the run only once, so n copies of PAYLOAD would
+ * make one ticket. `tag` keeps ids of different processes apart.
+ */
+export function payloadItem(i: number, tag = ''): Record<string, unknown> {
+  return { ...PAYLOAD, id: `doc-${tag}${String(i).padStart(6, '0')}` };
+}
+
+/** n distinct work items (see payloadItem). */
+export function payloadItems(n: number, tag = ''): Record<string, unknown>[] {
+  return Array.from({ length: n }, (_, i) => payloadItem(i, tag));
+}

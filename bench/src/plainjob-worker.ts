@@ -1,7 +1,7 @@
 /**
- * Child process for figure 1: plainjob + better-sqlite3 (WAL, synchronous=NORMAL: plainjob's
- * own settings). Requests:
- *   {cmd:'open', file}
+ * Child process for figure 1: plainjob + better-sqlite3 (WAL; plainjob sets synchronous=NORMAL,
+ * the bench then sets the durability under test). Requests:
+ *   {cmd:'open', file, synchronous: 'OFF' | 'NORMAL' | 'FULL'}
  *   {cmd:'create', count}   addMany (one transaction: plainjob's fast path)
  *   {cmd:'process', count}  one worker until `count` jobs are done
  */
@@ -11,12 +11,20 @@ import { field, numField, serveRequests, type Message } from './child-rpc.js';
 import { PAYLOAD } from './payload.js';
 
 const silent = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
+const SYNC_MODES = ['OFF', 'NORMAL', 'FULL'];
 
 let queue: ReturnType<typeof defineQueue> | undefined;
 
 serveRequests(async (msg: Message): Promise<Message> => {
   if (msg.cmd === 'open') {
-    queue = defineQueue({ connection: better(new Database(field(msg, 'file'))), logger: silent });
+    const db = new Database(field(msg, 'file'));
+    queue = defineQueue({ connection: better(db), logger: silent });
+    const sync = field(msg, 'synchronous');
+    if (!SYNC_MODES.includes(sync)) throw new Error(`unknown synchronous mode ${sync}`);
+    // Why after defineQueue: plainjob's better() sets its own synchronous=NORMAL on the connection.
+    db.pragma(`synchronous = ${sync}`);
+    const now = db.pragma('synchronous', { simple: true });
+    if (now !== SYNC_MODES.indexOf(sync)) throw new Error(`synchronous is ${String(now)}, wanted ${sync}`);
     return {};
   }
   if (!queue) throw new Error('open first');

@@ -5,7 +5,7 @@
  */
 import { addTickets, claimTicket, createRun, itemsOf, submitTicket } from './ticketq.js';
 import { nodeFs, type Fs } from '../../dist/index.js';
-import { OUTPUT, PAYLOAD } from './payload.js';
+import { OUTPUT, PAYLOAD, payloadItems } from './payload.js';
 import { runLimited } from './run-limited.js';
 import { makeTempDir, removeDir } from './temp-dir.js';
 import { syncFs } from './sync-fs.js';
@@ -42,7 +42,7 @@ try {
   const ctx = await createRun(root, 'p', { pipeline: { stages: { work: {} }, cascade: [] }, durability, ...(fsImpl ? { fs: fsImpl } : {}) });
   calls.clear();
   let t = performance.now();
-  await addTickets(ctx, 'work', itemsOf(Array.from({ length: n }, () => ({ ...PAYLOAD }))));
+  await addTickets(ctx, 'work', itemsOf(payloadItems(n)));
   const createMs = performance.now() - t;
   const createCalls = perTicket();
   calls.clear();

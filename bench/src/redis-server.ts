@@ -1,11 +1,23 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 
-/** A throwaway Redis for BullMQ: loopback only, random free port, no persistence. */
+/** A throwaway Redis for BullMQ: loopback only, random free port. */
 export interface RedisHandle {
   port: number;
+  /** For its CPU time (/proc/<pid>/stat): BullMQ's cost is mostly spent in Redis. */
+  pid: number;
   flushAll(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * 'none': no persistence (`--save '' --appendonly no`), the equal of ticketq durability 'none'.
+ * 'always': `--appendonly yes --appendfsync always`, every write fsynced to the AOF before the
+ * reply, the equal of ticketq 'full'. `dir` is where Redis keeps its files: the filesystem under test.
+ */
+export interface RedisOptions {
+  persistence: 'none' | 'always';
+  dir?: string;
 }
 
 function onPath(cmd: string): boolean {
@@ -56,9 +68,11 @@ async function redisCommand(port: number, command: string): Promise<string> {
   });
 }
 
-export async function startRedis(): Promise<RedisHandle> {
+export async function startRedis(opts: RedisOptions = { persistence: 'none' }): Promise<RedisHandle> {
   const port = await freePort();
-  const proc: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const persistence = opts.persistence === 'always' ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, ...(opts.dir ? ['--dir', opts.dir] : []), '--daemonize', 'no', '--loglevel', 'warning'];
+  const proc: ChildProcess = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'] });
   let exited = false;
   const exitP = new Promise<void>((resolve) => proc.once('exit', () => { exited = true; resolve(); }));
   const deadline = Date.now() + 15_000;
@@ -77,6 +91,7 @@ export async function startRedis(): Promise<RedisHandle> {
   }
   return {
     port,
+    pid: proc.pid ?? -1,
     async flushAll() {
       const reply = await redisCommand(port, 'FLUSHALL');
       if (reply !== '+OK') throw new Error(`FLUSHALL answered ${reply}`);

@@ -22,6 +22,16 @@ export interface Row {
   /** Set when the row could not be measured (a peer missing, the daemon not there yet). */
   status?: string;
   note?: string;
+  /** CPU time per unit (user + system, µs), of the row and of its baseline, when measured. */
+  cpu?: number;
+  baselineCpu?: number;
+}
+
+/** Which run measured a figure (a --merge'd figure keeps its own). */
+export interface Provenance {
+  command: string;
+  generated_at: string;
+  seconds: number;
 }
 
 export interface Figure {
@@ -30,6 +40,9 @@ export interface Figure {
   description: string;
   rows: Row[];
   notes: string[];
+  /** Markdown rendered after the notes (a table of every system, say). */
+  extra?: string;
+  measured?: Provenance;
 }
 
 export interface Report {
@@ -103,20 +116,26 @@ export function renderMarkdown(report: Report, appendix = ''): string {
   const summary: string[] = [];
   const body: string[] = [];
   for (const f of report.figures) {
-    body.push(`## ${f.title}`, '', f.description, '');
-    body.push('| Measurement | Value | Baseline (same run) | Ratio | Target | Verdict |', '| --- | ---: | --- | ---: | --- | --- |');
+    body.push(`## ${f.title}`, '');
+    const by = f.measured ?? { command: report.command, generated_at: report.generated_at, seconds: Number.NaN };
+    body.push(`*Measured by \`${by.command}\` on ${by.generated_at}${Number.isFinite(by.seconds) ? ` in ${Math.round(by.seconds)} s` : ''}.*`, '');
+    body.push(f.description, '');
+    const withCpu = f.rows.some((r) => r.cpu !== undefined);
+    body.push(`| Measurement | Value | Baseline (same run) | Ratio |${withCpu ? ' CPU µs/unit (row / baseline) |' : ''} Target | Verdict |`, `| --- | ---: | --- | ---: |${withCpu ? ' ---: |' : ''} --- | --- |`);
     for (const r of f.rows) {
       const v = verdict(r);
       const value = r.status ? `*${r.status}*` : fmt(r.value, r.unit);
       const base = r.baselineLabel !== undefined ? `${r.baselineLabel}${r.baseline !== undefined && !r.status ? `: ${fmt(r.baseline, r.unit)}` : ''}` : '';
       const ratio = r.ratio === undefined || r.status ? '' : Number.isFinite(r.ratio) ? `${fmt(r.ratio)}×` : '—';
+      const cpu = !withCpu ? '' : r.cpu === undefined || r.status ? ' |' : ` ${fmt(r.cpu)}${r.baselineCpu !== undefined ? ` / ${fmt(r.baselineCpu)}` : ''} |`;
       const label = r.note ? `${r.label} <sub>(${r.note})</sub>` : r.label;
-      body.push(`| ${label} | ${value} | ${base} | ${ratio} | ${r.target?.text ?? ''} | ${v === 'met' ? '✅ met' : v === 'missed' ? '❌ missed' : r.status && r.target ? 'not measured' : ''} |`);
-      if (r.target) summary.push(`| ${f.title.replace(/^(\d+)\..*/, '$1')} | ${r.label} | ${r.target.text} | ${r.status ? `not measured (${r.status})` : v} |`);
+      body.push(`| ${label} | ${value} | ${base} | ${ratio} |${cpu} ${r.target?.text ?? ''} | ${v === 'met' ? '✅ met' : v === 'missed' ? '❌ missed' : r.status && r.target ? 'not measured' : ''} |`);
+      if (r.target) summary.push(`| ${f.title.replace(/^(\d+)\..*/, '$1')} | ${r.label}${r.baselineLabel ? ` vs ${r.baselineLabel}` : ''} | ${r.target.text} | ${r.status ? `not measured (${r.status})` : v} |`);
     }
     body.push('');
     for (const n of f.notes) body.push(`- ${n}`);
     if (f.notes.length > 0) body.push('');
+    if (f.extra) body.push(f.extra, '');
   }
   lines.push('## Targets at a glance', '', '| Fig. | Row | Target | Verdict |', '| --- | --- | --- | --- |', ...summary, '', ...body);
   return `${lines.join('\n')}\n${appendix}`;

@@ -7,10 +7,9 @@ let base: string | undefined;
 
 /**
  * One parent directory for every measurement of this bench process.
- * Why: on ext4 a new top-level directory is spread to another block group, and on this kind of
- * machine the cost of creating a file differs by 20× between groups (measured: 20 µs vs 450 µs
- * per creation). Systems measured in sibling directories of one parent are compared on the same
- * ground; systems in unrelated temp directories would be compared on luck.
+ * Why: systems measured in sibling directories of one parent share the same ground (on ext4,
+ * a new top-level directory may land in another block group); the large differences once
+ * blamed on block groups came from recently freed inodes (see removeLater).
  */
 function benchBase(): string {
   if (base === undefined) {
@@ -28,9 +27,30 @@ function benchBase(): string {
   return base;
 }
 
-/** A fresh directory for one measurement; the harness removes it afterwards (not timed). */
-export async function makeTempDir(label: string): Promise<string> {
-  return mkdtemp(join(benchBase(), `${label}-`));
+/** A fresh directory for one measurement (under `base`, default the bench's temp parent on the project disk). */
+export async function makeTempDir(label: string, base?: string): Promise<string> {
+  return mkdtemp(join(base ?? benchBase(), `${label}-`));
+}
+
+/** The parent of every measurement of this bench process on the project disk. */
+export function benchParent(): string {
+  return benchBase();
+}
+
+const deferred: string[] = [];
+
+/**
+ * Remove `dir` only when the whole bench is done (removeDeferred).
+ * Why: on ext4 without a journal, creating files in the minutes after many deletions costs
+ * milliseconds each (the allocator skips recently freed inodes), so deleting one system's
+ * files right before another's round would tax the later one.
+ */
+export function removeLater(dir: string): void {
+  deferred.push(dir);
+}
+
+export async function removeDeferred(): Promise<void> {
+  for (const dir of deferred.splice(0)) await removeDir(dir);
 }
 
 export async function removeDir(dir: string): Promise<void> {
