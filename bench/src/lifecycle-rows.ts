@@ -78,3 +78,33 @@ export function lifecycleTable(filesystems: BenchFilesystem[], samples: Samples,
   const notes = why.length > 0 ? `\nNot run: ${[...new Set(why.map(([k, v]) => `${systemOf(k.split('/')[1] ?? '').label}: ${v}`))].join('; ')}.\n` : '';
   return `All systems (medians; † = durable, smaller ticket count):\n\n${lines.join('\n')}\n${notes}`;
 }
+
+/** µs per filesystem operation on each filesystem (measure-fs-ops.ts), measured after its rounds. */
+export function fsOpsTable(filesystems: BenchFilesystem[], fsOps: Map<string, Map<string, number>>): string {
+  const measured = filesystems.filter((f) => fsOps.has(f.key));
+  if (measured.length === 0) return '';
+  const ops = [...(fsOps.get(measured[0]?.key ?? '') ?? new Map<string, number>()).keys()];
+  const lines = [`| operation, µs per call (synchronous, one after another) | ${measured.map((f) => SHORT[f.key]).join(' | ')} |`, `| --- | ${measured.map(() => '---:').join(' | ')} |`];
+  for (const op of ops) lines.push(`| ${op} | ${measured.map((f) => (fsOps.get(f.key)?.get(op) ?? Number.NaN).toFixed(1)).join(' | ')} |`);
+  return `What single file operations cost on each filesystem, measured right after its rounds (bench/src/measure-fs-ops.ts; \`node bench/dist/fs-op-costs.js\` runs it alone):\n\n${lines.join('\n')}\n`;
+}
+
+/** The medians and fs-op costs, for the analysis: "ops/<fs>", "cpu/<fs>" (by system key) and "fsops/<fs>" (by operation). */
+export function lifecycleData(filesystems: BenchFilesystem[], samples: Samples, fsOps: Map<string, Map<string, number>>): Record<string, Record<string, number>> {
+  const data: Record<string, Record<string, number>> = {};
+  for (const f of filesystems) {
+    const ops: Record<string, number> = {};
+    const cpu: Record<string, number> = {};
+    for (const sys of SYSTEMS) {
+      const key = `${f.key}/${sys.key}`;
+      if (!samples.get(key)?.length) continue;
+      ops[sys.key] = stat(samples, key, (s) => s.opsPerSec);
+      cpu[sys.key] = stat(samples, key, (s) => s.cpuUsPerTicket);
+    }
+    data[`ops/${f.key}`] = ops;
+    data[`cpu/${f.key}`] = cpu;
+    const costs = fsOps.get(f.key);
+    if (costs) data[`fsops/${f.key}`] = Object.fromEntries(costs);
+  }
+  return data;
+}

@@ -4,7 +4,8 @@ import type { BenchOptions } from './bench-options.js';
 import { setUpFilesystems, type BenchFilesystem } from './bench-filesystems.js';
 import { startChild, numField, type Child } from './child-rpc.js';
 import { SYSTEMS, SYSTEM_NOTES, type System } from './lifecycle-systems.js';
-import { lifecycleRows, lifecycleTable, type Samples, type Sample } from './lifecycle-rows.js';
+import { fsOpsTable, lifecycleData, lifecycleRows, lifecycleTable, type Samples, type Sample } from './lifecycle-rows.js';
+import { measureFsOps } from './measure-fs-ops.js';
 import type { PeerStatus } from './peer-setup.js';
 import { sampleProc } from './proc-sample.js';
 import { startRedis, type RedisHandle } from './redis-server.js';
@@ -126,9 +127,15 @@ export async function measureLifecycle(opts: BenchOptions, env: LifecycleEnv): P
   const inodes = Math.max(200_000, Math.ceil(1.5 * opts.lifecycleRounds * (12 * opts.lifecycleTickets + 4 * opts.durableTickets)));
   const filesystems = setUpFilesystems(benchParent(), inodes, opts.filesystems, env.log);
   const wanted = filesystems.list.filter((f) => opts.filesystems.has(f.key));
+  const fsOps = new Map<string, Map<string, number>>();
   try {
     for (const fsys of wanted) {
-      if (fsys.base) await measureOn(fsys, opts, env, samples, failures);
+      if (!fsys.base) continue;
+      await measureOn(fsys, opts, env, samples, failures);
+      // After the rounds: its unlinks must not tax them.
+      const dir = await makeTempDir('fsops', fsys.base);
+      if (fsys.key === 'disk') removeLater(dir);
+      fsOps.set(fsys.key, measureFsOps(dir, opts.quick ? 500 : 2000, opts.quick ? 1 : 3));
     }
   } finally {
     filesystems.tearDown();
@@ -148,6 +155,7 @@ export async function measureLifecycle(opts: BenchOptions, env: LifecycleEnv): P
     notes: [
       'CPU per ticket beside tickets/s: a system can be slow because the filesystem makes it wait (tickets/s low, CPU low) or because its code and system calls cost CPU (both). On 2 shared cores, the CPU column is the steadier one.',
     ],
-    extra: lifecycleTable(wanted, samples, failures),
+    extra: `${lifecycleTable(wanted, samples, failures)}\n${fsOpsTable(wanted, fsOps)}`,
+    data: lifecycleData(wanted, samples, fsOps),
   };
 }

@@ -43,6 +43,8 @@ export interface Figure {
   /** Markdown rendered after the notes (a table of every system, say). */
   extra?: string;
   measured?: Provenance;
+  /** Numbers the analysis reads back (tables keyed by name, then by entry). */
+  data?: Record<string, Record<string, number>>;
 }
 
 export interface Report {
@@ -130,7 +132,7 @@ export function renderMarkdown(report: Report, appendix = ''): string {
       const cpu = !withCpu ? '' : r.cpu === undefined || r.status ? ' |' : ` ${fmt(r.cpu)}${r.baselineCpu !== undefined ? ` / ${fmt(r.baselineCpu)}` : ''} |`;
       const label = r.note ? `${r.label} <sub>(${r.note})</sub>` : r.label;
       body.push(`| ${label} | ${value} | ${base} | ${ratio} |${cpu} ${r.target?.text ?? ''} | ${v === 'met' ? '✅ met' : v === 'missed' ? '❌ missed' : r.status && r.target ? 'not measured' : ''} |`);
-      if (r.target) summary.push(`| ${f.title.replace(/^(\d+)\..*/, '$1')} | ${r.label}${r.baselineLabel ? ` vs ${r.baselineLabel}` : ''} | ${r.target.text} | ${r.status ? `not measured (${r.status})` : v} |`);
+      if (r.target) summary.push(`| ${f.title.replace(/^(\d+)\..*/, '$1')} | ${r.label}${r.baselineLabel && r.target.on === 'ratio' ? ` vs ${r.baselineLabel}` : ''} | ${r.target.text} | ${r.status ? `not measured (${r.status})` : v} |`);
     }
     body.push('');
     for (const n of f.notes) body.push(`- ${n}`);
