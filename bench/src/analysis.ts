@@ -1,5 +1,6 @@
 import type { Report, Row } from './report.js';
 import { renderLifecycleAnalysis } from './analysis-lifecycle.js';
+import { renderShapeAnalysis } from './analysis-shape.js';
 
 /** The row whose label starts with `label` (and whose baseline starts with `base`, when given). */
 function find(report: Report, figure: string, label: string, base?: string): Row | undefined {
@@ -97,5 +98,6 @@ ${renderLifecycleAnalysis(report)}
   durable submit and birth (the default durability is 'full'): a chain of fsyncs (the new version, then the
   directories, then the child's staged and registry files, written in parallel) before the child is renamed
   into \`pending/\`. A watcher that writes one file without fsync has none of that.
-`;
+
+${renderShapeAnalysis(report)}`;
 }

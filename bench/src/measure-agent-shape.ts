@@ -3,7 +3,6 @@
  * tickets: how much wall time the queue adds per ticket over the ideal 1,000 × 50 / 16 ms, next
  * to BullMQ's; and what the `tq work` runner adds per ticket over running the same command bare.
  */
-import { spawnSync } from 'node:child_process';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BenchOptions } from './bench-options.js';
@@ -12,6 +11,7 @@ import type { LifecycleEnv } from './measure-lifecycle.js';
 import { startRedis, type RedisHandle } from './redis-server.js';
 import { ratioRow, skippedRow, type Figure, type Row } from './report.js';
 import { median } from './stats.js';
+import { checkOk, timeNode, timeShell } from './spawn-timed.js';
 import { makeTempDir, removeDir } from './temp-dir.js';
 import { addTickets, createRun, itemsOf, TQ_BIN } from './ticketq.js';
 import { PAYLOAD, payloadItems } from './payload.js';
@@ -55,26 +55,36 @@ async function shapeRound(sys: ShapeSystem, opts: BenchOptions): Promise<number>
 /** The program `tq work` runs per ticket, and the bare loop runs as often: copy stdin to stdout. */
 const ECHO = "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>process.stdout.write(s))";
 
-/** Wall ms of `tq work --until-empty` over `count` tickets, and of a shell loop running the program as often. */
-async function runnerRound(count: number): Promise<{ tqMs: number; bareMs: number }> {
+interface RunnerSample {
+  tqMs: number;
+  tqCpuMs: number;
+  bareMs: number;
+  bareCpuMs: number;
+}
+
+/**
+ * `tq work --until-empty` over `count` tickets, and a bash loop running the program as often:
+ * wall and CPU time of each (CPU includes the programs: both wait for them). `bareFirst`
+ * alternates the order between rounds.
+ */
+async function runnerRound(count: number, bareFirst: boolean): Promise<RunnerSample> {
   const root = await makeTempDir('work');
   try {
     const ctx = await createRun(root, 'w', { pipeline: { stages: { work: {} }, cascade: [] } });
     await addTickets(ctx, 'work', itemsOf(payloadItems(count)));
     const input = join(root, 'input.json');
     await writeFile(input, JSON.stringify(PAYLOAD));
-    let t = performance.now();
-    const tq = spawnSync(process.execPath, [TQ_BIN, '--root', root, 'work', 'w', '--stage', 'work', '--until-empty', '--poll', '50ms', '--', process.execPath, '-e', ECHO], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
-    const tqMs = performance.now() - t;
-    if (tq.status !== 0) throw new Error(`tq work exited ${tq.status ?? tq.signal}: ${(tq.stderr ?? '').slice(0, 300)}`);
+    const bare = (): { ms: number; cpuMs: number } => {
+      const r = timeShell(`for i in $(seq ${count}); do "$0" -e "$1" < "$2" || exit 1; done`, [process.execPath, ECHO, input]);
+      if (r.status !== 0 || !Number.isFinite(r.ms)) throw new Error(`the bare loop exited ${r.status}`);
+      return r;
+    };
+    const b1 = bareFirst ? bare() : undefined;
+    const tq = checkOk(timeNode([TQ_BIN, '--root', root, 'work', 'w', '--stage', 'work', '--until-empty', '--poll', '50ms', '--', process.execPath, '-e', ECHO], { discardStdout: true }), 'tq work');
     const completed = (await readdir(join(root, 'w', 'completed', 'work'))).filter((f) => f.endsWith('.json')).length;
     if (completed !== count) throw new Error(`tq work completed ${completed} of ${count}`);
-    t = performance.now();
-    const loop = `for i in $(seq ${count}); do "$0" -e "$1" < "$2" > /dev/null || exit 1; done`;
-    const bare = spawnSync('bash', ['-c', loop, process.execPath, ECHO, input], { stdio: 'ignore' });
-    const bareMs = performance.now() - t;
-    if (bare.status !== 0) throw new Error(`the bare loop exited ${bare.status ?? bare.signal}`);
-    return { tqMs, bareMs };
+    const b = b1 ?? bare();
+    return { tqMs: tq.ms, tqCpuMs: tq.cpuMs, bareMs: b.ms, bareCpuMs: b.cpuMs };
   } finally {
     await removeDir(root);
   }
@@ -86,8 +96,8 @@ export async function measureAgentShape(opts: BenchOptions, env: LifecycleEnv): 
   const walls = new Map<string, number[]>();
   const failures = new Map<string, string>();
   const bullmqProblem = env.peers.bullmq ?? env.redisProblem;
-  const workCount = opts.quick ? 20 : 100;
-  const runner = { tq: [] as number[], bare: [] as number[] };
+  const workCount = opts.quick ? 20 : 50;
+  const runner: RunnerSample[] = [];
   for (let round = 0; round < opts.shapeRounds; round += 1) {
     for (const sys of SHAPE_SYSTEMS) {
       if ((sys.kind === 'bullmq' && bullmqProblem) || failures.has(sys.key)) continue;
@@ -101,10 +111,9 @@ export async function measureAgentShape(opts: BenchOptions, env: LifecycleEnv): 
       }
     }
     try {
-      const r = await runnerRound(workCount);
-      runner.tq.push(r.tqMs);
-      runner.bare.push(r.bareMs);
-      env.log(`  tq work round ${round + 1}: ${Math.round(r.tqMs)} ms vs bare loop ${Math.round(r.bareMs)} ms for ${workCount} runs`);
+      const r = await runnerRound(workCount, round % 2 === 1);
+      runner.push(r);
+      env.log(`  tq work round ${round + 1}: ${Math.round(r.tqMs)} ms (CPU ${Math.round(r.tqCpuMs)} ms) vs bare loop ${Math.round(r.bareMs)} ms (CPU ${Math.round(r.bareCpuMs)} ms) for ${workCount} runs`);
     } catch (err) {
       failures.set('runner', err instanceof Error ? (err.message.split('\n')[0] ?? 'failed') : String(err));
     }
@@ -118,10 +127,14 @@ export async function measureAgentShape(opts: BenchOptions, env: LifecycleEnv): 
     const problem = why(a) ?? why(b);
     rows.push(problem ? { ...skippedRow(`queue overhead per ticket: ${la}`, `not run: ${problem}`), baselineLabel: lb } : ratioRow(`queue overhead per ticket: ${la}`, overhead(a), 'ms', lb, overhead(b)));
   }
-  const runnerProblem = failures.get('runner') ?? (runner.tq.length === 0 ? 'no samples' : undefined);
-  const perRun = (median(runner.tq) - median(runner.bare)) / workCount;
-  rows.push(runnerProblem ? skippedRow('`tq work` runner overhead per ticket', `not run: ${runnerProblem}`) : { label: '`tq work` runner overhead per ticket', value: perRun, unit: 'ms', note: `${workCount} runs: ${Math.round(median(runner.tq))} ms with tq work vs ${Math.round(median(runner.bare))} ms bare` });
-  rows.push(runnerProblem ? skippedRow('the program run bare, per run', `not run: ${runnerProblem}`) : { label: 'the program run bare (node -e, stdin to stdout), per run', value: median(runner.bare) / workCount, unit: 'ms' });
+  const runnerProblem = failures.get('runner') ?? (runner.length === 0 ? 'no samples' : undefined);
+  const med = (pick: (r: RunnerSample) => number): number => median(runner.map(pick));
+  if (runnerProblem) rows.push(skippedRow('`tq work` runner overhead per ticket', `not run: ${runnerProblem}`));
+  else {
+    rows.push({ label: '`tq work` runner overhead per ticket, wall time', value: (med((r) => r.tqMs) - med((r) => r.bareMs)) / workCount, unit: 'ms', note: `${workCount} runs: ${Math.round(med((r) => r.tqMs))} ms with tq work vs ${Math.round(med((r) => r.bareMs))} ms bare` });
+    rows.push({ label: '`tq work` runner overhead per ticket, CPU time', value: (med((r) => r.tqCpuMs) - med((r) => r.bareCpuMs)) / workCount, unit: 'ms', note: `${Math.round(med((r) => r.tqCpuMs))} ms vs ${Math.round(med((r) => r.bareCpuMs))} ms, the programs included` });
+    rows.push({ label: 'the program run bare (node -e, stdin to stdout), per run, wall time', value: med((r) => r.bareMs) / workCount, unit: 'ms' });
+  }
   return {
     id: '7',
     title: '7. Agent-like jobs',
@@ -129,7 +142,7 @@ export async function measureAgentShape(opts: BenchOptions, env: LifecycleEnv): 
       `${n.toLocaleString('en-US')} tickets, ${opts.shapeWorkers} workers, each job waiting ${opts.shapeJobMs} ms (an agent call: waiting, not CPU), on the project disk, median of ${opts.shapeRounds} rounds. ` +
       `Queue overhead per ticket = (wall time of create + process − the ideal ${n.toLocaleString('en-US')} × ${opts.shapeJobMs} / ${opts.shapeWorkers} = ${Math.round(ideal)} ms) ÷ ${n.toLocaleString('en-US')}: what the queue adds to a batch of agent jobs, amortized per ticket. ` +
       `The \`tq work\` rows run \`tq work <run> --stage work --until-empty -- node -e <copy stdin to stdout>\` (concurrency 1, the default durability) over ${workCount} tickets, and a bash loop running the same program ${workCount} times with the input on stdin; ` +
-      'the runner overhead is the difference ÷ the runs (it includes starting `tq` once, claiming, heartbeats, writing the log and submitting).',
+      'the runner overhead is the difference ÷ the runs (it includes starting `tq` once, claiming, heartbeats, writing the log and submitting), in wall time and in CPU time (bash\'s `time`: the process and the programs it waited for; the two are run in alternating order).',
     rows,
     notes: [],
   };

@@ -51,8 +51,9 @@ export async function measureListing(opts: BenchOptions, log: (l: string) => voi
       const label = size.toLocaleString('en-US');
       log(`  making a run of ${label} tickets...`);
       const t0 = performance.now();
-      const ctx = await makeBigRun({ root, runId: 'big', tickets: size, completed: 0.25, claimed: 0.05, workers: 16 }, log);
-      notes.push(`${label}-ticket run (70% pending, 25% completed, 5% claimed by 16 workers, plus registry entries) written in ${Math.round((performance.now() - t0) / 1000)} s with bare fs calls.`);
+      // Why no registry: neither tq status nor tq list reads it, and it halves the time to write a million tickets.
+      const ctx = await makeBigRun({ root, runId: 'big', tickets: size, completed: 0.25, claimed: 0.05, workers: 16, registry: false }, log);
+      notes.push(`${label}-ticket run (70% pending, 25% completed, 5% claimed by 16 workers; no registry entries, which neither command reads) written in ${Math.round((performance.now() - t0) / 1000)} s with bare fs calls.`);
       const runDir = ctx.paths.dir;
       const t: Record<string, number[]> = { status: [], list: [], bareCount: [], barePrint: [], libStatus: [], libList: [], bareLib: [] };
       for (let r = -1; r < opts.listingRounds; r += 1) {

@@ -31,6 +31,17 @@ export function timeNode(args: string[], opts: { cwd?: string; env?: NodeJS.Proc
   return { ms: Number(m[1]) * 1000, cpuMs: (Number(m[2]) + Number(m[3])) * 1000, result };
 }
 
+/**
+ * Wall and CPU time (the shell's children included) of a bash compound command run under
+ * `time`, e.g. a for loop; `args` are $0, $1, ... of the script.
+ */
+export function timeShell(script: string, args: string[]): { ms: number; cpuMs: number; status: number | null } {
+  const r = spawnSync('bash', ['-c', `TIMEFORMAT='%3R %3U %3S'; time { ${script}; } > /dev/null`, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  const m = /(\d+\.\d+) (\d+\.\d+) (\d+\.\d+)\s*$/.exec(r.stderr ?? '');
+  if (!m) return { ms: Number.NaN, cpuMs: Number.NaN, status: r.status };
+  return { ms: Number(m[1]) * 1000, cpuMs: (Number(m[2]) + Number(m[3])) * 1000, status: r.status };
+}
+
 /** Fail loudly: a benchmark of a command that errored measures nothing. */
 export function checkOk(t: Timed, what: string, allowed: number[] = [0]): Timed {
   if (t.result.error) throw t.result.error;
