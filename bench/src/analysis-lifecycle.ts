@@ -61,7 +61,7 @@ function recentlyDeleted(fig: Figure, diskLabel: string): string {
   return (
     `Earlier reports explained the cost of creating a file on this machine by ext4 block groups ("creation costs 24× a rename") and concluded, from ticketq at 1.10× its protocol floor, that "the code costs nothing measurable". Neither holds. ` +
     `${noJournal ? 'The project disk is ext4 without a journal, where' : 'On ext4 without a journal (the project disk was that when the issue was filed),'} the inode allocator skips inodes freed in the last minutes (\`recently_deleted()\` in fs/ext4/ialloc.c), so creating files right after many deletions costs far more than creating them otherwise; ` +
-    `the old harness deleted each system's directory right before the next system's round, so later systems paid for earlier ones' deletions, and a protocol that frees inodes (ticketq's freed 2 per ticket) slows its own later creations.${probe} ` +
+    `the old harness deleted each system's directory right before the next system's round, so later systems paid for earlier ones' deletions, and a protocol that frees inodes (the pre-issue-16 protocol freed 2 per ticket) slows its own later creations.${probe} ` +
     'This harness deletes nothing on a filesystem until every round on it is done, and runs the same rounds on tmpfs and on a journaled ext4, where that penalty does not exist. ' +
     'The protocol floor only replayed file operations; the CPU column shows what the code adds on top of them.'
   );

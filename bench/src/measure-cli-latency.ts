@@ -11,6 +11,28 @@ import { addTickets, createRun, itemsOf, REPO_ROOT, TQ_BIN } from './ticketq.js'
 const TARGET = { text: '≤ 1.5× node -e 0', on: 'ratio', op: '<=', bound: 1.5 } as const;
 const CPU_TARGET = { text: '≤ 1.5× node -e 0 (CPU)', on: 'ratio', op: '<=', bound: 1.5 } as const;
 
+/** Wall-time rows (medians `m`), then CPU-time rows (medians `c`), each ÷ `node -e 0` measured the same way. */
+function cliRows(m: (k: string) => number, c: (k: string) => number): Row[] {
+  const node = m('node');
+  return [
+    ratioRow('tq claim', m('claim'), 'ms', 'node -e 0', node, TARGET),
+    ratioRow('tq submit', m('submit'), 'ms', 'node -e 0', node, TARGET),
+    ratioRow('tq status', m('status'), 'ms', 'node -e 0', node, TARGET),
+    ratioRow('tq claim, CPU time', c('claim'), 'ms', 'node -e 0, CPU time', c('node'), CPU_TARGET),
+    ratioRow('tq submit, CPU time', c('submit'), 'ms', 'node -e 0, CPU time', c('node'), CPU_TARGET),
+    ratioRow('tq status, CPU time', c('status'), 'ms', 'node -e 0, CPU time', c('node'), CPU_TARGET),
+    ratioRow('tq claim, bundle without its V8 code cache (TQ_CODE_CACHE=0)', m('nclaim'), 'ms', 'node -e 0', node),
+    ratioRow('tq status, bundle without its V8 code cache', m('nstatus'), 'ms', 'node -e 0', node),
+    ratioRow('tq claim, unbundled tsc output (dist/cli/main.js)', m('uclaim'), 'ms', 'node -e 0', node),
+    ratioRow('tq status, unbundled tsc output', m('ustatus'), 'ms', 'node -e 0', node),
+    ratioRow('node + import zod only', m('zod'), 'ms', 'node -e 0', node),
+    ratioRow('node + import yargs only', m('yargs'), 'ms', 'node -e 0', node),
+    ratioRow('node + import chokidar only', m('chokidar'), 'ms', 'node -e 0', node),
+    ratioRow('node + import dist/index.js (library, no yargs)', m('index'), 'ms', 'node -e 0', node),
+    ratioRow('node + load the CLI bundle with its code cache (no command)', m('main'), 'ms', 'node -e 0', node),
+  ];
+}
+
 /**
  * Figure 2: wall and CPU time of one `tq` command, start to exit, ÷ `node -e 0`. Also what loading
  * costs: spawning a process that only imports a module tells how much of `tq claim` is
@@ -84,23 +106,7 @@ export async function measureCliLatency(opts: BenchOptions, log: (l: string) => 
     const c = (k: string): number => median(cpu[k] ?? []);
     log(`  cli CPU medians (ms): ${Object.keys(cpu).map((k) => `${k} ${Math.round(c(k))}`).join(', ')}`);
     const node = m('node');
-    const rows: Row[] = [
-      ratioRow('tq claim', m('claim'), 'ms', 'node -e 0', node, TARGET),
-      ratioRow('tq submit', m('submit'), 'ms', 'node -e 0', node, TARGET),
-      ratioRow('tq status', m('status'), 'ms', 'node -e 0', node, TARGET),
-      ratioRow('tq claim, CPU time', c('claim'), 'ms', 'node -e 0, CPU time', c('node'), CPU_TARGET),
-      ratioRow('tq submit, CPU time', c('submit'), 'ms', 'node -e 0, CPU time', c('node'), CPU_TARGET),
-      ratioRow('tq status, CPU time', c('status'), 'ms', 'node -e 0, CPU time', c('node'), CPU_TARGET),
-      ratioRow('tq claim, bundle without its V8 code cache (TQ_CODE_CACHE=0)', m('nclaim'), 'ms', 'node -e 0', node),
-      ratioRow('tq status, bundle without its V8 code cache', m('nstatus'), 'ms', 'node -e 0', node),
-      ratioRow('tq claim, unbundled tsc output (dist/cli/main.js)', m('uclaim'), 'ms', 'node -e 0', node),
-      ratioRow('tq status, unbundled tsc output', m('ustatus'), 'ms', 'node -e 0', node),
-      ratioRow('node + import zod only', m('zod'), 'ms', 'node -e 0', node),
-      ratioRow('node + import yargs only', m('yargs'), 'ms', 'node -e 0', node),
-      ratioRow('node + import chokidar only', m('chokidar'), 'ms', 'node -e 0', node),
-      ratioRow('node + import dist/index.js (library, no yargs)', m('index'), 'ms', 'node -e 0', node),
-      ratioRow('node + load the CLI bundle with its code cache (no command)', m('main'), 'ms', 'node -e 0', node),
-    ];
+    const rows = cliRows(m, c);
     const load = m('main') - node;
     const work = m('claim') - m('main');
     return {
