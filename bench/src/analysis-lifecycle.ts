@@ -75,7 +75,8 @@ function verdicts(fig: Figure): string {
     if (rows.length === 0) continue;
     const met = rows.filter((r) => verdict(r) === 'met').length;
     const missed = rows.filter((r) => verdict(r) === 'missed').map((r) => `${r.label.slice(prefix.length + 1)} vs ${r.baselineLabel ?? ''} ${r2(r.ratio)}`);
-    out.push(`- ${name}: ${met} of ${rows.length} targets met${missed.length > 0 ? `; missed: ${missed.join(', ')}` : ''}.`);
+    const unmeasured = rows.filter((r) => verdict(r) === '').length;
+    out.push(`- ${name}: ${met} of ${rows.length - unmeasured} measured targets met${missed.length > 0 ? `; missed: ${missed.join(', ')}` : ''}${unmeasured > 0 ? `; ${unmeasured} not measured (see the table)` : ''}.`);
   }
   return out.join('\n');
 }

@@ -21,6 +21,11 @@ function num(r: Row | undefined, digits = 0): string {
  * (node --cpu-prof, strace -f -w -c, bench/dist/profile-lifecycle.js, bench/dist/fs-op-costs.js).
  * Counts are exact; times and ratios come from this run's report.
  */
+function shapeSection(report: Report): string {
+  const text = renderShapeAnalysis(report);
+  return text ? `\n${text}` : '';
+}
+
 export function renderAnalysis(report: Report): string {
   const claim = find(report, '2', 'tq claim');
   const claimCpu = find(report, '2', 'tq claim, CPU');
@@ -98,6 +103,5 @@ ${renderLifecycleAnalysis(report)}
   durable submit and birth (the default durability is 'full'): a chain of fsyncs (the new version, then the
   directories, then the child's staged and registry files, written in parallel) before the child is renamed
   into \`pending/\`. A watcher that writes one file without fsync has none of that.
-
-${renderShapeAnalysis(report)}`;
+${shapeSection(report)}`;
 }
