@@ -63,7 +63,7 @@ ${renderLifecycleAnalysis(report)}
   \`node -e 0\` for \`tq status\` measured side by side); \`require\` of a builtin is nearly free.
 - Wall time ÷ \`node -e 0\`: \`tq claim\` ${ratio(claim)}, \`tq submit\` ${ratio(submit)}, \`tq status\` ${ratio(status)}; CPU time
   (user + system from the child's rusage, which wall time on a loaded machine hides): ${ratio(claimCpu)}, ${ratio(submitCpu)},
-  ${ratio(statusCpu)}. Earlier reports gave wall time only, measured on a quieter machine.
+  ${ratio(statusCpu)}. Earlier reports gave wall time only.
 - \`tq claim\` is ${num(claim)} ms (${ratio(claim)} of \`node -e 0\`); without the code cache ${ratio(noCache)}, unbundled
   ${ratio(unbundled)}. Loading the bundle alone (no command) is ${ratio(load)} of \`node -e 0\`. What is left: compiling
   the bundle from its cache (~12 ms in a CPU profile), running its top level (mostly zod building the
