@@ -16,6 +16,12 @@ async function releaseStalled(ctx: RunCtx, ticketId: string): Promise<unknown> {
   const view = await showTicket(ctx, ticketId);
   if (view.state !== 'claimed') throw new TqError('WRONG_STATE', `${ticketId} is ${view.state}, not claimed`, { file: view.path });
   const worker = basename(dirname(view.path));
+  // Why checked here too: reapOne also mends a claim (adopts an unstamped one, clamps a lease far
+  // ahead); the board only releases what the overview calls stalled, a lease run out.
+  const expires = Date.parse(view.ticket.claim?.lease_expires_at ?? '');
+  if (!(expires <= ctx.clock.now().getTime())) {
+    throw new TqError('WRONG_STATE', `${ticketId}: the lease of ${worker} has not expired; nothing released`, { file: view.path, field: 'claim.lease_expires_at' });
+  }
   const action = await reapOne(ctx, view.path, worker, view.ticket.ticket_id, { unstampedGraceMs: UNSTAMPED_GRACE_MS });
   if (action === undefined) throw new TqError('WRONG_STATE', `${ticketId}: the lease of ${worker} has not expired; nothing released`, { file: view.path, field: 'claim.lease_expires_at' });
   return action;

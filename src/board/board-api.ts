@@ -1,12 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { buildRunGraph } from '../core/views/run-graph.js';
 import { collectRunStats } from '../core/views/run-stats.js';
-import { TqError } from '../core/model/errors.js';
 import { ACTION_HEADER } from './board-auth.js';
 import { runBoardAction } from './board-actions.js';
 import type { BoardRuns } from './board-runs.js';
 import type { Route } from './board-routes.js';
-import { sendJson } from './http-reply.js';
+import { sendError, sendJson } from './http-reply.js';
 import { queryTickets, ticketQueryOf } from './query-tickets.js';
 import { ticketDetails } from './ticket-details.js';
 
@@ -30,13 +29,17 @@ async function overview(runs: BoardRuns): Promise<unknown> {
   return { at: new Date().toISOString(), runs: items };
 }
 
-/** Actions change the run: only when the board was started with them, and only from the page. */
-function checkAction(req: IncomingMessage, api: ApiContext): void {
-  if (!api.allowActions) throw new TqError('USAGE', 'the board is read-only: start it with --allow-actions', { hint: 'tq board --allow-actions' });
-  if (req.headers[ACTION_HEADER] !== '1') throw new TqError('USAGE', `an action needs the header ${ACTION_HEADER}: 1`, { field: ACTION_HEADER });
+/**
+ * Actions change the run: only when the board was started with them, and only from the page
+ * (its header; a form or a link from another site cannot send one). Undefined: go on.
+ */
+function actionRefusal(req: IncomingMessage, api: ApiContext): string | undefined {
+  if (!api.allowActions) return 'the board is read-only: start it with --allow-actions';
+  if (req.headers[ACTION_HEADER] !== '1') return `an action needs the header ${ACTION_HEADER}: 1`;
+  return undefined;
 }
 
-type ApiRoute = Exclude<Route, { kind: 'page' | 'asset' | 'events' }>;
+type ApiRoute = Exclude<Route, { kind: 'page' | 'asset' | 'events' | 'no-content' }>;
 
 /** Answer one API route with JSON (errors are thrown as TqError and mapped by the server). */
 export async function answerApi(req: IncomingMessage, res: ServerResponse, url: URL, route: ApiRoute, api: ApiContext): Promise<void> {
@@ -59,7 +62,8 @@ export async function answerApi(req: IncomingMessage, res: ServerResponse, url: 
     case 'stats':
       return sendJson(res, 200, await collectRunStats(await runs.ctx(route.run)));
     case 'action': {
-      checkAction(req, api);
+      const refusal = actionRefusal(req, api);
+      if (refusal !== undefined) return sendError(res, 403, 'FORBIDDEN', refusal);
       const result = await runBoardAction(await runs.ctx(route.run), route.action, route.ticket);
       runs.touch(route.run);
       return sendJson(res, 200, { action: route.action, ticket_id: route.ticket, result });

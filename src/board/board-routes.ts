@@ -10,6 +10,7 @@ export type AssetName = (typeof ASSET_NAMES)[number];
 
 export type Route =
   | { kind: 'page' }
+  | { kind: 'no-content' }
   | { kind: 'asset'; name: AssetName }
   | { kind: 'config' }
   | { kind: 'events' }
@@ -99,6 +100,8 @@ export function routeOf(method: string, rawPath: string): Route | RouteError {
     const name = ASSET_NAMES.find((n) => n === seg[1]);
     return name !== undefined ? { kind: 'asset', name } : refuse(404, 'no such asset');
   }
+  // Why: browsers ask for it on every page; answered empty rather than logged as a 404.
+  if (seg.length === 1 && seg[0] === 'favicon.ico') return { kind: 'no-content' };
   if (seg[0] !== 'api') return method === 'GET' || method === 'HEAD' ? pageRoute(seg) : refuse(405, 'pages take a GET');
   const isAction = seg.length === 6 && seg[1] === 'runs';
   if (!isAction && method !== 'GET' && method !== 'HEAD') return refuse(405, 'the API is read with GET');

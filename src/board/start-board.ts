@@ -7,7 +7,7 @@ import { BoardEvents } from './board-events.js';
 import type { BoardOptions } from './board-options.js';
 import { BoardRuns } from './board-runs.js';
 import { routeOf } from './board-routes.js';
-import { sendError, statusOfCode } from './http-reply.js';
+import { SECURITY_HEADERS, sendError, statusOfCode } from './http-reply.js';
 import { StaticAssets, findAssetsDir } from './serve-static.js';
 
 export type { BoardOptions } from './board-options.js';
@@ -40,6 +40,9 @@ async function answer(req: IncomingMessage, res: ServerResponse, s: Served): Pro
       return sendError(res, route.status, route.status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST', route.message);
     case 'page':
       return s.assets.send(res, 'index.html', head);
+    case 'no-content':
+      res.writeHead(204, SECURITY_HEADERS);
+      return void res.end();
     case 'asset':
       return s.assets.send(res, route.name, head);
     case 'events':

@@ -83,7 +83,7 @@ export async function ticketPage(app: HTMLElement, run: string, id: string, allo
     const actions = allowActions ? actionBar(run, d, () => void refresh()) : null;
     body.replaceChildren(
       h('h1', {}, t.ticket_id, ' ', stateBadge(d.state)),
-      h('p', { class: 'facts' }, `stage ${t.worker_type} · attempts ${t.attempts} · created ${t.created_at}${t.completed_at ? ` · finished ${t.completed_at}` : ''}${t.claim ? ` · held by ${t.claim.worker_id} until ${t.claim.lease_expires_at}` : ''}`),
+      h('p', { class: 'facts' }, `stage ${t.worker_type} · attempts ${t.attempts} · created ${t.created_at}${t.completed_at ? ` · finished ${t.completed_at}` : ''}${d.state === 'claimed' && t.claim ? ` · held by ${t.claim.worker_id} until ${t.claim.lease_expires_at}` : ''}`),
       h('p', { class: 'muted path' }, d.path),
       ...(actions ? [actions] : []),
       section('Input', jsonBlock('input_data', t.input_data)),
