@@ -23,11 +23,11 @@ function stageRow(s: StageProgress): HTMLElement {
   const done = s.completed + s.needs_review + s.failed;
   return h(
     'tr',
-    {},
+    { 'data-stage': s.stage },
     h('th', {}, s.stage),
     h('td', { class: 'barcell' }, progressBar(s)),
     h('td', { class: 'num' }, `${done}/${s.total}`),
-    ...(['pending', 'claimed', 'completed', 'needs_review', 'failed'] as const).map((st) => h('td', { class: `num st-text-${st}` }, s[st])),
+    ...(['pending', 'claimed', 'completed', 'needs_review', 'failed'] as const).map((st) => h('td', { class: 'num', 'data-state': st }, s[st])),
     h('td', { class: 'num' }, s.per_hour === null ? '—' : `${s.per_hour}/h`),
     h('td', { class: 'num' }, formatMs(s.eta_ms)),
   );
