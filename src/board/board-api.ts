@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { buildRunGraph } from '../core/views/run-graph.js';
+import { runStatus } from '../core/views/list-tickets.js';
 import { collectRunStats } from '../core/views/run-stats.js';
 import { ACTION_HEADER } from './board-auth.js';
 import { runBoardAction } from './board-actions.js';
@@ -50,8 +51,10 @@ export async function answerApi(req: IncomingMessage, res: ServerResponse, url: 
     case 'runs':
       return sendJson(res, 200, await overview(runs));
     case 'run': {
+      // Why runStatus (listings only), not the snapshot: the run page must not wait for every
+      // finished ticket of a big run to be read before it can draw its columns.
       const ctx = await runs.ctx(route.run);
-      return sendJson(res, 200, { run_id: route.run, stages: Object.keys(ctx.config.pipeline.stages), snapshot: await runs.snapshot(route.run) });
+      return sendJson(res, 200, { run_id: route.run, stages: Object.keys(ctx.config.pipeline.stages), status: await runStatus(ctx) });
     }
     case 'tickets':
       return sendJson(res, 200, await queryTickets(runs, route.run, ticketQueryOf(url.searchParams)));

@@ -1,6 +1,6 @@
 import { getJson } from './api.js';
 import { h, link } from './dom.js';
-import { STATES, type Snapshot } from './types.js';
+import { STATES } from './types.js';
 import { VirtualList } from './virtual-list.js';
 
 interface Filters {
@@ -42,7 +42,7 @@ function queryOf(f: Filters, stage: string): string {
  * left for claims), filtered by state, worker, concern level, source ref and a search.
  */
 export async function runPage(app: HTMLElement, run: string): Promise<{ refresh: () => Promise<void> }> {
-  const info = await getJson<{ stages: string[]; snapshot: Snapshot }>(`/api/runs/${encodeURIComponent(run)}`);
+  const info = await getJson<{ stages: string[] }>(`/api/runs/${encodeURIComponent(run)}`);
   const { bar, filters } = filterBar();
   const cols = h('div', { class: 'columns' });
   app.append(h('h1', {}, run, ' ', link(['run', run, 'graph'], 'DAG & stats', 'sub')), bar, cols);

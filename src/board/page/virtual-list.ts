@@ -47,11 +47,9 @@ export class VirtualList {
     const page = await getJson<TicketPage>(url);
     if (gen !== this.#gen) return;
     this.#pages.set(n, page.items);
-    if (page.total !== this.#total) {
-      this.#total = page.total;
-      this.#spacer.style.height = `${page.total * ROW_PX}px`;
-      this.onTotal(page.total);
-    }
+    this.#total = page.total;
+    this.#spacer.style.height = `${page.total * ROW_PX}px`;
+    this.onTotal(page.total);
   }
 
   async #fill(): Promise<void> {
