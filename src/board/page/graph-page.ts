@@ -13,20 +13,36 @@ function concernClass(n: GraphNode): string {
   return n.concerns.error > 0 ? ' cn-error' : n.concerns.review > 0 ? ' cn-review' : n.concerns.info > 0 ? ' cn-info' : '';
 }
 
-/** Lay the DAG out by stage: one column per stage, tickets stacked in it; edges as curves. */
+/**
+ * Place tickets by stage, one column each; in each column after the first, tickets are ordered
+ * by where their parents are (the mean row), so a child sits beside its parent and edges
+ * seldom cross.
+ */
+function positions(g: RunGraph, nodes: GraphNode[]): { pos: Map<string, { x: number; y: number }>; rows: number } {
+  const parents = new Map<string, string[]>();
+  for (const e of g.edges) parents.set(e.to, [...(parents.get(e.to) ?? []), e.from]);
+  const pos = new Map<string, { x: number; y: number }>();
+  let rows = 1;
+  g.stages.forEach((stage, col) => {
+    const mean = (n: GraphNode): number => {
+      const ys = (parents.get(n.id) ?? []).map((p) => pos.get(p)?.y).filter((y): y is number => y !== undefined);
+      return ys.length > 0 ? ys.reduce((a, b) => a + b, 0) / ys.length : Number.MAX_SAFE_INTEGER;
+    };
+    const here = nodes.filter((n) => n.stage === stage).map((n) => ({ n, key: col === 0 ? 0 : mean(n) }));
+    here.sort((a, b) => a.key - b.key);
+    here.forEach(({ n }, row) => pos.set(n.id, { x: 10 + col * COL_W, y: 30 + row * ROW_H }));
+    rows = Math.max(rows, here.length);
+  });
+  return { pos, rows };
+}
+
+/** The DAG as SVG: nodes coloured by state, outlined by concern level; edges as curves. */
 function layout(g: RunGraph): { el: SVGElement; shown: number } {
   const nodes = g.nodes.slice(0, MAX_NODES);
-  const pos = new Map<string, { x: number; y: number }>();
-  const rows = new Map<string, number>();
-  for (const n of nodes) {
-    const col = Math.max(0, g.stages.indexOf(n.stage));
-    const row = rows.get(n.stage) ?? 0;
-    rows.set(n.stage, row + 1);
-    pos.set(n.id, { x: 10 + col * COL_W, y: 30 + row * ROW_H });
-  }
-  const height = 40 + Math.max(1, ...rows.values()) * ROW_H;
+  const { pos, rows } = positions(g, nodes);
+  const height = 40 + rows * ROW_H;
   const width = 20 + g.stages.length * COL_W;
-  const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, class: 'dag', width: '100%', height: Math.min(height, 700) });
+  const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, class: 'dag', width, height });
   const world = svg('g', {});
   g.stages.forEach((s, i) => world.appendChild(svg('text', { x: 10 + i * COL_W, y: 16, class: 'stage-title' }, s)));
   for (const e of g.edges) {
