@@ -84,10 +84,10 @@ describe.skipIf(missing !== undefined)('tq board in chromium', () => {
     const cell = '[data-run=gallia] tr[data-stage=parse] td[data-state=completed]';
     await page.waitForSelector(cell);
     expect(await page.textContent(cell)).toBe('1');
-    await page.evaluate(() => ((window as unknown as { __marker: string }).__marker = 'still here'));
+    await page.evaluate("window.__marker = 'still here'");
     await submitParse(ctx, 'completed', { walk: 'walk-002' });
-    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent === '2', cell, { timeout: 15_000 });
-    expect(await page.evaluate(() => (window as unknown as { __marker?: string }).__marker)).toBe('still here');
+    await page.waitForSelector(`${cell}:text-is("2")`, { timeout: 15_000 });
+    expect(await page.evaluate('window.__marker')).toBe('still here');
   });
 
   it('a ticket page shows input, output, concerns with suggestions, usage and lineage with links', async () => {
@@ -101,18 +101,19 @@ describe.skipIf(missing !== undefined)('tq board in chromium', () => {
     expect(text).toContain('"output_tokens": 34');
     const parentLink = page.locator(`.ticket a[href="/run/gallia/ticket/${ids.parent}"]`).first();
     await parentLink.click();
-    await page.waitForFunction((id) => document.querySelector('.ticket h1')?.textContent?.startsWith(id), ids.parent);
+    await page.waitForSelector(`.ticket h1:has-text("${ids.parent}")`);
     expect(await page.textContent('.ticket')).toContain(ids.child); // the parent lists its child
   });
 
   it('script in a ticket (output, concerns) never runs: text only, CSP without inline script', async () => {
     await page.goto(`${board.url}run/gallia/ticket/${ids.child}`);
     await page.waitForSelector('.ticket pre');
-    const seen = await page.evaluate(() => ({
-      pwned: (window as unknown as { __pwned?: number }).__pwned,
+    // Why a string: the test is compiled without the DOM's types; this runs in the page.
+    const seen = await page.evaluate(`({
+      pwned: window.__pwned,
       images: document.querySelectorAll('img').length,
       scripts: [...document.querySelectorAll('script')].map((s) => s.getAttribute('src')),
-    }));
+    })`);
     expect(seen).toEqual({ pwned: undefined, images: 0, scripts: ['/assets/board.js'] });
   });
 
@@ -130,7 +131,7 @@ describe.skipIf(missing !== undefined)('tq board in chromium', () => {
     await page.waitForSelector('.column[data-stage=parse] .row');
     expect(await page.textContent('.column[data-stage=parse] .count')).toBe('6');
     await page.selectOption('select[name=concern]', 'error');
-    await page.waitForFunction(() => document.querySelector('.column[data-stage=parse] .count')?.textContent === '0');
+    await page.waitForSelector('.column[data-stage=parse] .count:text-is("0")');
     expect(await page.textContent('.column[data-stage=translate] .count')).toBe('1');
   });
 
