@@ -90,6 +90,19 @@ describe.skipIf(missing !== undefined)('tq board in chromium', () => {
     expect(await page.evaluate('window.__marker')).toBe('still here');
   });
 
+  it('falls back to polling every 2 s when the event stream fails', async () => {
+    const p = await browser.newPage();
+    await p.route('**/api/events', (route) => void route.abort());
+    await p.goto(board.url);
+    const cell = '[data-run=gallia] tr[data-stage=parse] td[data-state=completed]';
+    await p.waitForSelector(cell);
+    await p.waitForSelector('#live:text-is("polling every 2 s")');
+    const before = Number(await p.textContent(cell));
+    await submitParse(ctx, 'completed', { walk: 'walk-003' });
+    await p.waitForSelector(`${cell}:text-is("${before + 1}")`, { timeout: 15_000 });
+    await p.close();
+  });
+
   it('a ticket page shows input, output, concerns with suggestions, usage and lineage with links', async () => {
     await page.goto(`${board.url}run/gallia/ticket/${ids.child}`);
     await page.waitForSelector('.ticket h1');

@@ -2,6 +2,8 @@
 export type ChangeHandler = (runs: string[] | undefined) => void;
 
 const POLL_MS = 2000;
+/** Even without a change, redraw now and then: leases run down, rates and ETAs drift. */
+const TICK_MS = 10_000;
 
 /**
  * One EventSource for the whole page; the current page's handler hears every change. When the
@@ -14,6 +16,7 @@ export class Live {
 
   constructor(status: HTMLElement) {
     this.#status = status;
+    window.setInterval(() => this.#handler?.(undefined), TICK_MS);
     if (typeof EventSource === 'undefined') {
       this.#startPolling();
       return;
