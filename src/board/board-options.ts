@@ -2,8 +2,6 @@
 export interface BoardOptions {
   /** Absolute runs root: the board reads only runs under it. */
   root: string;
-  /** The run the printed address opens (any run under the root can be browsed). */
-  run?: string;
   port: number;
   host: string;
   /** Required on any host but loopback (the CLI generates one); checked on every request when set. */

@@ -71,7 +71,7 @@ export const boardCommand: CommandSpec = {
     // Why: loaded here, not at start-up: the board (server, watcher) is only needed by `tq board`.
     const { startBoard, newBoardToken } = await import('../../board/board-entry.js');
     const token = given ?? (isLoopback(host) ? undefined : newBoardToken());
-    const board = await startBoard({ root: resolve(String(args.root)), port: portOf(args), host, allowActions: args['allow-actions'] === true, ...(run !== undefined ? { run } : {}), ...(token !== undefined ? { token } : {}) }).catch((err: unknown) => {
+    const board = await startBoard({ root: resolve(String(args.root)), port: portOf(args), host, allowActions: args['allow-actions'] === true, ...(token !== undefined ? { token } : {}) }).catch((err: unknown) => {
       throw asCliError(err);
     });
     const page = `${board.url}${run !== undefined ? `run/${encodeURIComponent(run)}` : ''}${token !== undefined ? `?token=${encodeURIComponent(token)}` : ''}`;
