@@ -10,7 +10,7 @@
 // those imports into lazy initialisers. Library users keep dist/index.js (tsc).
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -47,6 +47,30 @@ const ajvApart = {
   },
 };
 
+/**
+ * The web board (src/board/board-entry.ts) goes into dist/bundle/board.cjs, required only by
+ * `tq board`: its server, watcher and views are not read by any other command. Same shim as Ajv.
+ */
+const BOARD = 'board.cjs';
+const boardApart = {
+  name: 'board-apart',
+  setup(b) {
+    b.onResolve({ filter: /[\\/]board[\\/]board-entry\.js$/ }, () => ({ path: BOARD, namespace: 'board-apart' }));
+    b.onLoad({ filter: /.*/, namespace: 'board-apart' }, () => ({ contents: `module.exports = require(${JSON.stringify(`./${BOARD}`)});`, loader: 'js' }));
+    b.onResolve({ filter: /^\.\/board\.cjs$/ }, (args) => ({ path: args.path, external: true }));
+  },
+};
+
+/** The board's page: one script (browser, no framework), its HTML and CSS, into dist/board/static/. */
+async function buildBoardPage() {
+  const pageSrc = join(ROOT, 'src', 'board', 'page');
+  const out = join(ROOT, 'dist', 'board', 'static');
+  await mkdir(out, { recursive: true });
+  await build({ entryPoints: [join(pageSrc, 'main.ts')], outfile: join(out, 'board.js'), bundle: true, format: 'iife', platform: 'browser', target: 'es2022', minify: true, legalComments: 'none', logLevel: 'warning' });
+  await copyFile(join(pageSrc, 'index.html'), join(out, 'index.html'));
+  await copyFile(join(pageSrc, 'board.css'), join(out, 'board.css'));
+}
+
 export async function buildBundle() {
   const outDir = OUT_DIR;
   await rm(outDir, { recursive: true, force: true });
@@ -65,12 +89,28 @@ export async function buildBundle() {
     // Why: some dependencies (yargs) find files from import.meta.url, which CJS has not.
     define: { 'import.meta.url': '__tqImportMetaUrl' },
     banner: { js: "const __tqImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-    plugins: [zodEnglishOnly, ajvApart],
+    plugins: [zodEnglishOnly, ajvApart, boardApart],
     legalComments: 'none',
     metafile: true,
     logLevel: 'warning',
   });
   await build({ entryPoints: [join(ROOT, 'src', 'core', 'model', 'ajv-modules.ts')], outfile: join(outDir, AJV_MODULES), bundle: true, format: 'cjs', platform: 'node', target: 'node20', minify: true, sourcemap: 'linked', legalComments: 'none', logLevel: 'warning' });
+  await build({
+    entryPoints: [join(ROOT, 'src', 'board', 'board-entry.ts')],
+    outfile: join(outDir, BOARD),
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    minify: true,
+    sourcemap: 'linked',
+    define: { 'import.meta.url': '__tqImportMetaUrl' },
+    banner: { js: "const __tqImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    plugins: [zodEnglishOnly, ajvApart],
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  await buildBoardPage();
   await writeFile(join(outDir, 'meta.json'), JSON.stringify(result.metafile));
   // The cache holds what V8 compiled while these commands ran; made by the same Node that
   // will run it in the common case (another Node version rejects it and tq compiles as usual).

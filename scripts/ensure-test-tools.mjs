@@ -10,9 +10,25 @@ function has(cmd) {
 // Why here: `npm test` runs the multi-host tests too when their filesystems can be set up.
 execFileSync(process.execPath, [new URL('./multihost/ensure-multihost-tools.mjs', import.meta.url).pathname], { stdio: 'inherit' });
 
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+// The board's browser tests (test/board/*.system.test.ts) drive Debian's chromium with
+// playwright-core (no downloaded browser). Why apart and never fatal: without it those tests
+// are skipped, saying why; the rest of the suite runs.
+if (!has('chromium')) {
+  if (!isRoot || !has('apt-get')) {
+    console.error('ensure-test-tools: no chromium, the board browser tests will be skipped (Debian: apt-get install chromium)');
+  } else {
+    console.error('ensure-test-tools: installing chromium with apt-get (the board browser tests)');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+    const install = update.status === 0 ? spawnSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'inherit', env }) : update;
+    if (install.status !== 0) console.error('ensure-test-tools: apt-get could not install chromium; the board browser tests will be skipped');
+  }
+}
+
 const missing = ['strace', 'git'].filter((c) => !has(c));
 if (missing.length === 0) process.exit(0);
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 if (!isRoot || !has('apt-get')) {
   console.error(`ensure-test-tools: missing ${missing.join(', ')}; install them (Debian: apt-get install ${missing.join(' ')})`);
   process.exit(0);

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 /**
  * The house rules about imports, checked on the source: no import cycles (dynamic `import()`
- * included), cli → demo → worker → daemon → core one way, inside core model → store → protocol → ops →
+ * included), cli → demo → worker → board → daemon → core one way, inside core model → store → protocol → ops →
  * (fsck, views) one way, no terminal or watcher libraries in core, no environment in core.
  */
 
@@ -78,6 +78,8 @@ function rankOf(file: string): { layer: string; rank: number } {
   if (top === 'daemon') return { layer: 'daemon', rank: 10 };
   // Workers run programs for a stage over core alone (no watcher); the CLI and the demo use them.
   if (top === 'worker') return { layer: 'worker', rank: 15 };
+  // The web board (`tq board`) reads runs through core and watches them like the daemon.
+  if (top === 'board') return { layer: 'board', rank: 12 };
   // The demo is run by `tq demo`: the CLI may import it, not the other way round.
   if (top === 'demo') return { layer: 'demo', rank: 20 };
   if (top === 'cli') return { layer: 'cli', rank: 21 };
@@ -105,7 +107,7 @@ describe('architecture (src/)', () => {
     expect(findCycle()).toBeUndefined();
   });
 
-  it('imports go one way: cli → demo → worker → daemon → core; model → store → protocol → ops → (fsck, views)', () => {
+  it('imports go one way: cli → demo → worker → board → daemon → core; model → store → protocol → ops → (fsck, views)', () => {
     const upward: string[] = [];
     for (const file of FILES) {
       const from = rankOf(file);

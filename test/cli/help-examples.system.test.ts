@@ -26,6 +26,9 @@ const UNTIL_CTRL_C = new Set([
   '$0 top gallia',
   '$0 top gallia --interval 30s >> progress.log',
   '$0 work gallia --stage translate --concurrency 4 -- ./examples/llm-translate.sh',
+  '$0 board',
+  '$0 board gallia --allow-actions',
+  '$0 board --host 0.0.0.0 --port 8080',
 ]);
 
 /** Examples that need what a test machine lacks or have their own test, and why. */

@@ -81,6 +81,8 @@ function lines(f: Fixture): Record<string, { base: string[]; valueOption: string
     lineage: { base: ['lineage', 'demo', f.held], valueOption: 'root' },
     graph: { base: ['graph', 'demo'], valueOption: 'format' },
     top: { base: ['top', 'demo', '--once'], valueOption: 'window' },
+    // Why no `mutates`: a board serves until Ctrl-C; a refused line must not even start it.
+    board: { base: ['board', 'demo', '--port', '0'], valueOption: 'host' },
     commit: { base: ['commit', 'demo'], valueOption: 'message' },
     completion: { base: ['completion'], valueOption: 'shell' },
     schema: { base: ['schema', 'ticket'], valueOption: 'run' },
