@@ -148,7 +148,7 @@ async function processLikeProtocol(s: State): Promise<Message> {
   for (let lane = 0; lane < s.concurrency; lane += 1) await mkdir(join(run, 'claimed', `${s.worker}-${lane}`), { recursive: true });
   let processed = 0;
   const move = async (from: string, to: string, tag: string): Promise<void> => {
-    const { text } = await nodeFs.readFileWithIno(from);
+    const text = await nodeFs.readFile(from);
     const next = join(moving, `${tag}.next.json`);
     const prev = join(moving, `${tag}.prev.json`);
     await nodeFs.writeFileExclusive(next, text, false);

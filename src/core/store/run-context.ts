@@ -5,7 +5,7 @@ import { durableNodeFs, nodeFs, type Fs } from './fs-layer.js';
 import { systemClock, type Clock } from '../model/clock.js';
 import { cleanId } from '../model/ids.js';
 import { runPaths, type RunPaths } from './run-paths.js';
-import { partsBelowRun, realDirInode, unsafeDirError } from './real-dir.js';
+import { foundRealDir, partsBelowRun, unsafeDirError } from './real-dir.js';
 import { retryTransientListing } from './transient-listing.js';
 import { Pipeline, parsePipeline } from '../model/pipeline.js';
 import { TicketState } from '../model/states.js';
@@ -103,9 +103,8 @@ export function claimedDir(ctx: RunCtx, workerId: string): string {
   return `${ctx.paths.dir}/${TicketState.claimed}/${workerId}`;
 }
 
-/** When a directory of a run was last found to be a real directory, and its inode then. */
+/** When a directory of a run was last found to be a real directory. */
 interface RealDirSeen {
-  ino: number;
   at: number;
 }
 const realDirs = new WeakMap<RunCtx, Map<string, RealDirSeen>>();
@@ -207,34 +206,31 @@ async function walkRealDir(ctx: RunCtx, dir: string, create: boolean): Promise<b
     path = `${path}/${part}`;
     const known = seen.get(path);
     if (known !== undefined && now - known.at < REAL_DIR_RECHECK_MS) continue;
-    let ino = await realDirInode(ctx.fs, path);
-    if (ino === undefined) {
+    if (!(await foundRealDir(ctx.fs, path))) {
       if (!create) return false;
       // Why one level at a time: mkdir -p would go through a link planted higher up and create
       // directories outside the run; here every parent was just found real.
-      ino = await makeRealDir(ctx, path);
+      await makeRealDir(ctx, path);
       noteMkdirIn(ctx, dirname(path));
     }
-    seen.set(path, { ino, at: now });
+    seen.set(path, { at: now });
     absentDirs.get(ctx)?.delete(path);
   }
   return true;
 }
 
 /**
- * mkdir one level and find a real directory there; its inode. Why retried (as a listing is): on
+ * mkdir one level and find a real directory there. Why retried (as a listing is): on
  * GlusterFS, when two clients make the same directory at once, the loser's mkdir -p reports
  * ENOENT (its EEXIST is followed by a stat that does not see the winner's directory yet), and a
  * stat right after can still say ENOENT for a few milliseconds.
  */
-async function makeRealDir(ctx: RunCtx, path: string): Promise<number> {
+async function makeRealDir(ctx: RunCtx, path: string): Promise<void> {
   try {
-    return await retryTransientListing(async () => {
+    await retryTransientListing(async () => {
       await ctx.fs.mkdir(path);
       // RACE: mkdir -p also "succeeds" on a link to a directory put there meanwhile: look again.
-      const ino = await realDirInode(ctx.fs, path);
-      if (ino === undefined) throw Object.assign(new Error(`ENOENT: no real directory at ${path} after mkdir`), { code: 'ENOENT' });
-      return ino;
+      if (!(await foundRealDir(ctx.fs, path))) throw Object.assign(new Error(`ENOENT: no real directory at ${path} after mkdir`), { code: 'ENOENT' });
     });
   } catch (err) {
     throw ioError(err, 'creating directory', path);
