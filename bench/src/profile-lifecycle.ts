@@ -42,7 +42,7 @@ try {
   const ctx = await createRun(root, 'p', { pipeline: { stages: { work: {} }, cascade: [] }, durability, ...(fsImpl ? { fs: fsImpl } : {}) });
   calls.clear();
   let t = performance.now();
-  await addTickets(ctx, 'work', itemsOf(Array.from({ length: n }, () => ({ ...PAYLOAD }))));
+  await addTickets(ctx, 'work', itemsOf(Array.from({ length: n }, (_, i) => ({ ...PAYLOAD, id: `doc-${i}` }))));
   const createMs = performance.now() - t;
   const createCalls = perTicket();
   calls.clear();
