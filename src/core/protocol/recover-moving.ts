@@ -12,7 +12,7 @@ import { TicketState, isFinishedState, type FinishedState } from '../model/state
 import type { Ticket } from '../model/ticket-schema.js';
 import { keepRejectedOutput } from '../store/reject-output.js';
 import { quarantineFile } from '../store/quarantine.js';
-import { listDir, readIfExists, syncDirIfDurable, unlinkIfExists } from '../store/atomic-write.js';
+import { listDir, readIfExists, syncDirIfDurable, unlinkIfExists, writeFileAtomic } from '../store/atomic-write.js';
 import { isMovingFileOf, parseMovingFileName } from '../store/run-names.js';
 import { claimedLocation, pathOfLocation, pendingLocationOf, shown, stateLocation, ticketLocationProblem, type TicketLocation } from '../store/ticket-location.js';
 
@@ -230,8 +230,13 @@ async function recoverBirth(ctx: RunCtx, id: string, staged: string): Promise<Re
   // from complete text); if the ticket was registered, fsck restores it from registry/.
   if (read === 'gone' || read === 'unusable') return actions;
   const { text, loc } = read;
-  const registered = await readIfExists(ctx, registryPath(ctx, loc.stage, id));
-  if (loc.state === TicketState.pending && isBirthRecordOf(registered, read.ticket, text) && (await locateAll(ctx, id)).length === 0) {
+  const reg = registryPath(ctx, loc.stage, id);
+  const registered = await readIfExists(ctx, reg);
+  const torn = registered !== undefined && registered.length < text.length && text.startsWith(registered);
+  if (loc.state === TicketState.pending && (torn || isBirthRecordOf(registered, read.ticket, text)) && (await locateAll(ctx, id)).length === 0) {
+    // Why: a creator that died while writing its record (O_EXCL, then the write) left a prefix
+    // of this very text (empty at least): its registration won, so complete it from the staged copy.
+    if (torn) await writeFileAtomic(ctx, reg, text);
     await renameIfPresent(ctx, staged, pathOfLocation(ctx, loc));
     return [{ ticket_id: id, action: 'published birth', file: staged }];
   }

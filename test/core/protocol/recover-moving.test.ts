@@ -10,6 +10,8 @@ import { recoverMoving } from '../../../src/core/protocol/recover-moving.js';
 import { claimTicket } from '../../../src/core/ops/claim-ticket.js';
 import { submitTicket } from '../../../src/core/ops/submit-ticket.js';
 import { serializeTicket } from '../../../src/core/model/serialize-ticket.js';
+import { newTicket } from '../../../src/core/model/new-ticket.js';
+import { registryPath } from '../../../src/core/protocol/birth-ticket.js';
 import type { Ticket } from '../../../src/core/model/ticket-schema.js';
 import type { RunCtx } from '../../../src/core/store/run-context.js';
 import { addItems, makeRun, parseItems } from '../../helpers/make-run.js';
@@ -194,5 +196,28 @@ describe('recoverMoving: a crash after the fence, before the draft', () => {
     await writeFile(names(c.id).next, serializeTicket(submitted(c.ticket, { beats: [2] })));
     expect((await recoverMoving(ctx, 0)).map((a) => a.action)).toEqual(['finished move']);
     expect(await copiesOf(ctx, c.id)).toEqual([`completed/parse/${c.id}.json`]);
+  });
+});
+
+describe('recoverMoving: a birth whose creator died while writing its record', () => {
+  it('a torn record (a prefix of the staged ticket) is completed from the staged copy and the ticket published', async () => {
+    const t = newTicket({ runId: ctx.runId, stage: 'parse', input: { id: 'torn' }, now: new Date('2030-01-01T00:00:00Z'), pipeline: ctx.config.pipeline });
+    const text = serializeTicket(t);
+    await writeFile(join(ctx.paths.moving, `${t.ticket_id}~${N}.new.json`), text);
+    await mkdir(join(ctx.paths.registry, 'parse'), { recursive: true });
+    await writeFile(registryPath(ctx, 'parse', t.ticket_id), text.slice(0, 40));
+    expect((await recoverMoving(ctx, 0)).map((a) => a.action)).toEqual(['published birth']);
+    expect(await readFile(registryPath(ctx, 'parse', t.ticket_id), 'utf8')).toBe(text);
+    expect(await copiesOf(ctx, t.ticket_id)).toEqual([`pending/parse/${t.ticket_id}.json`]);
+    await expectFsckOk(ctx);
+  });
+
+  it('a record that is no prefix of the staged ticket is another birth: the staged copy is dropped', async () => {
+    const t = newTicket({ runId: ctx.runId, stage: 'parse', input: { id: 'other' }, now: new Date('2030-01-01T00:00:00Z'), pipeline: ctx.config.pipeline });
+    await writeFile(join(ctx.paths.moving, `${t.ticket_id}~${N}.new.json`), serializeTicket(t));
+    await mkdir(join(ctx.paths.registry, 'parse'), { recursive: true });
+    await writeFile(registryPath(ctx, 'parse', t.ticket_id), serializeTicket({ ...t, input_data: { id: 'else' } }).slice(0, 300));
+    expect((await recoverMoving(ctx, 0)).map((a) => a.action)).toEqual(['dropped unregistered birth']);
+    expect(await copiesOf(ctx, t.ticket_id)).toEqual([]);
   });
 });

@@ -16,6 +16,8 @@ import { makeTempDir, removeDir } from '../../helpers/temp-dir.js';
 import { expectFsckOk, ls } from '../../helpers/ticket-files.js';
 import { copiesOf } from '../../helpers/run-invariants.js';
 import { succeedThenFailFs, type FaultyFs } from '../../helpers/faulty-fs.js';
+import { birthTicket } from '../../../src/core/protocol/birth-ticket.js';
+import { newTicket } from '../../../src/core/model/new-ticket.js';
 
 let root: string;
 beforeEach(async () => {
@@ -92,6 +94,16 @@ describe('a request that succeeded but reported failure (NFS retried request)', 
     expect(faulty.fired()).toBe(true);
     expect(await copiesOf(ctx, id)).toEqual([`claimed/w1/${id}.json`]);
     expect(await ls(ctx.paths.moving)).toEqual([]);
+    await expectFsckOk(ctx);
+  });
+
+  it('birth: an EEXIST on the record is never ours, even with our exact text (another creator, same id, same millisecond): exists, once', async () => {
+    const { ctx } = await makeRun(root, 'twin');
+    const t = newTicket({ runId: ctx.runId, stage: 'parse', input: { id: 'w' }, now: new Date(T0), pipeline: ctx.config.pipeline });
+    expect(await birthTicket(ctx, t)).toBe('created');
+    await claimTicket(ctx, { stage: 'parse', workerId: 'w1' });
+    expect(await birthTicket(ctx, t)).toBe('exists');
+    expect(await copiesOf(ctx, t.ticket_id)).toEqual([`claimed/w1/${t.ticket_id}.json`]);
     await expectFsckOk(ctx);
   });
 });
