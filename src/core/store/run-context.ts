@@ -131,6 +131,16 @@ export async function checkRealDir(ctx: RunCtx, dir: string): Promise<boolean> {
   return walkRealDir(ctx, dir, false);
 }
 
+/**
+ * Was `dir` found a real directory of the run within REAL_DIR_RECHECK_MS (checkRealDir would
+ * answer true without a call)? Why: the hot path (claim, submit) asks this synchronously and
+ * awaits checkRealDir only when it must look; an await costs a move more than the lookup.
+ */
+export function isKnownRealDir(ctx: RunCtx, dir: string): boolean {
+  const hit = realDirs.get(ctx)?.get(dir);
+  return hit !== undefined && Date.now() - hit.at < REAL_DIR_RECHECK_MS;
+}
+
 /** Per run context and directory: the number of this context's last mkdir inside it (see mkdirSeqIn). */
 const mkdirSeqs = new WeakMap<RunCtx, Map<string, number>>();
 let mkdirSeq = 0;
