@@ -289,17 +289,35 @@ export async function ensureParent(ctx: RunCtx, file: string): Promise<void> {
  * a concurrent writer): while `source` is still there, it was `dir`, so retry; once `source` is
  * gone, someone else moved it first: that ENOENT is the caller's answer.
  */
-export async function intoDir<T>(ctx: RunCtx, dir: string, op: () => Promise<T>, source?: string): Promise<T> {
-  for (let attempt = 1; ; attempt += 1) {
+export function intoDir<T>(ctx: RunCtx, dir: string, op: () => Promise<T>, source?: string): Promise<T> {
+  // Why the first try outside an async frame: it almost always succeeds, and the frame would
+  // cost every rename, link and creation of the hot path.
+  let first: Promise<T>;
+  try {
+    first = op();
+  } catch (err) {
+    first = Promise.reject(err);
+  }
+  return first.catch((err: unknown) => {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+    return retryIntoDir(ctx, dir, op, source, err);
+  });
+}
+
+/** intoDir after a try failed with ENOENT (`failed`): make `dir` again and retry, while that can help. */
+async function retryIntoDir<T>(ctx: RunCtx, dir: string, op: () => Promise<T>, source: string | undefined, failed: unknown): Promise<T> {
+  let err = failed;
+  for (let attempt = 2; ; attempt += 1) {
+    // Why entryExists: a claimer that lost a race lands here; an lstat error would cost it more.
+    const dirThere = await entryExists(ctx, dir);
+    if (dirThere && (source === undefined || !(await entryExists(ctx, source)))) throw err;
+    forgetDir(ctx, dir);
+    await ensureDir(ctx, dir);
     try {
       return await op();
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT' || attempt >= INTO_DIR_ATTEMPTS) throw err;
-      // Why entryExists: a claimer that lost a race lands here; an lstat error would cost it more.
-      const dirThere = await entryExists(ctx, dir);
-      if (dirThere && (source === undefined || !(await entryExists(ctx, source)))) throw err;
-      forgetDir(ctx, dir);
-      await ensureDir(ctx, dir);
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOENT' || attempt >= INTO_DIR_ATTEMPTS) throw e;
+      err = e;
     }
   }
 }
