@@ -5,13 +5,13 @@ import { forgetCursor, nextCandidate } from './claim-cursor.js';
 import { refuseIfPaused } from './pause-run.js';
 import { quarantineAndRestore } from './restore-ticket.js';
 import { claimedLocation, isUnstampedClaim, pathOfLocation, type TicketLocation } from '../store/ticket-location.js';
-import { landedAnyway } from '../protocol/retried-request.js';
+import { landedAnyway, requestChecked } from '../protocol/retried-request.js';
 import { TicketState } from '../model/states.js';
 import { moveTicket } from '../protocol/move-ticket.js';
 import { retryThroughMove } from '../protocol/retry-through-move.js';
 import { cleanId } from '../model/ids.js';
 import { leaseMsOf, requestedLeaseMs, stageConfig } from '../model/pipeline.js';
-import { checkRealDir, claimedDir, ensureDir, intoDir, isKnownAbsent, stateDir, type RunCtx } from '../store/run-context.js';
+import { checkRealDir, claimedDir, ensureDir, entryExists, intoDir, isKnownAbsent, stateDir, type RunCtx } from '../store/run-context.js';
 import { ticketIdOfFileName } from '../store/run-names.js';
 import { withHistory } from '../model/serialize-ticket.js';
 import type { Ticket } from '../model/ticket-schema.js';
@@ -85,14 +85,20 @@ async function claimFromDir(ctx: RunCtx, from: string, to: string, c: { stage: s
     const loc = claimedLocation(ticketIdOfFileName(name) as string, c.workerId);
     let retried = false;
     try {
-      // RACE: exactly one claimer's rename succeeds; the others get ENOENT and move on.
-      await intoDir(ctx, to, () => ctx.fs.rename(source, target), source);
+      // RACE: exactly one claimer's rename succeeds; the others get ENOENT and move on. On NFS a
+      // retried rename reports ENOENT after it succeeded: the ticket is then in our own worker
+      // directory (a lost race leaves nothing there: the winner's target is its own). An ENOENT
+      // while the ticket is still in pending/ was spurious: again.
+      await requestChecked(() => intoDir(ctx, to, () => ctx.fs.rename(source, target), source), 'ENOENT', async () => {
+        if (await landedAnyway(ctx, target)) {
+          retried = true;
+          return 'done';
+        }
+        return (await entryExists(ctx, source)) ? 'retry' : 'failed';
+      });
     } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') throw ioError(err, 'claiming', source);
-      // RACE: on NFS a retried rename reports ENOENT after it succeeded: the ticket is then in
-      // our own worker directory. (A lost race leaves nothing there: the winner's target is its own.)
-      if (!(await landedAnyway(ctx, target))) continue;
-      retried = true;
+      if (errnoCode(err) === 'ENOENT') continue;
+      throw ioError(err, 'claiming', source);
     }
     const stamped = await stampClaim(ctx, loc, c.stage, c.leaseMs, retried);
     if (stamped) return { ticket: stamped, path: target };

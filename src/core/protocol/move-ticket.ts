@@ -5,13 +5,13 @@ import { checkRealDir, ensureDir, ensureParent, entryExists, intoDir, isKnownRea
 import { parseTicket, serializeTicket } from '../model/serialize-ticket.js';
 import type { Ticket } from '../model/ticket-schema.js';
 import { TicketState, isFinishedState, type FinishedState } from '../model/states.js';
-import { syncDirIfDurable, unlinkIfExists } from '../store/atomic-write.js';
+import { readIfExists, syncDirIfDurable, unlinkIfExists } from '../store/atomic-write.js';
 import { MovingKind, movingFileName } from '../store/run-names.js';
 import { quarantineFile } from '../store/quarantine.js';
 import { checkTicketLocation, pathOfLocation, targetLocation, type MoveTarget, type TicketLocation } from '../store/ticket-location.js';
 import { finishedCopyOf } from './locate-ticket.js';
 import { ticketReadError } from '../store/read-ticket.js';
-import { landedAnyway } from './retried-request.js';
+import { landedAnyway, requestChecked } from './retried-request.js';
 
 export type MoveOutcome =
   | { moved: true; ticket: Ticket; path: string; previous: Ticket }
@@ -153,12 +153,14 @@ interface MovePlan {
 async function takeSource(ctx: RunCtx, source: string, prev: string): Promise<boolean> {
   try {
     // Why intoDir: git may have removed an empty moving/ under a long-lived process.
-    await intoDir(ctx, dirname(prev), () => ctx.fs.rename(source, prev), source);
+    // RACE: an ENOENT while the source is still there and our .prev is not was spurious: again.
+    await requestChecked(() => intoDir(ctx, dirname(prev), () => ctx.fs.rename(source, prev), source), 'ENOENT', async () =>
+      (await landedAnyway(ctx, prev)) ? 'done' : (await entryExists(ctx, source)) ? 'retry' : 'failed',
+    );
     return true;
   } catch (err) {
     const code = errnoCode(err);
-    if (code === 'ENOENT') return landedAnyway(ctx, prev);
-    if (code === 'ENOTDIR') return false;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
     throw ioError(err, 'moving', source);
   }
 }
@@ -265,22 +267,28 @@ async function commitMove(ctx: RunCtx, from: TicketLocation, opts: MoveOptions, 
  */
 export async function commitDraft(ctx: RunCtx, next: string, target: string, finished: boolean, text: string): Promise<'committed' | 'exists'> {
   if (!finished) {
-    try {
-      await intoDir(ctx, dirname(target), () => ctx.fs.rename(next, target), next);
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT' && (await landedAnyway(ctx, target, text))) return 'committed';
-      throw err;
-    }
+    // An ENOENT: our text at the target is our commit (retried request, or a recoverer's);
+    // our draft still there means the error was spurious: again.
+    await requestChecked(() => intoDir(ctx, dirname(target), () => ctx.fs.rename(next, target), next), 'ENOENT', async () =>
+      (await landedAnyway(ctx, target, text)) ? 'done' : (await entryExists(ctx, next)) ? 'retry' : 'failed',
+    );
     return 'committed';
   }
+  let occupied = false;
   try {
-    // Why link, not rename: rename replaces whatever is at the target without a word.
-    await intoDir(ctx, dirname(target), () => ctx.fs.link(next, target), next);
+    // Why link, not rename: rename replaces whatever is at the target without a word. An
+    // EEXIST with our text there is our commit; with nothing there, the error was spurious: again
+    // (and if it stays, an I/O error: never "a finished ticket is there" when none is).
+    await requestChecked(() => intoDir(ctx, dirname(target), () => ctx.fs.link(next, target), next), 'EEXIST', async () => {
+      const there = await readIfExists(ctx, target);
+      occupied = there !== undefined && there !== text;
+      return there === text ? 'done' : there === undefined ? 'retry' : 'failed';
+    });
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT' && (await landedAnyway(ctx, target, text))) return 'committed';
-    if (code !== 'EEXIST') throw err;
-    if (!(await landedAnyway(ctx, target, text))) return 'exists';
+    if (code === 'EEXIST' && occupied) return 'exists';
+    throw err;
   }
   // Why the sync first: a power cut must not keep the unlink below and lose the link.
   await syncDirIfDurable(ctx, dirname(target));
