@@ -72,7 +72,7 @@ export async function processFloor(s: FloorState, outText: string): Promise<numb
     if (s.kind === 'raw') {
       await nodeFs.rename(join(claimedDir, name), join(completed, name));
     } else {
-      await nodeFs.readFileWithIno(join(claimedDir, name));
+      await nodeFs.readFile(join(claimedDir, name));
       await nodeFs.writeFileExclusive(join(moving, name), outText, sync);
       await nodeFs.rename(join(moving, name), join(completed, name));
       if (sync) await syncDir(completed);
@@ -114,7 +114,7 @@ async function processLikeProtocol(s: FloorState): Promise<number> {
   for (let lane = 0; lane < s.concurrency; lane += 1) await mkdir(join(s.run, 'claimed', `${s.worker}-${lane}`), { recursive: true });
   let processed = 0;
   const move = async (from: string, to: string, tag: string): Promise<void> => {
-    const { text } = await nodeFs.readFileWithIno(from);
+    const text = await nodeFs.readFile(from);
     const next = join(moving, `${tag}.next.json`);
     const prev = join(moving, `${tag}.prev.json`);
     await nodeFs.writeFileExclusive(next, text, false);

@@ -5,7 +5,7 @@
  */
 import { addTickets, claimTicket, createRun, itemsOf, submitTicket } from './ticketq.js';
 import { nodeFs, type Fs } from '../../dist/index.js';
-import { OUTPUT, PAYLOAD, payloadItems } from './payload.js';
+import { OUTPUT, payloadItems } from './payload.js';
 import { runLimited } from './run-limited.js';
 import { makeTempDir, removeDir } from './temp-dir.js';
 import { syncFs } from './sync-fs.js';
@@ -42,12 +42,15 @@ try {
   const ctx = await createRun(root, 'p', { pipeline: { stages: { work: {} }, cascade: [] }, durability, ...(fsImpl ? { fs: fsImpl } : {}) });
   calls.clear();
   let t = performance.now();
+  let cpu = process.cpuUsage();
   await addTickets(ctx, 'work', itemsOf(payloadItems(n)));
   const createMs = performance.now() - t;
+  const createCpu = process.cpuUsage(cpu);
   const createCalls = perTicket();
   calls.clear();
   spent.clear();
   t = performance.now();
+  cpu = process.cpuUsage();
   let claimMs = 0;
   let submitMs = 0;
   if (phase !== 'create') {
@@ -64,10 +67,14 @@ try {
     });
   }
   const processMs = performance.now() - t;
+  const processCpu = process.cpuUsage(cpu);
+  /** CPU time (user + system) per ticket, in µs: what the code and its syscalls cost, whatever the machine's load. */
+  const cpuPer = (u: NodeJS.CpuUsage): string => `${((u.user + u.system) / n).toFixed(0)} µs CPU/ticket (user ${(u.user / n).toFixed(0)}, sys ${(u.system / n).toFixed(0)})`;
   process.stdout.write(
     `${n} tickets, concurrency ${concurrency}, durability ${durability}${useSync ? ', sync fs' : ''}: create ${createMs.toFixed(0)} ms (${((createMs / n) * 1000).toFixed(0)} µs/ticket), ` +
       (calls.size > 0 || createCalls ? `  Fs calls per ticket: create {${createCalls}}; claim+submit {${perTicket()}}\n  ` : '') +
-      `claim+submit ${processMs.toFixed(0)} ms (${((processMs / n) * 1000).toFixed(0)} µs/ticket; summed claim ${(claimMs / n).toFixed(2)} ms, submit ${(submitMs / n).toFixed(2)} ms per ticket across lanes)\n`,
+      `claim+submit ${processMs.toFixed(0)} ms (${((processMs / n) * 1000).toFixed(0)} µs/ticket; summed claim ${(claimMs / n).toFixed(2)} ms, submit ${(submitMs / n).toFixed(2)} ms per ticket across lanes)\n` +
+      `  CPU: create ${cpuPer(createCpu)}; claim+submit ${cpuPer(processCpu)}\n`,
   );
 } finally {
   await removeDir(root);

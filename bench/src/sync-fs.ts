@@ -11,15 +11,6 @@ export const syncFs: Fs = {
   // Why ticketq's own: a bounded no-follow read is not what this row measures.
   readUpTo: (path, limit) => nodeFs.readUpTo(path, limit),
   readFile: async (path) => fs.readFileSync(path, 'utf8'),
-  async readFileWithIno(path) {
-    const fd = fs.openSync(path, 'r');
-    try {
-      const st = fs.fstatSync(fd);
-      return { text: fs.readFileSync(fd, 'utf8'), ino: st.ino };
-    } finally {
-      fs.closeSync(fd);
-    }
-  },
   async writeFileExclusive(path, data, sync) {
     const fd = fs.openSync(path, 'wx');
     let ok = false;

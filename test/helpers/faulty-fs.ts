@@ -46,3 +46,28 @@ export function faultyFs(failAt: number, errno: string): FaultyFs {
   }
   return { fs, fired: () => fired, calls: () => n };
 }
+
+/**
+ * nodeFs whose first `op` call matching `match` (on its arguments) is carried out and then
+ * reported failed with `errno`: what NFS does when a request's reply is lost and its retry fails
+ * (a rename's ENOENT, a link's EEXIST). strace can only skip a call, never do this. `calls()`
+ * counts the matching calls.
+ */
+export function succeedThenFailFs(op: 'rename' | 'link', match: (from: string, to: string) => boolean, errno: 'ENOENT' | 'EEXIST'): FaultyFs {
+  let fired = false;
+  let n = 0;
+  const real = nodeFs[op];
+  const fs: Fs = {
+    ...nodeFs,
+    [op]: async (from: string, to: string) => {
+      await real(from, to);
+      if (!match(from, to)) return;
+      n += 1;
+      if (!fired) {
+        fired = true;
+        throw Object.assign(new Error(`${errno}: injected after success, ${op} '${from}' -> '${to}'`), { code: errno, syscall: op });
+      }
+    },
+  };
+  return { fs, fired: () => fired, calls: () => n };
+}

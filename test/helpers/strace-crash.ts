@@ -49,6 +49,8 @@ export interface TracedRun {
   result: BinResult;
   /** Traced calls, per kind those of the thread that makes them (when a trace file was asked for). */
   calls: TracedCall[];
+  /** strace's output (when a trace file was asked for): an injected fault shows as `(INJECTED)`. */
+  trace: string;
 }
 
 function tasksTraced(pid: number): boolean {
@@ -66,8 +68,9 @@ function tasksTraced(pid: number): boolean {
  * (-p) only then. Why: module loading makes a number of thread-pool wake-up writes that varies
  * from run to run by hundreds, so counted from process start the Nth write would be a different
  * call every time. Counted from after loading, the Nth call is the same call on every run.
+ * `strace`: more strace options (a fault to inject).
  */
-export async function runTraced(root: string, args: string[], opts: { kill?: { kind: SyscallKind; n: number }; traceFile?: string } = {}): Promise<TracedRun> {
+export async function runTraced(root: string, args: string[], opts: { kill?: { kind: SyscallKind; n: number }; traceFile?: string; strace?: string[] } = {}): Promise<TracedRun> {
   const child = spawn(process.execPath, ['--import', pathToFileURL(PRELOAD).href, BIN, '--root', root, ...args], { env: { ...process.env, ...TRACE_ENV }, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -80,14 +83,17 @@ export async function runTraced(root: string, args: string[], opts: { kill?: { k
     if (pid === undefined || child.exitCode !== null) throw new Error(`tq exited before it was traced: ${stderr}`);
     const straceArgs = ['-f', '-qq', '-p', String(pid), '-o', opts.traceFile ?? '/dev/null', '-e', 'trace=rename,link,unlink,write'];
     if (opts.kill) straceArgs.push('-e', `inject=${opts.kill.kind}:signal=KILL:when=${opts.kill.n}`);
+    // More strace options (a fault to inject: `-e trace=X -e inject=X:error=...`; -e trace accumulates).
+    if (opts.strace) straceArgs.push(...opts.strace);
     const tracer = spawnCollect(STRACE, straceArgs);
     await waitFor(() => tasksTraced(pid), 10_000, 'strace to attach to every thread');
     child.stdin.end('go\n');
     const { code, signal } = await closed;
     const t = await tracer;
     if (t.code !== 0 && !opts.kill) throw new Error(`strace failed: ${t.stderr}`);
+    const trace = opts.traceFile ? await readFile(opts.traceFile, 'utf8') : '';
     const calls = opts.traceFile ? await fsThreadCalls(opts.traceFile) : [];
-    return { result: { code, signal, stdout: stdout.slice('loaded\n'.length), stderr, timedOut: false }, calls };
+    return { result: { code, signal, stdout: stdout.slice('loaded\n'.length), stderr, timedOut: false }, calls, trace };
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }

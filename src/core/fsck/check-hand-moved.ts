@@ -40,7 +40,8 @@ async function requeueHandMoved(s: FsckSession, f: FoundTicket): Promise<{ done:
   const stage = f.ticket.worker_type;
   const pending = stateDir(ctx, TicketState.pending, stage);
   if (isUnderUnsafeDir(s, pending)) return { done: false, note: `not requeued: ${pending} is not a real directory` };
-  // Why read again: the move is fenced on the inode and text read here, never on an older census read.
+  // Why read again: the move is fenced on the text read here (the file it takes must hold exactly
+  // this text), never on an older census read.
   const read = await readEntry(ctx, f.path);
   if (read.kind !== 'text') return { done: true, note: 'moved or replaced meanwhile; left alone' };
   const current = parseTicket(read.text, f.path);
@@ -49,7 +50,7 @@ async function requeueHandMoved(s: FsckSession, f: FoundTicket): Promise<{ done:
   const outcome = await moveTicket(ctx, stateLocation(f.state as Exclude<TicketState, 'claimed'>, f.id), {
     to: { state: TicketState.pending },
     acceptStaleStatus: true,
-    known: { text: read.text, ino: read.ino, ticket: current },
+    known: { text: read.text, ticket: current },
     build: (t) => ({
       ...t,
       // Why set from the location: the target directory is never chosen by what a file says.

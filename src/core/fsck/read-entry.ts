@@ -35,7 +35,7 @@ export type EntryRead =
   | { kind: 'gone' }
   | { kind: 'not_file'; what: EntryKind }
   | { kind: 'too_big' }
-  | { kind: 'text'; text: string; ino: number };
+  | { kind: 'text'; text: string };
 
 /**
  * Read a file of the run that anyone may have written: never through a symlink, never blocking
@@ -60,14 +60,14 @@ export async function readEntry(ctx: RunCtx, path: string, maxBytes = MAX_ENTRY_
   return asRead(await readUpTo(ctx, path, maxBytes + 1), maxBytes);
 }
 
-type RawRead = { kind: 'gone' } | { kind: 'not_file'; what: EntryKind } | { kind: 'text'; bytes: Buffer; ino: number };
+type RawRead = { kind: 'gone' } | { kind: 'not_file'; what: EntryKind } | { kind: 'text'; bytes: Buffer };
 
 async function readUpTo(ctx: RunCtx, path: string, limit: number): Promise<RawRead> {
   try {
     // RACE: the entry may have been swapped for a link or a FIFO since the lstat: readUpTo
     // opens with O_NOFOLLOW | O_NONBLOCK (ELOOP for a link, no wait on a FIFO) and says what it opened.
     const read = await ctx.fs.readUpTo(path, limit);
-    return read.isFile ? { kind: 'text', bytes: read.bytes, ino: read.ino } : { kind: 'not_file', what: 'special file' };
+    return read.isFile ? { kind: 'text', bytes: read.bytes } : { kind: 'not_file', what: 'special file' };
   } catch (err) {
     if (isGone(err)) return { kind: 'gone' };
     if (errnoCode(err) === 'ELOOP') return { kind: 'not_file', what: 'symlink' };
@@ -78,7 +78,7 @@ async function readUpTo(ctx: RunCtx, path: string, limit: number): Promise<RawRe
 function asRead(raw: RawRead, maxBytes: number): EntryRead {
   if (raw.kind !== 'text') return raw;
   if (raw.bytes.length > maxBytes) return { kind: 'too_big' };
-  return { kind: 'text', text: raw.bytes.toString('utf8'), ino: raw.ino };
+  return { kind: 'text', text: raw.bytes.toString('utf8') };
 }
 
 function isGone(err: unknown): boolean {

@@ -37,10 +37,13 @@ export function cleanId(raw: unknown, kind: IdKind): string {
   return text;
 }
 
+const MAX_ID_LENGTH: Readonly<Record<IdKind, number>> = { 'run id': MAX_RUN_ID, 'worker id': MAX_WORKER_ID, 'ticket id': MAX_TICKET_ID, stage: MAX_STAGE };
+
 export function validateId(text: string, kind: IdKind): void {
-  const max = { 'run id': MAX_RUN_ID, 'worker id': MAX_WORKER_ID, 'ticket id': MAX_TICKET_ID, stage: MAX_STAGE }[kind];
-  const shown = JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
+  const max = MAX_ID_LENGTH[kind];
+  // Why the message is built only on failure: ids are validated several times per ticket moved.
   const fail = (why: string): never => {
+    const shown = JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
     throw new TqError('INVALID_ID', `invalid ${kind} ${shown}: ${why}`, {
       field: kind,
       hint:

@@ -4,16 +4,16 @@ import { claimableLanes, dropEmptyLane, lanesDirOf, stageLaneDir, type LaneDir }
 import { forgetCursor, nextCandidate } from './claim-cursor.js';
 import { refuseIfPaused } from './pause-run.js';
 import { quarantineAndRestore } from './restore-ticket.js';
-import { ticketReadError } from '../store/read-ticket.js';
-import { checkTicketLocation, claimedLocation, pathOfLocation, type TicketLocation } from '../store/ticket-location.js';
+import { claimedLocation, isUnstampedClaim, pathOfLocation, type TicketLocation } from '../store/ticket-location.js';
+import { landedAnyway, requestChecked } from '../protocol/retried-request.js';
 import { TicketState } from '../model/states.js';
 import { moveTicket } from '../protocol/move-ticket.js';
 import { retryThroughMove } from '../protocol/retry-through-move.js';
 import { cleanId } from '../model/ids.js';
 import { leaseMsOf, requestedLeaseMs, stageConfig } from '../model/pipeline.js';
-import { checkRealDir, claimedDir, ensureDir, intoDir, isKnownAbsent, stateDir, type RunCtx } from '../store/run-context.js';
+import { checkRealDir, claimedDir, ensureDir, entryExists, intoDir, isKnownAbsent, stateDir, type RunCtx } from '../store/run-context.js';
 import { ticketIdOfFileName } from '../store/run-names.js';
-import { parseTicket, withHistory } from '../model/serialize-ticket.js';
+import { withHistory } from '../model/serialize-ticket.js';
 import type { Ticket } from '../model/ticket-schema.js';
 
 export interface ClaimOptions {
@@ -83,18 +83,31 @@ async function claimFromDir(ctx: RunCtx, from: string, to: string, c: { stage: s
     const target = `${to}/${name}`;
     // Why from the name: readCandidates only hands out names whose ticket id is valid.
     const loc = claimedLocation(ticketIdOfFileName(name) as string, c.workerId);
+    let retried = false;
     try {
-      // RACE: exactly one claimer's rename succeeds; the others get ENOENT and move on.
-      await intoDir(ctx, to, () => ctx.fs.rename(source, target), source);
+      // RACE: exactly one claimer's rename succeeds; the others get ENOENT and move on. On NFS a
+      // retried rename reports ENOENT after it succeeded: the ticket is then in our own worker
+      // directory (a lost race leaves nothing there: the winner's target is its own). An ENOENT
+      // while the ticket is still in pending/ was spurious: again.
+      await requestChecked(() => intoDir(ctx, to, () => ctx.fs.rename(source, target), source), 'ENOENT', async () => {
+        if (await landedAnyway(ctx, target)) {
+          retried = true;
+          return 'done';
+        }
+        return (await entryExists(ctx, source)) ? 'retry' : 'failed';
+      });
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') continue;
       throw ioError(err, 'claiming', source);
     }
-    const stamped = await stampClaim(ctx, loc, c.stage, c.leaseMs);
+    const stamped = await stampClaim(ctx, loc, c.stage, c.leaseMs, retried);
     if (stamped) return { ticket: stamped, path: target };
   }
   return null;
 }
+
+/** The history event of a claim stamped by a reaper adopting it (ops/reap-claims.ts). */
+export const ADOPTED_EVENT = 'adopted unstamped claim';
 
 /** The claim record every claim (and every adoption of an unstamped claim) writes. */
 export function claimedVersion(ticket: Ticket, workerId: string, now: Date, leaseMs: number, event = 'claimed'): Ticket {
@@ -127,23 +140,6 @@ function withoutDelay(ticket: Ticket): Ticket {
 }
 
 /**
- * Read the ticket we just renamed into claimed/<worker>/. A reaper may be adopting it (a
- * fenced move, so the file is briefly in moving/): wait for that move instead of failing.
- * Undefined if it is gone for good.
- */
-async function readJustClaimed(ctx: RunCtx, loc: TicketLocation): Promise<{ text: string; ino: number } | undefined> {
-  const path = pathOfLocation(ctx, loc);
-  return retryThroughMove(ctx, loc.ticketId, 200, async () => {
-    try {
-      return await ctx.fs.readFileWithIno(path);
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') throw ticketReadError(err, 'reading claimed ticket', path);
-      return undefined;
-    }
-  });
-}
-
-/**
  * The directories a claim renames out of and into must be real directories of the run
  * (UNSAFE_PATH otherwise, before anything moves): pending/<stage>/ and, for the stamp, moving/.
  * False when pending/<stage>/ does not exist (nothing to claim). claimed/<worker>/ is checked
@@ -161,11 +157,11 @@ async function checkClaimDirs(ctx: RunCtx, pending: string): Promise<boolean> {
  * that disagrees with its name) is quarantined, the ticket restored from registry/ if it is
  * nowhere else, and undefined returned: one bad file must not block the stage.
  */
-async function stampClaim(ctx: RunCtx, loc: TicketLocation, stage: string, leaseMs: number): Promise<Ticket | undefined> {
+async function stampClaim(ctx: RunCtx, loc: TicketLocation, stage: string, leaseMs: number, retried: boolean): Promise<Ticket | undefined> {
   const path = pathOfLocation(ctx, loc);
   try {
     if (loc.stage !== stage) throw new TqError('CORRUPT_TICKET', `${path}: ticket ${loc.ticketId} belongs to stage ${loc.stage}, but it was in pending/${stage}/`, { file: path });
-    return await stampChecked(ctx, loc, leaseMs);
+    return await stampChecked(ctx, loc, leaseMs, retried);
   } catch (err) {
     if (!isTqError(err, 'CORRUPT_TICKET') || err.file !== path) throw err;
     await quarantineAndRestore(ctx, loc, path, err.message);
@@ -173,35 +169,43 @@ async function stampClaim(ctx: RunCtx, loc: TicketLocation, stage: string, lease
   }
 }
 
-/** stampClaim's work: CORRUPT_TICKET (naming the file) when the ticket disagrees with `loc`. */
-async function stampChecked(ctx: RunCtx, loc: TicketLocation, leaseMs: number): Promise<Ticket | undefined> {
+/**
+ * stampClaim's work: CORRUPT_TICKET (naming the file) when the ticket disagrees with `loc`. The
+ * stamp is a fenced move like every other rewrite, and reads the ticket after its fence (one
+ * read, one parse). RACE: a plain rename over the file could recreate it while a reaper adopting
+ * the unstamped claim holds it in moving/; the reaper's commit would then resurrect a second copy.
+ * Undefined when the claim is not ours after all: already stamped by a claim of our worker id
+ * that is not ours (`retried`: our rename reported ENOENT, so only a stamp we make counts), or
+ * gone for good.
+ */
+async function stampChecked(ctx: RunCtx, loc: TicketLocation, leaseMs: number, retried: boolean): Promise<Ticket | undefined> {
   if (loc.state !== TicketState.claimed) return undefined;
   const { worker } = loc;
   const path = pathOfLocation(ctx, loc);
-  let read = await readJustClaimed(ctx, loc);
-  if (read === undefined) return undefined;
-  let ticket = parseTicket(read.text, path);
-  checkTicketLocation(ticket, loc, path);
-  // RACE: a reaper may have adopted the claim before we stamped it (same token): keep its stamp.
-  if (ticket.claim?.worker_id === worker && ticket.status === 'claimed') return ticket;
-  // RACE: the stamp is a fenced move like every other rewrite. A plain rename over the file
-  // could recreate it while a reaper adopting the unstamped claim holds it in moving/; the
-  // reaper's commit would then resurrect a second copy once we have moved ours on.
   for (let attempt = 0; attempt < 20; attempt += 1) {
-    const outcome = await moveTicket(ctx, loc, {
-      to: { state: TicketState.claimed, worker },
-      // Why: the version we just read and checked; the fence re-checks its inode.
-      ...(read ? { known: { ...read, ticket } } : {}),
-      build: (t) => (t.claim?.worker_id === worker && t.status === 'claimed' ? t : claimedVersion(t, worker, ctx.clock.now(), leaseMs)),
+    // Why wait through a move in flight: a reaper may be adopting it (the file is briefly in moving/).
+    const outcome = await retryThroughMove(ctx, loc.ticketId, 200, async () => {
+      const o = await moveTicket(ctx, loc, {
+        to: { state: TicketState.claimed, worker },
+        build: (t) => (isUnstampedClaim(t, loc) ? claimedVersion(t, worker, ctx.clock.now(), leaseMs) : t),
+      });
+      return !o.moved && o.reason === 'gone' ? undefined : o;
     });
-    if (outcome.moved) return outcome.ticket;
-    // Someone (a reaper adopting it, or undoing a stalled adoption) moved it between our read
-    // and our fence: look again, and keep their stamp if they made one.
-    read = await readJustClaimed(ctx, loc);
-    if (read === undefined) return undefined;
-    ticket = parseTicket(read.text, path);
-    checkTicketLocation(ticket, loc, path);
-    if (ticket.claim?.worker_id === worker && ticket.status === 'claimed') return ticket;
+    if (outcome === undefined) return undefined;
+    if (!outcome.moved) continue;
+    if (outcome.ticket !== outcome.previous) return outcome.ticket;
+    // RACE: stamped before us. By a reaper that adopted our unstamped claim (same token): keep
+    // its stamp. By a claimer of the same worker id: that claim is its, not ours.
+    return !retried && wasAdopted(outcome.ticket) ? outcome.ticket : undefined;
   }
   throw new TqError('IO_ERROR', `${path}: the claim could not be stamped (the ticket kept changing); run \`tq fsck\``, { file: path });
+}
+
+/** Was the current claim of `t` stamped by a reaper adopting it (not by its claimer)? */
+function wasAdopted(t: Ticket): boolean {
+  for (let i = t.history.length - 1; i >= 0; i -= 1) {
+    const h = t.history[i];
+    if (h?.to === TicketState.claimed && h.from === TicketState.pending) return h.event === ADOPTED_EVENT;
+  }
+  return false;
 }

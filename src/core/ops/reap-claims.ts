@@ -5,10 +5,10 @@ import { leaseMsOf, maxAttemptsOf, retryDelayMs } from '../model/pipeline.js';
 import { roundNotBefore } from '../model/lanes.js';
 import { moveTicket, type DuplicateOutcome, type MoveOutcome } from '../protocol/move-ticket.js';
 import { leaseVerdict } from '../protocol/lease.js';
-import { claimedVersion } from './claim-ticket.js';
+import { ADOPTED_EVENT, claimedVersion } from './claim-ticket.js';
 import { quarantineAndRestore } from './restore-ticket.js';
 import { readTicketAtLocation } from '../store/read-ticket.js';
-import { claimedLocation, pathOfLocation, type TicketLocation } from '../store/ticket-location.js';
+import { claimedLocation, isUnstampedClaim, pathOfLocation, type TicketLocation } from '../store/ticket-location.js';
 import { TicketState } from '../model/states.js';
 import { withHistory } from '../model/serialize-ticket.js';
 import { checkRealDir, claimedDir, type RunCtx } from '../store/run-context.js';
@@ -147,7 +147,10 @@ async function reapClaim(ctx: RunCtx, loc: TicketLocation, ticket: Ticket, opts:
   if (verdict.kind === 'unstamped') {
     if (opts.unstampedGraceMs && (await youngerThan(ctx, file, opts.unstampedGraceMs))) return undefined;
     // A claimer died between its rename and its stamp (or the file was moved by hand).
-    const moved = await moveTicket(ctx, loc, { to: stayClaimed, build: (t) => claimedVersion(t, worker, now, leaseMsOf(ctx.config.pipeline, stage), 'adopted unstamped claim') });
+    // RACE: its claimer may stamp it between our read and our fence: keep that stamp (build
+    // returns the ticket as it is; the move puts it back), or the claimer's token would change.
+    const moved = await moveTicket(ctx, loc, { to: stayClaimed, build: (t) => (isUnstampedClaim(t, loc) ? claimedVersion(t, worker, now, leaseMsOf(ctx.config.pipeline, stage), ADOPTED_EVENT) : t) });
+    if (moved.moved && moved.ticket === moved.previous) return undefined;
     return { moved, action: { ...base, action: 'adopted', note: 'claim had no lease record; lease starts now' } };
   }
   if (verdict.kind === 'live') return undefined;

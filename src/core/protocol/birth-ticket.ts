@@ -5,10 +5,10 @@ import { ensureDir, ensureParent, intoDir, type RunCtx } from '../store/run-cont
 import { MovingKind, isMovingFileOf, movingFileName, parseMovingFileName, ticketFileName } from '../store/run-names.js';
 import { TicketState } from '../model/states.js';
 import { parseTicket, serializeTicket } from '../model/serialize-ticket.js';
-import { isBirthRecordOf, serializeBirthRecord } from '../model/birth-record.js';
+import { isBirthRecordOf } from '../model/birth-record.js';
 import type { Ticket } from '../model/ticket-schema.js';
 import { checkTicketLocation, pathOfLocation, pendingLocationOf, stateLocation } from '../store/ticket-location.js';
-import { createFileExclusive, linkTempExclusive, listDir, writeTempFor, readIfExists, syncDirIfDurable, unlinkIfExists } from '../store/atomic-write.js';
+import { listDir, readIfExists, syncDirIfDurable, unlinkIfExists } from '../store/atomic-write.js';
 
 export function registryPath(ctx: RunCtx, stage: string, ticketId: string): string {
   return join(ctx.paths.registry, stage, ticketFileName(ticketId));
@@ -19,15 +19,23 @@ export type BirthOutcome = 'created' | 'exists';
 /**
  * Create a ticket in pending/ exactly once per id, across crashes and concurrent creators:
  *
- *   1. write the ticket to moving/<id>~<n>.new.json
- *   2. create registry/<stage>/<id>.json (its birth record)   <- O_EXCL: the first creator wins
+ *   1. write the ticket to moving/<id>~<n>.new.json (O_EXCL; fsynced in a durable run)
+ *   2. create registry/<stage>/<id>.json (its birth record: the same text) with O_EXCL
+ *      <- EEXIST: the first creator wins
  *   3. rename moving/<id>~<n>.new.json into pending/
  *
- * The registry keeps every ticket as it was born, so fsck can prove none was lost. A crash
- * after 2 leaves a .new file whose ticket is the one the birth record describes: recovery
- * publishes it. (A birth record is the ticket without `status`, marked `"record": "birth"`:
- * model/birth-record.ts.)
+ * The registry keeps every ticket as it was born (status pending), so fsck can prove none was
+ * lost. Why its own file, not a hard link to the staged one (one creation fewer): the two
+ * would share an inode while the ticket is pending, and anyone writing pending/<id>.json in
+ * place (an agent's write tool; vim writes a file with several links in place) would rewrite
+ * the record fsck restores a damaged ticket from. Why O_EXCL straight into registry/, not a
+ * temp file linked there: two calls fewer; a crash mid-write leaves a torn record beside the
+ * complete staged ticket, which recovery completes from it (recover-moving.ts).
+ * What it relies on: O_EXCL's EEXIST and rename's atomicity. An EEXIST is never "ours" here,
+ * even with our exact text: an exclusive create that failed wrote nothing, so that text is
+ * another creator's identical birth (NFS clients replay a retried exclusive create themselves).
  * A .new file without a matching registry entry was never registered: recovery removes it.
+ * Records written by older versions (`"record": "birth"`, no status) are read too.
  */
 export async function birthTicket(ctx: RunCtx, ticket: Ticket): Promise<BirthOutcome> {
   // Why: every path below comes from the validated id (INVALID_ID otherwise), and the ticket
@@ -38,45 +46,22 @@ export async function birthTicket(ctx: RunCtx, ticket: Ticket): Promise<BirthOut
   checkTicketLocation(ticket, loc, target);
   const reg = registryPath(ctx, loc.stage, loc.ticketId);
   const staged = join(ctx.paths.moving, movingFileName(loc.ticketId, nonce(), MovingKind.new));
+  // Why once: the staged ticket and its record are the same text.
   const text = serializeTicket(ticket);
-  const record = serializeBirthRecord(ticket);
   await ensureDir(ctx, ctx.paths.moving);
-  const writeStaged = async (): Promise<void> => {
-    try {
-      await intoDir(ctx, ctx.paths.moving, () => ctx.fs.writeFileExclusive(staged, text, ctx.durable));
-    } catch (err) {
-      throw ioError(err, 'writing', staged);
-    }
-  };
-  let registered: boolean;
   try {
-    // RACE: created with link (O_EXCL) from its own temp file: EEXIST for every creator but
-    // the first. Why its own copy and not a link to the staged file: a hard link would share
-    // the inode with pending/<id>.json, and anyone editing that file in place (an editor, an
-    // agent's write tool) would rewrite the birth record fsck restores lost tickets from.
-    if (ctx.durable) {
-      // Why the two writes in parallel when durable: each waits for its own fsync, and the
-      // files are independent until the link, which still comes after both (the states a
-      // crash can leave are the same as in sequence).
-      const [stagedWrite, tmpWrite] = await Promise.allSettled([writeStaged(), writeTempFor(ctx, reg, record)]);
-      if (stagedWrite.status === 'rejected' || tmpWrite.status === 'rejected') {
-        if (tmpWrite.status === 'fulfilled') await ctx.fs.unlink(tmpWrite.value).catch(() => undefined);
-        throw stagedWrite.status === 'rejected' ? stagedWrite.reason : (tmpWrite as PromiseRejectedResult).reason;
-      }
-      registered = await linkTempExclusive(ctx, tmpWrite.value, reg);
-    } else {
-      await writeStaged();
-      registered = await createFileExclusive(ctx, reg, record);
-    }
+    await intoDir(ctx, ctx.paths.moving, () => ctx.fs.writeFileExclusive(staged, text, ctx.durable));
   } catch (err) {
-    await unlinkIfExists(ctx, staged).catch(() => undefined);
-    throw ioError(err, 'registering', reg);
+    throw ioError(err, 'writing', staged);
   }
-  if (!registered) {
+  if (!(await registerBirth(ctx, staged, reg, text))) {
     await unlinkIfExists(ctx, staged).catch(() => undefined);
     await publishStrandedBirth(ctx, loc.stage, loc.ticketId);
     return 'exists';
   }
+  // Why before publishing (durable runs): a ticket in pending/ whose record a power cut lost
+  // could be born a second time.
+  await syncDirIfDurable(ctx, dirname(reg));
   await ensureParent(ctx, target);
   try {
     await intoDir(ctx, dirname(target), () => ctx.fs.rename(staged, target), staged);
@@ -84,11 +69,25 @@ export async function birthTicket(ctx: RunCtx, ticket: Ticket): Promise<BirthOut
     // RACE: a recoverer may have published our registered ticket for us (see below).
     if (errnoCode(err) !== 'ENOENT') throw ioError(err, 'publishing', target);
   }
-  if (ctx.durable) {
-    // Why both at once: independent directories; each fsync waits for a journal commit.
-    await Promise.all([syncDirIfDurable(ctx, dirname(reg)), syncDirIfDurable(ctx, dirname(target))]);
-  }
+  await syncDirIfDurable(ctx, dirname(target));
   return 'created';
+}
+
+/**
+ * Step 2 of a birth: create the record (O_EXCL; fsynced in a durable run). False when the id is
+ * registered already (EEXIST). The staged file is removed on any other failure.
+ */
+async function registerBirth(ctx: RunCtx, staged: string, reg: string, text: string): Promise<boolean> {
+  try {
+    await ensureParent(ctx, reg);
+    // RACE: EEXIST for every creator but the first.
+    await intoDir(ctx, dirname(reg), () => ctx.fs.writeFileExclusive(reg, text, ctx.durable));
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === 'EEXIST') return false;
+    await unlinkIfExists(ctx, staged).catch(() => undefined);
+    throw ioError(err, 'registering', reg);
+  }
 }
 
 /** The lane part of where the staged birth `text` is published (none when it does not parse: publish where it always went). */

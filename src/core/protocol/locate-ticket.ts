@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { TqError, isTqError } from '../model/errors.js';
 import { cleanId, stageOfTicketId } from '../model/ids.js';
 import { pendingDirsOf } from '../store/pending-lanes.js';
-import { pathExists, type RunCtx } from '../store/run-context.js';
+import { entryExists, type RunCtx } from '../store/run-context.js';
 import { ALL_STATES, FINISHED_STATES, TicketState, type FinishedState } from '../model/states.js';
 import { listDir } from '../store/atomic-write.js';
 import { isMovingFileOf } from '../store/run-names.js';
@@ -38,19 +38,19 @@ export async function locateAll(ctx: RunCtx, rawTicketId: string): Promise<Locat
         const loc = validLocation(() => claimedLocation(ticketId, worker));
         if (loc === undefined) continue;
         const path = pathOfLocation(ctx, loc);
-        if (await pathExists(ctx, path)) found.push({ ticketId, state, path, workerId: worker, loc });
+        if (await entryExists(ctx, path)) found.push({ ticketId, state, path, workerId: worker, loc });
       }
     } else if (state === TicketState.pending) {
       // Why a set nobody reads: a lanes/ that is a link is skipped here; fsck reports it.
       for (const lane of await pendingDirsOf(ctx, stageOfTicketId(ticketId), new Set())) {
         const loc = stateLocation(state, ticketId, lane.name);
         const path = pathOfLocation(ctx, loc);
-        if (await pathExists(ctx, path)) found.push({ ticketId, state, path, loc });
+        if (await entryExists(ctx, path)) found.push({ ticketId, state, path, loc });
       }
     } else {
       const loc = stateLocation(state, ticketId);
       const path = pathOfLocation(ctx, loc);
-      if (await pathExists(ctx, path)) found.push({ ticketId, state, path, loc });
+      if (await entryExists(ctx, path)) found.push({ ticketId, state, path, loc });
     }
   }
   return found;
@@ -73,7 +73,8 @@ export async function finishedCopyOf(ctx: RunCtx, ticketId: string, except: read
   for (const state of FINISHED_STATES) {
     const path = pathOfLocation(ctx, stateLocation(state, ticketId));
     if (except.includes(path)) continue;
-    if (await pathExists(ctx, path)) return { state, path };
+    // Why entryExists: no error object for the usual answer (nothing there).
+    if (await entryExists(ctx, path)) return { state, path };
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import { errnoCode, ioError } from '../model/errors.js';
 import { nonce } from '../model/ids.js';
-import { checkRealDir, ensureDir, ensureParent, intoDir, type RunCtx } from '../store/run-context.js';
+import { checkRealDir, ensureDir, ensureParent, entryExists, intoDir, isKnownRealDir, type RunCtx } from '../store/run-context.js';
 import { parseTicket, serializeTicket } from '../model/serialize-ticket.js';
 import type { Ticket } from '../model/ticket-schema.js';
 import { TicketState, isFinishedState, type FinishedState } from '../model/states.js';
@@ -11,12 +11,13 @@ import { quarantineFile } from '../store/quarantine.js';
 import { checkTicketLocation, pathOfLocation, targetLocation, type MoveTarget, type TicketLocation } from '../store/ticket-location.js';
 import { finishedCopyOf } from './locate-ticket.js';
 import { ticketReadError } from '../store/read-ticket.js';
+import { landedAnyway, requestChecked } from './retried-request.js';
 
 export type MoveOutcome =
   | { moved: true; ticket: Ticket; path: string; previous: Ticket }
   /** The source file was gone when we tried to take it: someone else moved the ticket first. */
   | { moved: false; reason: 'gone' }
-  /** The file at the source changed between our read and our move; nothing was changed. */
+  /** The file at the source was not what the caller may move (another token, other content); it was put back unchanged. */
   | { moved: false; reason: 'changed' };
 
 /**
@@ -36,17 +37,19 @@ export interface MoveOptions {
   /** Where the ticket goes: with the source's validated id, the only input of the target path. */
   to: MoveTarget;
   /**
-   * Decide the new ticket from the current one; throw to abort with nothing changed. It must
-   * agree with `to` (status, id, stage, claim holder): checked before anything is moved.
+   * Decide the new ticket from the current one; throw to abort with nothing changed (the taken
+   * file is put back). Return `current` itself to leave the ticket as it is (put back, and
+   * answered as moved to where it was). It must agree with `to` (status, id, stage, claim
+   * holder): checked before anything is committed.
    */
   build: (current: Ticket) => Ticket;
   /** Only move if the source still holds this claim token (fencing). */
   expectToken?: string;
   /**
-   * The source's content and inode as the caller just read them (saves a second read). Safe:
-   * the fence still checks that the inode it takes is this one.
+   * The source's content as the caller looked at it, and the ticket parsed from it: only move
+   * if the file taken holds exactly this text (else 'changed'); saves parsing it again.
    */
-  known?: { text: string; ino: number; ticket?: Ticket };
+  known?: { text: string; ticket: Ticket };
   /**
    * Accept a source whose `status` field disagrees with its directory (its id, stage and holder
    * must still agree). Why: fsck requeues a ticket moved by hand, whose status still names the
@@ -62,152 +65,184 @@ export function movingNames(ctx: RunCtx, ticketId: string, n: string): { next: s
   };
 }
 
+const GONE: MoveOutcome = { moved: false, reason: 'gone' };
+const CHANGED: MoveOutcome = { moved: false, reason: 'changed' };
+
 /**
  * Move the ticket at location `from` to `opts.to`, so that no crash or race can lose it,
- * duplicate it, publish it half-written, or replace a finished ticket:
+ * duplicate it, publish it half-written, or replace a finished ticket ("read after the fence"):
  *
- *   1. read the source (and its inode); its content must agree with `from` (else CORRUPT_TICKET,
- *      naming the file and field, nothing changed: the caller decides about quarantine)
- *   2. write the complete new ticket to moving/<id>~<n>.next.json
- *   3. rename the source to moving/<id>~<n>.prev.json   <- the fence: exactly one mover wins
- *   4. check the inode we took is the one we read
- *   5. into pending/ or a finished state: check no finished copy of the id exists elsewhere
- *   6. commit (commitDraft): rename .next into claimed/ or pending/; link .next into a finished
+ *   1. rename the source to moving/<id>~<n>.prev.json   <- the fence: exactly one mover wins
+ *      (ENOENT: someone else took it first, unless our own .prev is there: a retried request)
+ *   2. read .prev (bounded): it must agree with `from` (else CORRUPT_TICKET naming the source)
+ *      and hold the caller's token / known text (else 'changed'); build the next version
+ *   3. into pending/ or a finished state: check no finished copy of the id exists elsewhere
+ *   4. write the complete next version to moving/<id>~<n>.next.json (O_EXCL: EEXIST means
+ *      recovery claimed our .prev, see below), then check .prev is still there
+ *   5. commit (commitDraft): rename .next into claimed/ or pending/; link .next into a finished
  *      state, then unlink .next (a finished ticket already there: EEXIST, never replaced)
- *   7. unlink .prev
+ *   6. unlink .prev
  *
- * A crash after 3 leaves next+prev (recovery finishes the move); after 6 leaves prev alone
- * (recovery removes it). Before 3, nothing changed. A finished copy found at 5 or 6 means the
- * source was a duplicate: it goes to quarantine/ (DuplicateOutcome).
+ * Anything that stops the move at 2 or 3, or fails at 4, puts the taken file back without
+ * replacing anything (putBack). What each step relies on: rename is atomic on the server
+ * (POSIX; NFS, CephFS, GlusterFS servers do it); O_EXCL and link fail with EEXIST; the content
+ * of the file taken is the token. Never inode numbers, link counts or mtimes.
+ * A crash after 1 leaves .prev alone (recovery puts it back); after 4, next+prev (recovery
+ * finishes the move); after 5, .prev alone with the ticket at its target (recovery removes it).
+ * A mover stalled past recovery's patience meets recovery's work, never undoes it: recovery
+ * claims a lone .prev by linking it to the move's own .next name before it puts it back, so the
+ * mover's O_EXCL draft fails, or the mover finds its .prev gone after writing it (stillHeld).
  */
 export async function moveTicket(ctx: RunCtx, from: TicketLocation, opts: MoveOptions, retries = 3): Promise<MoveOutcome | DuplicateOutcome> {
-  const plan = await planMove(ctx, from, opts);
-  if ('moved' in plan) return plan;
-  const { source, target, names, nextText, done } = plan;
-  // Why before the fence: a target directory that is a link out of the run (UNSAFE_PATH) must
-  // stop the move while the ticket is still where it was, not strand it in moving/.
-  await checkRealDir(ctx, dirname(target));
-  await ensureDir(ctx, ctx.paths.moving);
+  const source = pathOfLocation(ctx, from);
+  // Why: never move a file out of a directory that is a link out of the run (UNSAFE_PATH).
+  // Why the synchronous test first: the directories are almost always known (an await per check costs more).
+  if (!isKnownRealDir(ctx, dirname(source)) && !(await checkRealDir(ctx, dirname(source)))) return GONE;
+  if (!isKnownRealDir(ctx, ctx.paths.moving)) await ensureDir(ctx, ctx.paths.moving);
+  const names = movingNames(ctx, from.ticketId, nonce());
+  if (!(await takeSource(ctx, source, names.prev))) return GONE;
+  let plan: MovePlan | NoMove;
   try {
-    await intoDir(ctx, ctx.paths.moving, () => ctx.fs.writeFileExclusive(names.next, nextText, ctx.durable));
+    plan = await planMove(ctx, from, opts, source, names);
   } catch (err) {
-    throw ioError(err, 'writing', names.next);
+    // Why: nothing is moved on the word of a file that contradicts its place, nor when the
+    // caller's build refuses: the taken file goes back where it was, untouched.
+    await putBack(ctx, names.prev, source, undefined);
+    throw err;
   }
-  try {
-    // RACE: the fence. Whoever renames the source first owns the ticket; the loser sees ENOENT.
-    await ctx.fs.rename(source, names.prev);
-  } catch (err) {
-    await unlinkIfExists(ctx, names.next).catch(() => undefined);
-    if (errnoCode(err) === 'ENOENT') return { moved: false, reason: 'gone' };
-    throw ioError(err, 'moving', source);
-  }
-  let takenIno: number;
-  try {
-    takenIno = (await ctx.fs.lstat(names.prev)).ino;
-  } catch (err) {
-    // RACE: only recovery removes a .prev: it saw next+prev (we were stalled past its settle
-    // time) and finished our move for us.
-    if (errnoCode(err) === 'ENOENT' && (await holds(ctx, target, nextText))) return done;
-    throw ioError(err, 'checking', names.prev);
-  }
-  if (takenIno !== plan.ino) {
-    // RACE: the source was replaced after we read it (a re-claim, a heartbeat). Put back what we
-    // took, untouched, and let the caller decide again from the new content.
-    await ctx.fs.rename(names.prev, source).catch((err: unknown) => {
-      throw ioError(err, 'restoring', source);
-    });
-    await unlinkIfExists(ctx, names.next).catch(() => undefined);
-    return { moved: false, reason: 'changed' };
+  if ('stalled' in plan) return retries > 0 ? moveTicket(ctx, from, opts, retries - 1) : CHANGED;
+  if ('keep' in plan) {
+    const back = await putBack(ctx, names.prev, source, plan.text);
+    if (plan.keep === undefined || back !== 'restored') return CHANGED;
+    return { moved: true, ticket: plan.keep, path: source, previous: plan.keep };
   }
   if (plan.toLoc.state !== TicketState.claimed) {
     // Why after the fence: we hold the source now, so the copy we find cannot be it. Moving a
     // duplicate of a finished ticket into pending/ or another finished state would make two
     // tickets of one. (Two duplicates racing here can both pass: fsck keeps the finished copy.)
-    const other = await finishedCopyOf(ctx, from.ticketId, [source, target]);
+    const other = await finishedCopyOf(ctx, from.ticketId, [source, plan.target]);
     if (other) return setAsideDuplicate(ctx, names, source, other);
   }
-  return commitMove(ctx, from, opts, retries, plan);
+  if ((await writeDraft(ctx, names, source, plan.nextText)) === 'stalled' || !(await stillHeld(ctx, names, plan))) {
+    if (await landedAnyway(ctx, plan.target, plan.nextText)) return plan.done;
+    return retries > 0 ? moveTicket(ctx, from, opts, retries - 1) : CHANGED;
+  }
+  return commitMove(ctx, from, opts, retries, plan, names);
 }
 
-/** What a move will do, decided before anything changes (steps 1 and 2 of moveTicket). */
+/**
+ * Why a move stops after the fence: `stalled` (our .prev is gone: we stalled past recovery's
+ * patience and it put the ticket back: start over), or `keep` (put back the taken `text`:
+ * undefined when it is not what the caller may move, the ticket when build kept it as it is).
+ */
+type NoMove = { stalled: true } | { keep: Ticket | undefined; text: string };
+
+/** What a move will do, decided from the file it took (step 2 of moveTicket). */
 interface MovePlan {
-  source: string;
   target: string;
   toLoc: TicketLocation;
-  names: { next: string; prev: string };
   nextText: string;
-  ino: number;
   done: MoveOutcome;
 }
 
-/** Read and check the source, build and check the new version: a plan, or why there is nothing to move. */
-async function planMove(ctx: RunCtx, from: TicketLocation, opts: MoveOptions): Promise<MovePlan | MoveOutcome> {
-  const source = pathOfLocation(ctx, from);
-  // Why: never move a file out of a directory that is a link out of the run (UNSAFE_PATH).
-  if (!(await checkRealDir(ctx, dirname(source)))) return { moved: false, reason: 'gone' };
-  let text: string;
-  let ino: number;
-  if (opts.known) ({ text, ino } = opts.known);
-  else {
-    try {
-      ({ text, ino } = await ctx.fs.readFileWithIno(source));
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return { moved: false, reason: 'gone' };
-      // Why CORRUPT_TICKET: a FIFO, socket or directory named like the ticket (never opened, see
-      // fs-layer.ts), or one over the size limit, is no ticket: the caller quarantines it.
-      throw ticketReadError(err, 'reading', source);
-    }
+/**
+ * Step 1: rename the source to our .prev name. False when someone else took it first (ENOENT,
+ * ENOTDIR). RACE: on NFS a retried rename reports ENOENT after it succeeded: our .prev name is
+ * unique (a nonce), so if it exists, the ticket is ours.
+ */
+async function takeSource(ctx: RunCtx, source: string, prev: string): Promise<boolean> {
+  try {
+    // Why intoDir: git may have removed an empty moving/ under a long-lived process.
+    // RACE: an ENOENT while the source is still there and our .prev is not was spurious: again.
+    await requestChecked(() => intoDir(ctx, dirname(prev), () => ctx.fs.rename(source, prev), source), 'ENOENT', async () =>
+      (await landedAnyway(ctx, prev)) ? 'done' : (await entryExists(ctx, source)) ? 'retry' : 'failed',
+    );
+    return true;
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+    throw ioError(err, 'moving', source);
   }
+}
+
+/** Step 2: read what we took, check it, build the next version (or say why not: NoMove). */
+async function planMove(ctx: RunCtx, from: TicketLocation, opts: MoveOptions, source: string, names: { prev: string }): Promise<MovePlan | NoMove> {
+  let text: string;
+  try {
+    text = await ctx.fs.readFile(names.prev);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return { stalled: true };
+    // Why CORRUPT_TICKET naming the source: a FIFO, socket or directory named like the ticket
+    // (never opened, see fs-layer.ts), or one over the size limit, is no ticket: the caller
+    // quarantines it at the source, where putBack returns it.
+    throw ticketReadError(err, 'reading', source);
+  }
+  if (opts.known !== undefined && text !== opts.known.text) return { keep: undefined, text };
+  // Why one parse, here: the taken file is agent-writable; it is validated once, then trusted.
   const current = opts.known?.ticket ?? parseTicket(text, source);
   // Why before anything else: a ticket's JSON is only a claim about itself; nothing is moved on
   // the word of a file that contradicts where it is.
   checkTicketLocation(opts.acceptStaleStatus ? { ...current, status: from.state } : current, from, source);
-  if (opts.expectToken !== undefined && current.claim?.token !== opts.expectToken) return { moved: false, reason: 'changed' };
+  if (opts.expectToken !== undefined && current.claim?.token !== opts.expectToken) return { keep: undefined, text };
   const next = opts.build(current);
+  if (next === current) return { keep: current, text };
   // Why from `next`: into pending/, the lane is the new version's (its priority and not_before).
   const toLoc = targetLocation(from.ticketId, opts.to, next);
   const target = pathOfLocation(ctx, toLoc);
   // Why: the target path comes from `from` and `to` only; the new content must say the same.
   checkTicketLocation(next, toLoc, target);
-  return {
-    source,
-    target,
-    toLoc,
-    names: movingNames(ctx, from.ticketId, nonce()),
-    nextText: serializeTicket(next),
-    ino,
-    done: { moved: true, ticket: next, path: target, previous: current },
-  };
+  // Why before the draft: a target directory that is a link out of the run (UNSAFE_PATH) must
+  // stop the move while we can still put the ticket back.
+  if (!isKnownRealDir(ctx, dirname(target))) await checkRealDir(ctx, dirname(target));
+  return { target, toLoc, nextText: serializeTicket(next), done: { moved: true, ticket: next, path: target, previous: current } };
 }
 
-/** Steps 6 and 7 of moveTicket: the commit, and what a stalled or duplicate move meets there. */
-async function commitMove(ctx: RunCtx, from: TicketLocation, opts: MoveOptions, retries: number, plan: MovePlan): Promise<MoveOutcome | DuplicateOutcome> {
-  const { source, target, names, nextText, done } = plan;
+/**
+ * Step 4: write the next version (O_EXCL). 'stalled' when the name exists: only recovery makes
+ * it (it claims a lone .prev by linking it to our .next name, see recover-moving.ts), so it is
+ * putting the ticket back for us. A failed write puts the ticket back and throws.
+ */
+async function writeDraft(ctx: RunCtx, names: { next: string; prev: string }, source: string, nextText: string): Promise<'written' | 'stalled'> {
+  try {
+    await intoDir(ctx, ctx.paths.moving, () => ctx.fs.writeFileExclusive(names.next, nextText, ctx.durable));
+  } catch (err) {
+    if (errnoCode(err) === 'EEXIST') return 'stalled';
+    await putBack(ctx, names.prev, source, undefined);
+    throw ioError(err, 'writing', names.next);
+  }
+  return 'written';
+}
+
+/**
+ * After step 4: is our .prev still there? RACE: recovery may have claimed our lone .prev,
+ * published it and freed the .next name before our write: then .prev is gone (recovery removes
+ * it before it publishes), and our draft is dropped. Once our draft exists with .prev still
+ * there, recovery can no longer claim it (its link meets EEXIST) and only ever finishes our
+ * move (next+prev): the caller then finds our version at the target.
+ */
+async function stillHeld(ctx: RunCtx, names: { next: string; prev: string }, plan: MovePlan): Promise<boolean> {
+  if (await entryExists(ctx, names.prev)) return true;
+  if (!(await landedAnyway(ctx, plan.target, plan.nextText))) await unlinkIfExists(ctx, names.next);
+  return false;
+}
+
+/** Steps 5 and 6 of moveTicket: the commit, and what a stalled or duplicate move meets there. */
+async function commitMove(ctx: RunCtx, from: TicketLocation, opts: MoveOptions, retries: number, plan: MovePlan, names: { next: string; prev: string }): Promise<MoveOutcome | DuplicateOutcome> {
+  const { target, nextText, done } = plan;
+  const source = pathOfLocation(ctx, from);
   const finished = isFinishedState(plan.toLoc.state);
-  await ensureParent(ctx, target);
+  if (!isKnownRealDir(ctx, dirname(target))) await ensureParent(ctx, target);
   try {
     // Why: the commit point. From here the ticket is in its new state.
-    const committed = await commitDraft(ctx, names.next, target, finished);
-    if (committed === 'exists') {
-      // RACE: a recoverer that found us stalled may have committed our own version already.
-      if (await holds(ctx, target, nextText)) {
-        await unlinkIfExists(ctx, names.next).catch(() => undefined);
-        await unlinkIfExists(ctx, names.prev).catch(() => undefined);
-        return done;
-      }
+    if ((await commitDraft(ctx, names.next, target, finished, nextText)) === 'exists') {
       return setAsideDuplicate(ctx, names, source, { state: plan.toLoc.state as FinishedState, path: target });
     }
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') {
-      // RACE: .next vanished under a mover stalled past recovery's settle time. Either recovery
-      // finished our move (the target holds our version) or it dropped our draft before our
-      // fence: then we hold only .prev: put it back untouched and start over.
-      if (await holds(ctx, target, nextText)) return done;
-      if (retries > 0) {
-        // Why: whether we put it back or a recoverer already did, the ticket is at `source` again.
-        await putBack(ctx, names.prev, source);
-        return moveTicket(ctx, from, { ...opts, known: undefined }, retries - 1);
-      }
+    if (errnoCode(err) === 'ENOENT' && retries > 0) {
+      // RACE: .next vanished under a mover stalled past recovery's patience, and the target
+      // does not hold our version (commitDraft looked): recovery put the ticket back (or is
+      // putting it back); start over from wherever it is now.
+      return moveTicket(ctx, from, { ...opts, known: undefined }, retries - 1);
     }
     // Not committed: the ticket is safe in moving/ as next+prev; recovery will finish the move.
     throw ioError(err, 'moving into place', target);
@@ -222,22 +257,37 @@ async function commitMove(ctx: RunCtx, from: TicketLocation, opts: MoveOptions, 
 }
 
 /**
- * The commit of a move: publish the complete new version `next` (a file in moving/) at
- * `target`. Into a finished state (`finished`): link, then unlink `next`, so that a finished
- * ticket already at `target` is never replaced ('exists'; nothing changed). Into claimed/ or
- * pending/: rename (cheaper; a file there is an older copy of the same ticket, and a claim's own
- * rename re-checks pending/). Other errors are thrown as they come (callers tell ENOENT apart).
+ * The commit of a move: publish the complete new version `next` (a file in moving/ holding
+ * `text`) at `target`. Into a finished state (`finished`): link, then unlink `next`, so that a
+ * finished ticket already at `target` is never replaced ('exists'; nothing changed). Into
+ * claimed/ or pending/: rename (cheaper; a file there is an older copy of the same ticket, and a
+ * claim's own rename re-checks pending/). A link's EEXIST or a rename's ENOENT where the target
+ * holds `text` is our own commit (a retried request, or a recoverer that committed our draft):
+ * 'committed'. Other errors are thrown as they come (callers tell ENOENT apart).
  */
-export async function commitDraft(ctx: RunCtx, next: string, target: string, finished: boolean): Promise<'committed' | 'exists'> {
+export async function commitDraft(ctx: RunCtx, next: string, target: string, finished: boolean, text: string): Promise<'committed' | 'exists'> {
   if (!finished) {
-    await intoDir(ctx, dirname(target), () => ctx.fs.rename(next, target), next);
+    // An ENOENT: our text at the target is our commit (retried request, or a recoverer's);
+    // our draft still there means the error was spurious: again.
+    await requestChecked(() => intoDir(ctx, dirname(target), () => ctx.fs.rename(next, target), next), 'ENOENT', async () =>
+      (await landedAnyway(ctx, target, text)) ? 'done' : (await entryExists(ctx, next)) ? 'retry' : 'failed',
+    );
     return 'committed';
   }
+  let occupied = false;
   try {
-    // Why link, not rename: rename replaces whatever is at the target without a word.
-    await intoDir(ctx, dirname(target), () => ctx.fs.link(next, target), next);
+    // Why link, not rename: rename replaces whatever is at the target without a word. An
+    // EEXIST with our text there is our commit; with nothing there, the error was spurious: again
+    // (and if it stays, an I/O error: never "a finished ticket is there" when none is).
+    await requestChecked(() => intoDir(ctx, dirname(target), () => ctx.fs.link(next, target), next), 'EEXIST', async () => {
+      const there = await readIfExists(ctx, target);
+      occupied = there !== undefined && there !== text;
+      return there === text ? 'done' : there === undefined ? 'retry' : 'failed';
+    });
   } catch (err) {
-    if (errnoCode(err) === 'EEXIST') return 'exists';
+    const code = errnoCode(err);
+    if (code === 'ENOENT' && (await landedAnyway(ctx, target, text))) return 'committed';
+    if (code === 'EEXIST' && occupied) return 'exists';
     throw err;
   }
   // Why the sync first: a power cut must not keep the unlink below and lose the link.
@@ -250,8 +300,32 @@ export async function commitDraft(ctx: RunCtx, next: string, target: string, fin
 }
 
 /**
+ * Put what we took (`prev`) back at `source` without replacing anything there: link, then
+ * unlink `prev`. 'restored', or 'left' when `source` exists again with other content than
+ * `text` (someone made it meanwhile): `prev` stays for recovery, which drops it since the
+ * ticket is elsewhere; or 'gone' when `prev` is gone (recovery put it back for us).
+ */
+export async function putBack(ctx: RunCtx, prev: string, source: string, text: string | undefined): Promise<'restored' | 'left' | 'gone'> {
+  try {
+    await intoDir(ctx, dirname(source), () => ctx.fs.link(prev, source), prev);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT') return (await landedAnyway(ctx, prev)) ? 'left' : 'gone';
+    if (code !== 'EEXIST') throw ioError(err, 'restoring', source);
+    // RACE: a retried link reports EEXIST after it succeeded: the source then holds what we took.
+    const taken = text ?? (await ctx.fs.readFile(prev).catch(() => undefined));
+    if (taken === undefined || !(await landedAnyway(ctx, source, taken))) return 'left';
+  }
+  // Why the sync first: a power cut must not keep the unlink and lose the link.
+  await syncDirIfDurable(ctx, dirname(source));
+  await unlinkIfExists(ctx, prev);
+  return 'restored';
+}
+
+/**
  * The ticket we took (`names.prev`) is a duplicate of the finished copy `other`: move it to
- * quarantine/ (with its .why.json) and drop our draft. Nothing is deleted but the draft.
+ * quarantine/ (with its .why.json) and drop our draft, if one was written. Nothing is deleted
+ * but the draft.
  */
 async function setAsideDuplicate(ctx: RunCtx, names: { next: string; prev: string }, source: string, other: { state: FinishedState; path: string }): Promise<DuplicateOutcome> {
   const why = `${source}: this ticket is already ${other.state} (${other.path}); the copy at ${source} is a duplicate and was not moved`;
@@ -261,20 +335,4 @@ async function setAsideDuplicate(ctx: RunCtx, names: { next: string; prev: strin
   const quarantined = await quarantineFile(ctx, names.prev, why, source);
   await unlinkIfExists(ctx, names.next).catch(() => undefined);
   return { moved: false, reason: 'finished', state: other.state, existing: other.path, ...(quarantined ? { quarantined } : {}) };
-}
-
-/** Does `path` hold exactly `text` (our version of the ticket)? */
-async function holds(ctx: RunCtx, path: string, text: string): Promise<boolean> {
-  return (await readIfExists(ctx, path)) === text;
-}
-
-/** Rename what we took back to where it was; false if it is gone (recovery restored it). */
-async function putBack(ctx: RunCtx, prev: string, source: string): Promise<boolean> {
-  try {
-    await ctx.fs.rename(prev, source);
-    return true;
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return false;
-    throw ioError(err, 'restoring', source);
-  }
 }

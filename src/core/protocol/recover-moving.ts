@@ -4,7 +4,7 @@ import { errnoCode, ioError, isTqError } from '../model/errors.js';
 import { stageOfTicketId } from '../model/ids.js';
 import { isInFlight, finishedCopyOf, locateAll } from './locate-ticket.js';
 import { registryPath } from './birth-ticket.js';
-import { commitDraft } from './move-ticket.js';
+import { commitDraft, movingNames } from './move-ticket.js';
 import { restoreFromRegistry } from './restore-from-registry.js';
 import { ensureParent, intoDir, type RunCtx } from '../store/run-context.js';
 import { parseTicket } from '../model/serialize-ticket.js';
@@ -12,7 +12,7 @@ import { TicketState, isFinishedState, type FinishedState } from '../model/state
 import type { Ticket } from '../model/ticket-schema.js';
 import { keepRejectedOutput } from '../store/reject-output.js';
 import { quarantineFile } from '../store/quarantine.js';
-import { listDir, readIfExists, unlinkIfExists } from '../store/atomic-write.js';
+import { listDir, readIfExists, syncDirIfDurable, unlinkIfExists, writeFileAtomic } from '../store/atomic-write.js';
 import { isMovingFileOf, parseMovingFileName } from '../store/run-names.js';
 import { claimedLocation, pathOfLocation, pendingLocationOf, shown, stateLocation, ticketLocationProblem, type TicketLocation } from '../store/ticket-location.js';
 
@@ -35,6 +35,8 @@ export async function settledListing(ctx: RunCtx, dir: string, settleMs: number)
 interface MovingGroup {
   /** The ticket id, from the file names (validated): the truth about which ticket these are. */
   id: string;
+  /** The move's nonce (`<n>`): a lone .prev is claimed by linking it to its own .next name. */
+  n: string;
   next?: string;
   prev?: string;
   new?: string;
@@ -43,6 +45,14 @@ interface MovingGroup {
 /**
  * Finish or undo what crashed processes left in moving/ (see move-ticket.ts and
  * birth-ticket.ts for the protocol). Only entries that stayed put for `settleMs` are touched.
+ * The states a crash can leave, per move `<id>~<n>`:
+ *   .prev alone, the ticket nowhere else   fenced, not yet drafted: put it back (settleLonePrev)
+ *   .prev alone, the ticket elsewhere      committed (or put back) before .prev was removed: drop it
+ *   .next + .prev                          drafted, not committed: finish the move (finishFencedMove)
+ *   .next alone                            committed-and-unlinked never leaves this; it is a
+ *                                          duplicate set aside, a put-back claimed by recovery, or
+ *                                          an older protocol's unfenced draft (settleLoneNext)
+ *   .new                                   a birth (recoverBirth)
  * A ticket's id comes from its moving/ file name; where a file goes is decided from that id and
  * the file's content checked against it, never from the content alone (agents can write
  * moving/ too).
@@ -54,8 +64,8 @@ export async function recoverMoving(ctx: RunCtx, settleMs: number, onlyTicketId?
   for (const g of await groupMovingFiles(ctx, names, actions)) {
     if (g.new) actions.push(...(await recoverBirth(ctx, g.id, g.new)));
     if (g.next && g.prev) actions.push(...(await finishFencedMove(ctx, g.id, g.next, g.prev)));
-    else if (g.prev) actions.push(...(await settlePrev(ctx, g.id, g.prev)));
-    else if (g.next) actions.push(...(await dropUnfencedDraft(ctx, g.id, g.next)));
+    else if (g.prev) actions.push(...(await settleLonePrev(ctx, g.id, g.prev, movingNames(ctx, g.id, g.n).next)));
+    else if (g.next) actions.push(...(await settleLoneNext(ctx, g.id, g.next)));
   }
   return actions;
 }
@@ -72,7 +82,7 @@ async function groupMovingFiles(ctx: RunCtx, names: string[], actions: RecoveryA
       continue;
     }
     const key = `${m.ticketId}~${m.n}`;
-    const g = groups.get(key) ?? { id: m.ticketId };
+    const g = groups.get(key) ?? { id: m.ticketId, n: m.n };
     g[m.kind] = join(ctx.paths.moving, name);
     groups.set(key, g);
   }
@@ -124,7 +134,7 @@ function draftLocation(id: string, t: Ticket, file: string): TicketLocation | st
   return ticketLocationProblem(t, loc, file)?.message ?? loc;
 }
 
-/** Fenced but not committed (next and prev): finish the move. */
+/** Drafted but not committed (next and prev): finish the move. */
 async function finishFencedMove(ctx: RunCtx, id: string, next: string, prev: string): Promise<RecoveryAction[]> {
   const actions: RecoveryAction[] = [];
   const draft = await readDraft(ctx, id, next, actions);
@@ -164,25 +174,28 @@ async function commitRecovered(ctx: RunCtx, id: string, file: string, draft: Dra
   await ensureParent(ctx, target);
   let r: 'committed' | 'exists';
   try {
-    r = await commitDraft(ctx, file, target, isFinishedState(draft.loc.state));
+    // Why with the text: a crash between the link and the unlink of a commit leaves the target
+    // holding this very version (EEXIST): commitDraft answers 'committed' and drops `file`.
+    r = await commitDraft(ctx, file, target, isFinishedState(draft.loc.state), draft.text);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return 'gone';
     throw ioError(err, 'moving', file);
   }
   if (r === 'committed') return r;
-  if ((await readIfExists(ctx, target)) === draft.text) {
-    // Why: a crash between the link and the unlink of a commit: the target is this very version.
-    await unlinkIfExists(ctx, file);
-    return 'committed';
-  }
   return { state: draft.loc.state as FinishedState, path: target };
 }
 
-/** Never fenced (next alone): the source is still where it was. Keep any worker output, drop the draft. */
-async function dropUnfencedDraft(ctx: RunCtx, id: string, next: string): Promise<RecoveryAction[]> {
+/**
+ * A lone .next: the ticket is elsewhere (an older protocol's draft made before its fence, or the
+ * draft of a duplicate set aside): keep any worker output, drop the draft. When the ticket is
+ * nowhere else (recovery claimed a lone .prev and crashed before publishing it), publish it.
+ */
+async function settleLoneNext(ctx: RunCtx, id: string, next: string): Promise<RecoveryAction[]> {
   const actions: RecoveryAction[] = [];
   const draft = await readDraft(ctx, id, next, actions);
-  if (draft === 'gone' || draft === 'unusable') return actions;
+  if (draft === 'gone') return actions;
+  // Why: an unusable lone .next may have been the ticket's last copy (a claimed .prev).
+  if (draft === 'unusable') return [...actions, ...(await restoreIfLost(ctx, id))];
   if ((await locateAll(ctx, id)).length === 0) {
     const committed = await commitRecovered(ctx, id, next, draft);
     if (committed === 'committed') return [...actions, { ticket_id: id, action: 'restored', file: next }];
@@ -217,8 +230,13 @@ async function recoverBirth(ctx: RunCtx, id: string, staged: string): Promise<Re
   // from complete text); if the ticket was registered, fsck restores it from registry/.
   if (read === 'gone' || read === 'unusable') return actions;
   const { text, loc } = read;
-  const registered = await readIfExists(ctx, registryPath(ctx, loc.stage, id));
-  if (loc.state === TicketState.pending && isBirthRecordOf(registered, read.ticket, text) && (await locateAll(ctx, id)).length === 0) {
+  const reg = registryPath(ctx, loc.stage, id);
+  const registered = await readIfExists(ctx, reg);
+  const torn = registered !== undefined && registered.length < text.length && text.startsWith(registered);
+  if (loc.state === TicketState.pending && (torn || isBirthRecordOf(registered, read.ticket, text)) && (await locateAll(ctx, id)).length === 0) {
+    // Why: a creator that died while writing its record (O_EXCL, then the write) left a prefix
+    // of this very text (empty at least): its registration won, so complete it from the staged copy.
+    if (torn) await writeFileAtomic(ctx, reg, text);
     await renameIfPresent(ctx, staged, pathOfLocation(ctx, loc));
     return [{ ticket_id: id, action: 'published birth', file: staged }];
   }
@@ -233,6 +251,33 @@ async function renameIfPresent(ctx: RunCtx, from: string, to: string): Promise<v
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') throw ioError(err, 'moving', from);
   }
+}
+
+/**
+ * A lone .prev: the mover crashed (or stalled past our patience) between its fence and its
+ * draft. Drop it if the ticket is elsewhere. Else claim it first: link it to the move's own
+ * .next name (O_EXCL). Why: a mover that is only slow may still write its draft; its
+ * O_EXCL write of that name then fails and it starts over, instead of committing a move of a
+ * ticket we put back (two copies). EEXIST: the mover drafted meanwhile: next round finishes
+ * the move. Then publish the claimed copy where its content says it belongs.
+ */
+async function settleLonePrev(ctx: RunCtx, id: string, prev: string, next: string): Promise<RecoveryAction[]> {
+  if ((await locateAll(ctx, id)).length > 0) {
+    await unlinkIfExists(ctx, prev);
+    return [{ ticket_id: id, action: 'cleared', file: prev }];
+  }
+  try {
+    await ctx.fs.link(prev, next);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'EEXIST' || code === 'ENOENT') return [];
+    throw ioError(err, 'claiming', prev);
+  }
+  await syncDirIfDurable(ctx, ctx.paths.moving);
+  await unlinkIfExists(ctx, prev);
+  const actions = await settleLoneNext(ctx, id, next);
+  // Why: settleLoneNext answers 'restored' for the copy it published; say it came from prev.
+  return actions.map((a) => (a.file === next && a.action === 'restored' ? { ...a, file: prev } : a));
 }
 
 /** The prev copy of an interrupted move: drop it if the ticket is elsewhere, else put it back. */

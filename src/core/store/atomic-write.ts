@@ -4,7 +4,7 @@ import { errnoCode, ioError } from '../model/errors.js';
 import { nonce } from '../model/ids.js';
 import { tempFileName } from './run-names.js';
 import { isNetworkFsHiddenName, retryTransientListing } from './transient-listing.js';
-import { checkRealDir, ensureDir, ensureParent, intoDir, type RunCtx } from './run-context.js';
+import { checkRealDir, ensureDir, ensureParent, intoDir, isKnownRealDir, type RunCtx } from './run-context.js';
 
 /** A fresh temp path inside the run's .tmp/ (same filesystem, so renames are atomic). */
 export async function tmpPath(ctx: RunCtx, hint: string): Promise<string> {
@@ -110,7 +110,7 @@ export async function syncDirIfDurable(ctx: RunCtx, dir: string): Promise<void> 
  * real directory of the run (nothing outside the run is ever deleted through a planted link).
  */
 export async function unlinkIfExists(ctx: RunCtx, path: string): Promise<boolean> {
-  await checkRealDir(ctx, dirname(path));
+  if (!isKnownRealDir(ctx, dirname(path))) await checkRealDir(ctx, dirname(path));
   try {
     await ctx.fs.unlink(path);
     return true;

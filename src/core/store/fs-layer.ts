@@ -14,8 +14,6 @@ export interface Fs {
    * maxBytes + 1 bytes of a bigger file (code EFBIG). See readUpTo for files read in part.
    */
   readFile(path: string, maxBytes?: number): Promise<string>;
-  /** readFile, with the inode number from the same open file handle (a consistent pair). */
-  readFileWithIno(path: string, maxBytes?: number): Promise<{ text: string; ino: number }>;
   /** Create a new file; fails with EEXIST if the path exists (O_EXCL). */
   writeFileExclusive(path: string, data: string, sync: boolean): Promise<void>;
   rename(from: string, to: string): Promise<void>;
@@ -164,7 +162,6 @@ async function readFileBounded(path: string, limit: number): Promise<{ text: str
  */
 export const nodeFs: Fs = {
   readFile: async (path, maxBytes = MAX_RECORD_BYTES) => (await readFileBounded(path, maxBytes)).text,
-  readFileWithIno: (path, maxBytes = MAX_RECORD_BYTES) => readFileBounded(path, maxBytes),
   async writeFileExclusive(path, data, sync) {
     if (!sync) {
       // Why synchronous without fsync: creating a small file is a few syscalls that never wait

@@ -23,17 +23,17 @@ export function unsafeDirError(path: string, problem: string): TqError {
 }
 
 /**
- * The inode of `path` if it is a real directory (lstat: a directory, not a link to one),
- * undefined when nothing is there; UNSAFE_PATH when it is a symbolic link or not a directory.
+ * True if `path` is a real directory (lstat: a directory, not a link to one), false when
+ * nothing is there; UNSAFE_PATH when it is a symbolic link or not a directory.
  */
-export async function realDirInode(fs: Fs, path: string): Promise<number | undefined> {
+export async function foundRealDir(fs: Fs, path: string): Promise<boolean> {
   let st;
   try {
     st = await fs.lstat(path);
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return undefined;
+    if (errnoCode(err) === 'ENOENT') return false;
     throw ioError(err, 'checking directory', path);
   }
-  if (st.isDirectory()) return st.ino;
+  if (st.isDirectory()) return true;
   throw unsafeDirError(path, st.isSymbolicLink() ? 'is a symbolic link, not a directory' : `is a ${fileTypeOf(st)} where a directory belongs`);
 }

@@ -5,7 +5,7 @@ import { durableNodeFs, nodeFs, type Fs } from './fs-layer.js';
 import { systemClock, type Clock } from '../model/clock.js';
 import { cleanId } from '../model/ids.js';
 import { runPaths, type RunPaths } from './run-paths.js';
-import { partsBelowRun, realDirInode, unsafeDirError } from './real-dir.js';
+import { foundRealDir, partsBelowRun, unsafeDirError } from './real-dir.js';
 import { retryTransientListing } from './transient-listing.js';
 import { Pipeline, parsePipeline } from '../model/pipeline.js';
 import { TicketState } from '../model/states.js';
@@ -103,9 +103,8 @@ export function claimedDir(ctx: RunCtx, workerId: string): string {
   return `${ctx.paths.dir}/${TicketState.claimed}/${workerId}`;
 }
 
-/** When a directory of a run was last found to be a real directory, and its inode then. */
+/** When a directory of a run was last found to be a real directory. */
 interface RealDirSeen {
-  ino: number;
   at: number;
 }
 const realDirs = new WeakMap<RunCtx, Map<string, RealDirSeen>>();
@@ -130,6 +129,16 @@ export const REAL_DIR_RECHECK_MS = 1000;
  */
 export async function checkRealDir(ctx: RunCtx, dir: string): Promise<boolean> {
   return walkRealDir(ctx, dir, false);
+}
+
+/**
+ * Was `dir` found a real directory of the run within REAL_DIR_RECHECK_MS (checkRealDir would
+ * answer true without a call)? Why: the hot path (claim, submit) asks this synchronously and
+ * awaits checkRealDir only when it must look; an await costs a move more than the lookup.
+ */
+export function isKnownRealDir(ctx: RunCtx, dir: string): boolean {
+  const hit = realDirs.get(ctx)?.get(dir);
+  return hit !== undefined && Date.now() - hit.at < REAL_DIR_RECHECK_MS;
 }
 
 /** Per run context and directory: the number of this context's last mkdir inside it (see mkdirSeqIn). */
@@ -207,34 +216,31 @@ async function walkRealDir(ctx: RunCtx, dir: string, create: boolean): Promise<b
     path = `${path}/${part}`;
     const known = seen.get(path);
     if (known !== undefined && now - known.at < REAL_DIR_RECHECK_MS) continue;
-    let ino = await realDirInode(ctx.fs, path);
-    if (ino === undefined) {
+    if (!(await foundRealDir(ctx.fs, path))) {
       if (!create) return false;
       // Why one level at a time: mkdir -p would go through a link planted higher up and create
       // directories outside the run; here every parent was just found real.
-      ino = await makeRealDir(ctx, path);
+      await makeRealDir(ctx, path);
       noteMkdirIn(ctx, dirname(path));
     }
-    seen.set(path, { ino, at: now });
+    seen.set(path, { at: now });
     absentDirs.get(ctx)?.delete(path);
   }
   return true;
 }
 
 /**
- * mkdir one level and find a real directory there; its inode. Why retried (as a listing is): on
+ * mkdir one level and find a real directory there. Why retried (as a listing is): on
  * GlusterFS, when two clients make the same directory at once, the loser's mkdir -p reports
  * ENOENT (its EEXIST is followed by a stat that does not see the winner's directory yet), and a
  * stat right after can still say ENOENT for a few milliseconds.
  */
-async function makeRealDir(ctx: RunCtx, path: string): Promise<number> {
+async function makeRealDir(ctx: RunCtx, path: string): Promise<void> {
   try {
-    return await retryTransientListing(async () => {
+    await retryTransientListing(async () => {
       await ctx.fs.mkdir(path);
       // RACE: mkdir -p also "succeeds" on a link to a directory put there meanwhile: look again.
-      const ino = await realDirInode(ctx.fs, path);
-      if (ino === undefined) throw Object.assign(new Error(`ENOENT: no real directory at ${path} after mkdir`), { code: 'ENOENT' });
-      return ino;
+      if (!(await foundRealDir(ctx.fs, path))) throw Object.assign(new Error(`ENOENT: no real directory at ${path} after mkdir`), { code: 'ENOENT' });
     });
   } catch (err) {
     throw ioError(err, 'creating directory', path);
@@ -283,17 +289,35 @@ export async function ensureParent(ctx: RunCtx, file: string): Promise<void> {
  * a concurrent writer): while `source` is still there, it was `dir`, so retry; once `source` is
  * gone, someone else moved it first: that ENOENT is the caller's answer.
  */
-export async function intoDir<T>(ctx: RunCtx, dir: string, op: () => Promise<T>, source?: string): Promise<T> {
-  for (let attempt = 1; ; attempt += 1) {
+export function intoDir<T>(ctx: RunCtx, dir: string, op: () => Promise<T>, source?: string): Promise<T> {
+  // Why the first try outside an async frame: it almost always succeeds, and the frame would
+  // cost every rename, link and creation of the hot path.
+  let first: Promise<T>;
+  try {
+    first = op();
+  } catch (err) {
+    first = Promise.reject(err);
+  }
+  return first.catch((err: unknown) => {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+    return retryIntoDir(ctx, dir, op, source, err);
+  });
+}
+
+/** intoDir after a try failed with ENOENT (`failed`): make `dir` again and retry, while that can help. */
+async function retryIntoDir<T>(ctx: RunCtx, dir: string, op: () => Promise<T>, source: string | undefined, failed: unknown): Promise<T> {
+  let err = failed;
+  for (let attempt = 2; ; attempt += 1) {
+    // Why entryExists: a claimer that lost a race lands here; an lstat error would cost it more.
+    const dirThere = await entryExists(ctx, dir);
+    if (dirThere && (source === undefined || !(await entryExists(ctx, source)))) throw err;
+    forgetDir(ctx, dir);
+    await ensureDir(ctx, dir);
     try {
       return await op();
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT' || attempt >= INTO_DIR_ATTEMPTS) throw err;
-      // Why entryExists: a claimer that lost a race lands here; an lstat error would cost it more.
-      const dirThere = await entryExists(ctx, dir);
-      if (dirThere && (source === undefined || !(await entryExists(ctx, source)))) throw err;
-      forgetDir(ctx, dir);
-      await ensureDir(ctx, dir);
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOENT' || attempt >= INTO_DIR_ATTEMPTS) throw e;
+      err = e;
     }
   }
 }

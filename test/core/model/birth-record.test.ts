@@ -1,5 +1,5 @@
 import { lstat, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseBirthRecord, serializeBirthRecord } from '../../../src/core/model/birth-record.js';
 import { newTicket } from '../../../src/core/model/new-ticket.js';
@@ -72,15 +72,19 @@ describe('birth records', () => {
     expect((err as Error).message).toContain('registry/parse/x.json');
   });
 
-  it('after a run, grep -rl \'"status": "pending"\' over the run finds only files in pending/', async () => {
+  it('after a run, grep -rl \'"status": "pending"\' outside registry/ finds only files in pending/; each birth record is its ticket as born', async () => {
     const run = await makeObservedRun(root);
-    const hits = await grepRl(run.ctx.paths.dir, '"status": "pending"');
+    const hits = (await grepRl(run.ctx.paths.dir, '"status": "pending"')).filter((f) => !f.startsWith('registry/'));
     expect(hits.length).toBeGreaterThan(0);
     expect(hits.filter((f) => !f.startsWith('pending/'))).toEqual([]);
-    // Every birth record says what it is.
+    // Every birth record (a hard link made at birth) is the born ticket: pending, never claimed.
     const records = (await filesUnder(run.ctx.paths.dir)).filter((f) => f.startsWith('registry/'));
     expect(records.length).toBeGreaterThanOrEqual(7);
-    for (const f of records) expect(JSON.parse(await readFile(join(run.ctx.paths.dir, f), 'utf8'))).toMatchObject({ record: 'birth' });
+    for (const f of records) {
+      const text = await readFile(join(run.ctx.paths.dir, f), 'utf8');
+      expect(JSON.parse(text)).toMatchObject({ status: 'pending', claim: null, claim_count: 0, output_data: null });
+      expect(parseBirthRecord(text, f).ticket_id).toBe(basename(f, '.json'));
+    }
   });
 
   it('a birth stranded in moving/ (its creator died after the birth record) is published by fsck --repair', async () => {

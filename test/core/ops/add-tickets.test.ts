@@ -49,7 +49,7 @@ describe('addTickets: the same item is added once', () => {
     const [id] = (await add([{ id: 'walk-001', text: 'a' }])).ticket_ids;
     const ticket = await readTicketAt(run.ctx, join(pendingDir(run.ctx, 'parse'), `${id}.json`));
     expect(ticket.item_key).toBe('id:walk-001');
-    expect(JSON.parse(await readFile(registryPath(run.ctx, 'parse', id as string), 'utf8'))).toMatchObject({ record: 'birth', item_key: 'id:walk-001' });
+    expect(JSON.parse(await readFile(registryPath(run.ctx, 'parse', id as string), 'utf8'))).toMatchObject({ status: 'pending', item_key: 'id:walk-001' });
     const entries = await ls(join(run.ctx.paths.items, 'parse'));
     expect(entries).toEqual([expect.stringMatching(/^id-walk_001-[0-9a-f]{16}\.json$/)]);
     expect(JSON.parse(await readFile(join(run.ctx.paths.items, 'parse', entries[0] as string), 'utf8'))).toMatchObject({ item_key: 'id:walk-001', ticket_id: id });

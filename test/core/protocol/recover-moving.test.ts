@@ -10,6 +10,8 @@ import { recoverMoving } from '../../../src/core/protocol/recover-moving.js';
 import { claimTicket } from '../../../src/core/ops/claim-ticket.js';
 import { submitTicket } from '../../../src/core/ops/submit-ticket.js';
 import { serializeTicket } from '../../../src/core/model/serialize-ticket.js';
+import { newTicket } from '../../../src/core/model/new-ticket.js';
+import { registryPath } from '../../../src/core/protocol/birth-ticket.js';
 import type { Ticket } from '../../../src/core/model/ticket-schema.js';
 import type { RunCtx } from '../../../src/core/store/run-context.js';
 import { addItems, makeRun, parseItems } from '../../helpers/make-run.js';
@@ -125,5 +127,97 @@ describe('recoverMoving', () => {
     await writeFile(join(ctx.paths.moving, `..~${N}.next.json`), '{}');
     expect((await recoverMoving(ctx, 0)).map((a) => a.action)).toEqual(['quarantined']);
     expect(await ls(ctx.paths.moving)).toEqual([]);
+  });
+});
+
+/** The states "read after the fence" adds (move-ticket.ts): a crash between the fence and the draft. */
+describe('recoverMoving: a crash after the fence, before the draft', () => {
+  const names = (id: string): { next: string; prev: string } => ({ next: join(ctx.paths.moving, `${id}~${N}.next.json`), prev: join(ctx.paths.moving, `${id}~${N}.prev.json`) });
+
+  it('a lone .prev whose ticket is nowhere else: put back where its content says (claimed/w1/), once', async () => {
+    await addItems(ctx, 'parse', parseItems(1));
+    const c = await claimed();
+    const before = await readFile(c.path, 'utf8');
+    await rename(c.path, names(c.id).prev);
+    expect((await recoverMoving(ctx, 0)).map((a) => [a.action, a.file])).toEqual([['restored', names(c.id).prev]]);
+    expect(await ls(ctx.paths.moving)).toEqual([]);
+    expect(await copiesOf(ctx, c.id)).toEqual([`claimed/w1/${c.id}.json`]);
+    expect(await readFile(c.path, 'utf8')).toBe(before);
+    await expectFsckOk(ctx);
+  });
+
+  it('a lone .prev of a ticket committed elsewhere (the crash came after the commit): removed', async () => {
+    await addItems(ctx, 'parse', parseItems(1));
+    const c = await claimed();
+    await writeFile(names(c.id).prev, await readFile(c.path));
+    await submitTicket(ctx, { ticketId: c.id, workerId: 'w1', output: { beats: [] } });
+    expect((await recoverMoving(ctx, 0)).map((a) => a.action)).toEqual(['cleared']);
+    expect(await ls(ctx.paths.moving)).toEqual([]);
+    expect(await copiesOf(ctx, c.id)).toEqual([`completed/parse/${c.id}.json`]);
+  });
+
+  it('a lone .next holding the taken version, its ticket nowhere else (recovery claimed a .prev and crashed before publishing): published', async () => {
+    await addItems(ctx, 'parse', parseItems(1));
+    const c = await claimed();
+    await rename(c.path, names(c.id).next);
+    expect((await recoverMoving(ctx, 0)).map((a) => a.action)).toEqual(['restored']);
+    expect(await copiesOf(ctx, c.id)).toEqual([`claimed/w1/${c.id}.json`]);
+    expect(await ls(ctx.paths.moving)).toEqual([]);
+    await expectFsckOk(ctx);
+  });
+
+  it('.next and .prev with the same content (recovery claimed the .prev, crashed before unlinking it): put back once', async () => {
+    await addItems(ctx, 'parse', parseItems(1));
+    const c = await claimed();
+    await rename(c.path, names(c.id).prev);
+    await link(names(c.id).prev, names(c.id).next);
+    expect((await recoverMoving(ctx, 0)).map((a) => a.action)).toEqual(['finished move']);
+    expect(await copiesOf(ctx, c.id)).toEqual([`claimed/w1/${c.id}.json`]);
+    expect(await ls(ctx.paths.moving)).toEqual([]);
+    await expectFsckOk(ctx);
+  });
+
+  it('a lone .prev torn empty by a power cut: removed, and the ticket restored from registry/', async () => {
+    await addItems(ctx, 'parse', parseItems(1));
+    const c = await claimed();
+    await rename(c.path, names(c.id).prev);
+    await writeFile(names(c.id).prev, '');
+    const actions = (await recoverMoving(ctx, 0)).map((a) => a.action);
+    expect(actions).toContain('restored from registry');
+    expect(await copiesOf(ctx, c.id)).toEqual([`pending/parse/${c.id}.json`]);
+    expect(await ls(ctx.paths.moving)).toEqual([]);
+    await expectFsckOk(ctx);
+  });
+
+  it('a lone .prev while a slow mover has drafted meanwhile (its .next exists): the move is finished, never undone', async () => {
+    await addItems(ctx, 'parse', parseItems(1));
+    const c = await claimed();
+    await rename(c.path, names(c.id).prev);
+    await writeFile(names(c.id).next, serializeTicket(submitted(c.ticket, { beats: [2] })));
+    expect((await recoverMoving(ctx, 0)).map((a) => a.action)).toEqual(['finished move']);
+    expect(await copiesOf(ctx, c.id)).toEqual([`completed/parse/${c.id}.json`]);
+  });
+});
+
+describe('recoverMoving: a birth whose creator died while writing its record', () => {
+  it('a torn record (a prefix of the staged ticket) is completed from the staged copy and the ticket published', async () => {
+    const t = newTicket({ runId: ctx.runId, stage: 'parse', input: { id: 'torn' }, now: new Date('2030-01-01T00:00:00Z'), pipeline: ctx.config.pipeline });
+    const text = serializeTicket(t);
+    await writeFile(join(ctx.paths.moving, `${t.ticket_id}~${N}.new.json`), text);
+    await mkdir(join(ctx.paths.registry, 'parse'), { recursive: true });
+    await writeFile(registryPath(ctx, 'parse', t.ticket_id), text.slice(0, 40));
+    expect((await recoverMoving(ctx, 0)).map((a) => a.action)).toEqual(['published birth']);
+    expect(await readFile(registryPath(ctx, 'parse', t.ticket_id), 'utf8')).toBe(text);
+    expect(await copiesOf(ctx, t.ticket_id)).toEqual([`pending/parse/${t.ticket_id}.json`]);
+    await expectFsckOk(ctx);
+  });
+
+  it('a record that is no prefix of the staged ticket is another birth: the staged copy is dropped', async () => {
+    const t = newTicket({ runId: ctx.runId, stage: 'parse', input: { id: 'other' }, now: new Date('2030-01-01T00:00:00Z'), pipeline: ctx.config.pipeline });
+    await writeFile(join(ctx.paths.moving, `${t.ticket_id}~${N}.new.json`), serializeTicket(t));
+    await mkdir(join(ctx.paths.registry, 'parse'), { recursive: true });
+    await writeFile(registryPath(ctx, 'parse', t.ticket_id), serializeTicket({ ...t, input_data: { id: 'else' } }).slice(0, 300));
+    expect((await recoverMoving(ctx, 0)).map((a) => a.action)).toEqual(['dropped unregistered birth']);
+    expect(await copiesOf(ctx, t.ticket_id)).toEqual([]);
   });
 });

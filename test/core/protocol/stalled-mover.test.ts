@@ -34,41 +34,42 @@ function stallOnce(when: (op: string, path: string) => boolean, during: () => Pr
       }
       return (nodeFs[op] as (...a: unknown[]) => Promise<unknown>)(...args);
     }) as Fs[K];
-  return { ...nodeFs, rename: wrap('rename'), lstat: wrap('lstat') };
+  return { ...nodeFs, rename: wrap('rename'), readFile: wrap('readFile'), writeFileExclusive: wrap('writeFileExclusive'), link: wrap('link'), lstatIfExists: wrap('lstatIfExists') };
 }
 
 describe('a mover stalled past recovery', () => {
-  it('after its fence: recovery finishes the move, the mover reports success', async () => {
-    const { ctx } = await makeRun(root, 'stall');
+  async function submitStalledAt(runId: string, when: (op: string, path: string) => boolean): Promise<void> {
+    const { ctx } = await makeRun(root, runId);
     await addItems(ctx, 'parse', parseItems(1));
     const c = await claimTicket(ctx, { stage: 'parse', workerId: 'w1' });
     if (!c) throw new Error('nothing claimed');
-    // Stall right after the fence (the first lstat of a .prev), while recovery runs.
-    const fs = stallOnce((op, p) => op === 'lstat' && p.endsWith('.prev.json'), async () => {
-      await recoverMoving(ctx, 0);
+    let recovered: string[] = [];
+    const fs = stallOnce(when, async () => {
+      recovered = (await recoverMoving(ctx, 0)).map((a) => a.action);
     });
-    const slow = await openRun(root, 'stall', { fs, durability: 'none', clock: fixedClock(T0) });
+    const slow = await openRun(root, runId, { fs, durability: 'none', clock: fixedClock(T0) });
     const r = await submitTicket(slow, { ticketId: c.ticket.ticket_id, workerId: 'w1', output: { beats: [] } });
-    expect(r.ticket.status).toBe('completed');
-    expect((await listTickets(ctx)).filter((t) => t.ticket_id === c.ticket.ticket_id).map((t) => t.state)).toEqual(['completed']);
-    await expectFsckOk(ctx);
-  });
-
-  it('before its fence: recovery drops its draft, the mover puts the ticket back and starts over', async () => {
-    const { ctx } = await makeRun(root, 'stall2');
-    await addItems(ctx, 'parse', parseItems(1));
-    const c = await claimTicket(ctx, { stage: 'parse', workerId: 'w1' });
-    if (!c) throw new Error('nothing claimed');
-    // Stall right before the fence (the rename of the source into moving/), while recovery runs:
-    // it sees a lone .next whose ticket is still in claimed/, and drops it.
-    const fs = stallOnce((op, p) => op === 'rename' && p.includes('/claimed/w1/'), async () => {
-      await recoverMoving(ctx, 0);
-    });
-    const slow = await openRun(root, 'stall2', { fs, durability: 'none', clock: fixedClock(T0) });
-    const r = await submitTicket(slow, { ticketId: c.ticket.ticket_id, workerId: 'w1', output: { beats: [] } });
+    expect(recovered.length).toBeGreaterThan(0);
     expect(r.ticket.status).toBe('completed');
     expect((await listTickets(ctx)).filter((t) => t.ticket_id === c.ticket.ticket_id).map((t) => t.state)).toEqual(['completed']);
     await recoverMoving(ctx, 0);
     await expectFsckOk(ctx);
+  }
+
+  it('after its fence, before reading what it took: recovery puts the ticket back, the mover starts over', async () => {
+    // Recovery sees a lone .prev, claims it (link to the move's .next name) and publishes it.
+    await submitStalledAt('stall1', (op, p) => op === 'readFile' && p.endsWith('.prev.json'));
+  });
+
+  it('after reading, before its draft: recovery puts the ticket back; the draft write fails (EEXIST), the mover starts over', async () => {
+    await submitStalledAt('stall2', (op, p) => op === 'writeFileExclusive' && p.endsWith('.next.json'));
+  });
+
+  it('after its draft, before it checks its .prev: recovery finishes the move, the mover reports success', async () => {
+    await submitStalledAt('stall4', (op, p) => op === 'lstatIfExists' && p.endsWith('.prev.json'));
+  });
+
+  it('after its draft, before its commit: recovery finishes the move, the mover reports success', async () => {
+    await submitStalledAt('stall3', (op, p) => op === 'link' && p.endsWith('.next.json'));
   });
 });
