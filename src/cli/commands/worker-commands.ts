@@ -16,7 +16,7 @@ import type { CliIo } from '../io.js';
 
 export const claimCommand: CommandSpec = {
   command: 'claim <run>',
-  describe: 'claim one pending ticket of a stage (exit 3 when there is none, 15 when paused)',
+  describe: 'claim a pending ticket of a stage, or up to --max N (exit 3 when there is none, 15 when paused)',
   examples: [
     ['$0 claim gallia --type translate --worker agent-7 --json', '{"ticket": {...}, "path": "runs/gallia/claimed/agent-7/..."}'],
     ['$0 claim gallia --type translate --worker agent-7 --max 20 --json', '{"claimed": [{"ticket": {...}, "path": ...}, ...]}: up to 20 tickets'],
