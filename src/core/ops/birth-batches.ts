@@ -43,12 +43,19 @@ async function syncDirs(ctx: RunCtx, dirs: Set<string>): Promise<void> {
 /** `items` in arrays of up to `size`, read lazily (an add of millions holds one batch at a time). */
 async function* chunksOf<T>(items: AsyncIterable<T> | Iterable<T>, size: number): AsyncGenerator<T[]> {
   let batch: T[] = [];
-  for await (const item of items as AsyncIterable<T>) {
-    batch.push(item);
-    if (batch.length >= size) {
-      yield batch;
-      batch = [];
+  try {
+    for await (const item of items as AsyncIterable<T>) {
+      batch.push(item);
+      if (batch.length >= size) {
+        yield batch;
+        batch = [];
+      }
     }
+  } catch (err) {
+    // Why the items before a bad one first: an add without batches makes them before it fails
+    // (and says how many); a batched one must not do less.
+    if (batch.length > 0) yield batch;
+    throw err;
   }
   if (batch.length > 0) yield batch;
 }

@@ -8,6 +8,8 @@ import { addTickets, itemsOf } from '../../../src/core/ops/add-tickets.js';
 import { BIRTH_BATCH } from '../../../src/core/ops/birth-batches.js';
 import { createRun } from '../../../src/core/ops/create-run.js';
 import { fixedClock } from '../../../src/core/model/clock.js';
+import { TqError, isTqError } from '../../../src/core/model/errors.js';
+import type { InputItem } from '../../../src/core/ops/read-input.js';
 import { examplePipeline, parseItems, T0 } from '../../helpers/make-run.js';
 import { recordingFs, type FsCall } from '../../helpers/faulty-fs.js';
 import { makeTempDir, removeDir } from '../../helpers/temp-dir.js';
@@ -57,6 +59,22 @@ describe('durable add: group commit', () => {
     expect(renamesBefore).toBe(BIRTH_BATCH);
     expect(await ls(pending)).toHaveLength(n);
     await expectFsckOk(ctx);
+  });
+
+  it('an input that fails part-way: the items before the bad one are made and committed, as without batches', async () => {
+    const rec = recordingFs();
+    const ctx = await createRun(root, 'bad', { pipeline: examplePipeline(), durability: 'full', clock: fixedClock(T0), fs: rec.fs });
+    async function* fiveThenBad(): AsyncGenerator<InputItem> {
+      yield* itemsOf(parseItems(5));
+      throw new TqError('INVALID_INPUT', 'items.jsonl:6: not JSON', { file: 'items.jsonl:6' });
+    }
+    rec.calls.length = 0;
+    const err = await addTickets(ctx, 'parse', fiveThenBad()).catch((e: unknown) => e);
+    expect(isTqError(err, 'INVALID_INPUT')).toBe(true);
+    expect((err as TqError).data?.created).toBe(5);
+    expect(await ls(pendingDir(ctx, 'parse'))).toHaveLength(5);
+    const lastRename = rec.calls.findLastIndex((c) => c.op === 'rename' && dirname(c.to ?? '') === pendingDir(ctx, 'parse'));
+    expect(rec.calls.findLastIndex((c) => c.op === 'syncDir' && c.path === pendingDir(ctx, 'parse'))).toBeGreaterThan(lastRename);
   });
 
   it('a run without durability makes no batch fsyncs', async () => {
