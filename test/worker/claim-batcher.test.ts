@@ -34,6 +34,19 @@ describe('ClaimBatcher', () => {
     expect(b.idle).toBe(true);
   });
 
+  it('a slot freed while a call for another is in flight starts its own call at once, never waiting for the other', async () => {
+    const f = manualFetch();
+    let free = 1;
+    const b = new ClaimBatcher(f.fetch, () => free);
+    const first = b.next();
+    free = 2;
+    const second = b.next();
+    expect(f.maxes).toEqual([1, 1]);
+    f.answer([claim('a')]);
+    f.answer([claim('b')]);
+    expect([(await first)?.ticket.ticket_id, (await second)?.ticket.ticket_id].sort()).toEqual(['a', 'b']);
+  });
+
   it('counts tickets handed out but not started as taken slots', async () => {
     const f = manualFetch();
     const b = new ClaimBatcher(f.fetch, () => 4);
