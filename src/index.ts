@@ -14,7 +14,9 @@ export { createOrResumeRun, type CreateOrResumeOptions, type CreateOrResumeResul
 export { addTickets, entryStage, itemsOf, type AddResult, type AddOptions } from './core/ops/add-tickets.js';
 export { readInputItems } from './core/ops/read-input.js';
 export { claimTicket, type ClaimOptions, type ClaimResult } from './core/ops/claim-ticket.js';
+export { claimTickets, MAX_CLAIM_BATCH, type ClaimManyOptions } from './core/ops/claim-tickets.js';
 export { submitTicket, type SubmitOptions, type SubmitResult } from './core/ops/submit-ticket.js';
+export { submitTickets, type BatchSubmitOutcome } from './core/ops/submit-tickets.js';
 export { heartbeatTicket, releaseTicket } from './core/ops/worker-moves.js';
 export { failAttempt, type FailAttemptOptions, type FailAttemptResult } from './core/ops/fail-attempt.js';
 export { pauseRun, resumeRun, pauseOf, listPauses, type PauseState } from './core/ops/pause-run.js';

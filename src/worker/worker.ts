@@ -3,7 +3,9 @@ import { basename, dirname, resolve } from 'node:path';
 import { TqError, isTqError } from '../core/model/errors.js';
 import { cleanId } from '../core/model/ids.js';
 import { leaseMsOf, requestedLeaseMs, stageConfig } from '../core/model/pipeline.js';
-import { claimTicket, type ClaimResult } from '../core/ops/claim-ticket.js';
+import type { ClaimResult } from '../core/ops/claim-ticket.js';
+import { claimTickets } from '../core/ops/claim-tickets.js';
+import { ClaimBatcher } from './claim-batcher.js';
 import { reapExpired, UNSTAMPED_GRACE_MS } from '../core/ops/reap-claims.js';
 import { releaseTicket } from '../core/ops/worker-moves.js';
 import { hasDelayedTickets } from '../core/store/pending-lanes.js';
@@ -44,6 +46,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly tally = new WorkTally();
   private readonly jobs = new Map<number, RunningJob>();
   private readonly sleepers = new Sleepers();
+  /** Why one for all slots: idle slots share one claimTickets call instead of a claim each. */
+  private readonly batcher = new ClaimBatcher(
+    (max) => this.claimBatch(max),
+    () => this.concurrency - this.jobs.size,
+  );
+  private ctx: RunCtx | undefined;
   private stopping = false;
   private endedJobs = 0;
   private drainedSaid = false;
@@ -106,8 +114,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private async work(): Promise<WorkSummary> {
     try {
       const ctx = await this.openRunCtx();
+      this.ctx = ctx;
       const env = this.jobEnv(ctx);
       await Promise.all(Array.from({ length: this.concurrency }, (_, i) => this.slotLoop(ctx, env, i + 1)));
+      // Why: a batch can bring more tickets than the slots that were left to take them.
+      for (const left of this.batcher.takeLeftovers()) await this.giveBack(ctx, left);
     } finally {
       clearTimeout(this.graceTimer);
       this.stopping = true;
@@ -147,8 +158,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const backoff = new IdleBackoff(this.opts.pollInterval ?? DEFAULT_POLL_MS);
     while (!this.stopping) {
       const ended = this.endedJobs;
-      const claim = await this.claimOne(ctx);
+      const claim = await this.batcher.next();
       if (claim && this.stopping) {
+        this.batcher.started();
         await this.giveBack(ctx, claim);
         break;
       }
@@ -160,7 +172,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       if (claim === null && (await this.reapIfDue(ctx))) continue;
       // RACE: drained only if no job ended since this claim began: a job that failed its attempt
       // meanwhile may have put its ticket back into pending/ behind the claim's back.
-      if (claim === null && this.jobs.size === 0 && this.endedJobs === ended && !(await this.retriesAhead(ctx)) && this.ranDry()) break;
+      if (claim === null && this.jobs.size === 0 && this.batcher.idle && this.endedJobs === ended && !(await this.retriesAhead(ctx)) && this.ranDry()) break;
       await this.sleepers.sleep(backoff.next());
     }
   }
@@ -191,12 +203,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return true;
   }
 
-  /** A claim, null when nothing is claimable, undefined when the claim failed (reported). */
-  private async claimOne(ctx: RunCtx): Promise<ClaimResult | null | undefined> {
+  /**
+   * Claim up to `max` tickets for the free slots; undefined when the claim failed (reported).
+   * Wakes the sleeping slots when it brought more than the one slot that asked can take.
+   */
+  private async claimBatch(max: number): Promise<ClaimResult[] | undefined> {
+    const ctx = this.ctx;
+    if (!ctx) return undefined;
     try {
-      const claim = await claimTicket(ctx, { stage: this.stage, workerId: this.workerId, ...(this.opts.lease !== undefined ? { lease: this.opts.lease } : {}) });
+      const claims = await claimTickets(ctx, { stage: this.stage, workerId: this.workerId, max, ...(this.opts.lease !== undefined ? { lease: this.opts.lease } : {}) });
       this.pausedSaid = false;
-      return claim;
+      if (claims.length > 1) this.sleepers.wakeAll();
+      return claims;
     } catch (err) {
       // Why not an error: a paused stage (`tq pause`) is waited out, polled like an empty one.
       if (isTqError(err, 'PAUSED')) {
@@ -209,6 +227,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private async runJob(env: JobEnv, claim: ClaimResult, slot: number): Promise<void> {
     this.drainedSaid = false;
+    this.batcher.started();
     const job = new RunningJob(env, claim, slot);
     this.jobs.set(slot, job);
     try {

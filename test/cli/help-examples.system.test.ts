@@ -119,7 +119,10 @@ beforeAll(async () => {
   // Another parse → translate, so agent-7 can hold a translate ticket (submit, heartbeat, release, show).
   const parse2 = await claimId(prepared, 'parse', 'w0');
   await tqIn(prepared, `tq submit gallia ${parse2} --worker w0 --output parse.json`);
-  ids.set('translate-mi0x2k3c000-a7f3z', await claimId(prepared, 'translate', 'agent-7'));
+  const held = await claimId(prepared, 'translate', 'agent-7');
+  ids.set('translate-mi0x2k3c000-a7f3z', held);
+  // The submit-batch example hands in agent-7's ticket from a JSONL file.
+  await writeFile(join(prepared, 'outs.jsonl'), `${JSON.stringify({ ticket_id: held, output_data: TRANSLATE_OUT })}\n`);
   // And one translate left pending, for the claim example.
   const parse3 = await claimId(prepared, 'parse', 'w0');
   await tqIn(prepared, `tq submit gallia ${parse3} --worker w0 --output parse.json`);

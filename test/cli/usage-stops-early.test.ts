@@ -24,6 +24,8 @@ interface Fixture {
   failed: string;
   items: string;
   out: string;
+  /** A submit-batch file handing in `held`. */
+  batch: string;
 }
 
 async function claimed(worker: string): Promise<string> {
@@ -49,7 +51,9 @@ async function fixture(): Promise<Fixture> {
   t.claim.lease_expires_at = '2000-01-01T00:00:00.000Z';
   await writeFile(stalePath, JSON.stringify(t));
   const held = await claimed('w1');
-  return { held, review, failed, items, out };
+  const batch = join(tmp.dir, 'batch.jsonl');
+  await writeFile(batch, `${JSON.stringify({ ticket_id: held, output_data: { text: 'x' } })}\n`);
+  return { held, review, failed, items, out, batch };
 }
 
 /** Per command: a line that would run, and an option of it that takes a value. */
@@ -64,6 +68,7 @@ function lines(f: Fixture): Record<string, { base: string[]; valueOption: string
     claim: { base: ['claim', 'demo', '--type', 'parse', '--worker', 'w9'], valueOption: 'lease', mutates: true },
     heartbeat: { base: ['heartbeat', 'demo', f.held, '--worker', 'w1', '--lease', '20m'], valueOption: 'token', mutates: true },
     submit: { base: ['submit', 'demo', f.held, '--worker', 'w1', '--output', f.out], valueOption: 'concern', mutates: true },
+    'submit-batch': { base: ['submit-batch', 'demo', f.batch, '--worker', 'w1'], valueOption: 'root', mutates: true },
     release: { base: ['release', 'demo', f.held, '--worker', 'w1'], valueOption: 'reason', mutates: true },
     fail: { base: ['fail', 'demo', f.held, '--worker', 'w1', '--error', 'exit 1'], valueOption: 'stderr-tail', mutates: true },
     pause: { base: ['pause', 'demo', '--stage', 'parse'], valueOption: 'reason', mutates: true },

@@ -71,3 +71,25 @@ export function succeedThenFailFs(op: 'rename' | 'link', match: (from: string, t
   };
   return { fs, fired: () => fired, calls: () => n };
 }
+
+/** One mutating call a recordingFs saw: the call and its first two path arguments. */
+export interface FsCall {
+  op: keyof Fs;
+  path: string;
+  to?: string;
+}
+
+/** noFlushFs that records every mutating call in order (e.g. to check that each changed directory was synced after its last change). */
+export function recordingFs(): { fs: Fs; calls: FsCall[] } {
+  const calls: FsCall[] = [];
+  const fs = { ...noFlushFs } as Fs;
+  for (const key of MUTATING) {
+    const real = noFlushFs[key] as (...a: unknown[]) => Promise<unknown>;
+    (fs as unknown as Record<string, unknown>)[key] = async (...args: unknown[]) => {
+      const result = await real(...args);
+      calls.push({ op: key, path: String(args[0]), ...(key === 'rename' || key === 'link' ? { to: String(args[1]) } : {}) });
+      return result;
+    };
+  }
+  return { fs, calls };
+}

@@ -1,6 +1,7 @@
 import { TqError } from '../../core/model/errors.js';
 import { MAX_DURATION, parseDuration } from '../../core/model/duration.js';
 import { claimTicket } from '../../core/ops/claim-ticket.js';
+import { MAX_CLAIM_BATCH, claimTickets } from '../../core/ops/claim-tickets.js';
 import { submitTicket } from '../../core/ops/submit-ticket.js';
 import { heartbeatTicket, releaseTicket } from '../../core/ops/worker-moves.js';
 import { MAX_ERROR_CHARS, MAX_STDERR_TAIL_CHARS, failAttempt } from '../../core/ops/fail-attempt.js';
@@ -15,27 +16,42 @@ import type { CliIo } from '../io.js';
 
 export const claimCommand: CommandSpec = {
   command: 'claim <run>',
-  describe: 'claim one pending ticket of a stage (exit 3 when there is none, 15 when paused)',
-  examples: [['$0 claim gallia --type translate --worker agent-7 --json', '{"ticket": {...}, "path": "runs/gallia/claimed/agent-7/..."}']],
+  describe: 'claim a pending ticket of a stage, or up to --max N (exit 3 when there is none, 15 when paused)',
+  examples: [
+    ['$0 claim gallia --type translate --worker agent-7 --json', '{"ticket": {...}, "path": "runs/gallia/claimed/agent-7/..."}'],
+    ['$0 claim gallia --type translate --worker agent-7 --max 20 --json', '{"claimed": [{"ticket": {...}, "path": ...}, ...]}: up to 20 tickets'],
+  ],
   builder: (y) =>
     y
       .positional('run', { type: 'string', describe: 'run id' })
       .option('type', { type: 'string', demandOption: true, describe: 'stage to claim from' })
       .option('worker', { type: 'string', demandOption: true, describe: 'your worker id' })
-      .option('lease', { type: 'string', describe: `lease length, e.g. 10m, at most ${MAX_DURATION} (default: the stage lease)` }),
+      .option('lease', { type: 'string', describe: `lease length, e.g. 10m, at most ${MAX_DURATION} (default: the stage lease)` })
+      .option('max', { type: 'number', describe: `claim up to this many tickets (1 to ${MAX_CLAIM_BATCH}) in one call; --json then gives {"claimed": [...]}` }),
   async run(args) {
     const lease = leaseArg(args);
+    const max = maxArg(args);
     const ctx = await openRunFromArgs({ ...args, run: str(args, 'run') });
-    const r = await claimTicket(ctx, { stage: str(args, 'type'), workerId: str(args, 'worker'), ...(lease ? { lease } : {}) });
-    if (!r) {
+    const opts = { stage: str(args, 'type'), workerId: str(args, 'worker'), ...(lease ? { lease } : {}) };
+    const claimed = max === undefined ? [await claimTicket(ctx, opts)].filter((r) => r !== null) : await claimTickets(ctx, { ...opts, max });
+    if (claimed.length === 0) {
       throw new TqError('NOTHING_CLAIMABLE', `nothing to claim: no pending ${str(args, 'type').trim()} tickets in ${ctx.runId}`, { hint: 'try again later, or check `tq status`' });
     }
-    return {
-      data: { ticket: r.ticket, path: r.path },
-      text: `claimed ${r.ticket.ticket_id} until ${r.ticket.claim?.lease_expires_at} (token ${r.ticket.claim?.token})\n${r.path}`,
-    };
+    const text = claimed.map((r) => `claimed ${r.ticket.ticket_id} until ${r.ticket.claim?.lease_expires_at} (token ${r.ticket.claim?.token})\n${r.path}`).join('\n');
+    const data = claimed.map((r) => ({ ticket: r.ticket, path: r.path }));
+    return { data: max === undefined ? (data[0] as Record<string, unknown>) : { claimed: data }, text };
   },
 };
+
+/** --max, checked before the run is opened. */
+function maxArg(args: Args): number | undefined {
+  const max = args.max;
+  if (max === undefined) return undefined;
+  if (typeof max !== 'number' || !Number.isInteger(max) || max < 1 || max > MAX_CLAIM_BATCH) {
+    throw new TqError('USAGE', `--max ${String(max)} is not a whole number from 1 to ${MAX_CLAIM_BATCH}`, { field: 'max' });
+  }
+  return max;
+}
 
 /** --lease, checked before the run is opened: a bad or over-long lease is a usage error. */
 function leaseArg(args: Args): string | undefined {

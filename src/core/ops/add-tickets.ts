@@ -9,6 +9,7 @@ import { recordItem } from '../protocol/item-index.js';
 import { newTicket } from '../model/new-ticket.js';
 import { checkStageData } from '../model/stage-schemas.js';
 import { mapLimit } from '../store/run-pool.js';
+import { BIRTH_BATCH, mapInBirthBatches } from './birth-batches.js';
 import { pathExists, type RunCtx } from '../store/run-context.js';
 import type { InputItem } from './read-input.js';
 import type { JsonObject } from '../model/ticket-schema.js';
@@ -54,6 +55,13 @@ export interface AddOptions extends ScheduleOptions {
 
 /** How many ticket creations run at once: enough to hide fs latency, few enough for EMFILE. */
 const ADD_CONCURRENCY = 16;
+/**
+ * How many run at once in a durable add (births in group-committed batches). Why more: each
+ * birth waits for its own file fsyncs, and the more births wait together, the more of their
+ * directory fsyncs one call serves (measured on 2,000 births: 16 in flight made 1,350 directory
+ * fsyncs, 64 made 250, 256 made 73 but ran no faster: the thread pool runs 4 fsyncs at a time).
+ */
+const DURABLE_ADD_CONCURRENCY = 64;
 /** How many changed items an AddResult names. */
 const CHANGED_SHOWN = 5;
 
@@ -114,12 +122,16 @@ export async function addTickets(ctx: RunCtx, rawStage: string, items: AsyncIter
   const changedItems: AddResult['changed_items'] = [];
   let outcomes: ItemOutcome[];
   try {
-    outcomes = await mapLimit(items, ADD_CONCURRENCY, async (input, index) => {
-      const outcome = await addItem(ctx, stage, batch.batch_id, index, scheduleInput(ctx, input, opts), opts.allowDuplicates === true);
+    const one = async (input: InputItem, index: number, deferSync?: Set<string>): Promise<ItemOutcome> => {
+      const outcome = await addItem(ctx, stage, batch.batch_id, index, scheduleInput(ctx, input, opts), opts.allowDuplicates === true, deferSync);
       tally[outcome.kind] += 1;
       if (outcome.kind === 'changed' && changedItems.length < CHANGED_SHOWN) changedItems.push({ where: outcome.where, item_key: outcome.itemKey, ticket_id: outcome.ticketId });
       return outcome;
-    });
+    };
+    // Why batches only when durable: they exist to share the directory fsyncs (group commit).
+    outcomes = ctx.durable
+      ? await mapInBirthBatches(ctx, items, { size: BIRTH_BATCH, limit: DURABLE_ADD_CONCURRENCY }, one)
+      : await mapLimit(items, ADD_CONCURRENCY, (input, index) => one(input, index));
   } catch (err) {
     if (err instanceof TqError && opts.reportPartial !== false) {
       const note = `${tally.created} ticket(s) of batch ${batch.batch_id} were created before this error; fix the input and re-run the same command: items already added are skipped`;
@@ -141,7 +153,7 @@ function scheduleInput(ctx: RunCtx, { item: raw, where }: InputItem, opts: Sched
   return { item: input, where, schedule };
 }
 
-async function addItem(ctx: RunCtx, stage: string, batchId: string, index: number, { item, where, schedule }: ScheduledInput, allowDuplicates: boolean): Promise<ItemOutcome> {
+async function addItem(ctx: RunCtx, stage: string, batchId: string, index: number, { item, where, schedule }: ScheduledInput, allowDuplicates: boolean, deferSync?: Set<string>): Promise<ItemOutcome> {
   await checkStageData(ctx.config.pipeline, stage, 'input', item, { file: where, pipelineFile: ctx.paths.runJson, runId: ctx.runId });
   const key = itemKeyOf(item);
   // Why batch ids for duplicates: deterministic, so resuming such an add does not double it again.
@@ -159,7 +171,7 @@ async function addItem(ctx: RunCtx, stage: string, batchId: string, index: numbe
   }
   // Born here also when the entry names a ticket never born (its adder died, or is still at it).
   const ticket = { ...newTicket({ runId: ctx.runId, stage, input: item, now: ctx.clock.now(), pipeline: ctx.config.pipeline, ticketId, itemKey: key.key }), ...schedule };
-  return { kind: (await birthTicket(ctx, ticket)) === 'created' ? 'created' : 'existing', ticketId };
+  return { kind: (await birthTicket(ctx, ticket, deferSync ? { deferSync } : {})) === 'created' ? 'created' : 'existing', ticketId };
 }
 
 export function* itemsOf(objects: JsonObject[], label = 'input'): Generator<InputItem> {

@@ -67,7 +67,7 @@ export async function claimTicket(ctx: RunCtx, opts: ClaimOptions): Promise<Clai
  * The pending directories of a stage a claim tries, in order: the stage directory alone when
  * there are no lanes (one cached lstat); else the due lanes and the stage directory by priority.
  */
-async function claimOrder(ctx: RunCtx, stage: string): Promise<LaneDir[]> {
+export async function claimOrder(ctx: RunCtx, stage: string): Promise<LaneDir[]> {
   const lanes = await claimableLanes(ctx, stage);
   if (lanes.length === 0) return [stageLaneDir(ctx, stage)];
   const now = ctx.clock.now().getTime();
@@ -75,7 +75,7 @@ async function claimOrder(ctx: RunCtx, stage: string): Promise<LaneDir[]> {
 }
 
 /** Claim from one pending directory `from` into `to`; null when it has no ticket to give. */
-async function claimFromDir(ctx: RunCtx, from: string, to: string, c: { stage: string; workerId: string; leaseMs: number }): Promise<ClaimResult | null> {
+export async function claimFromDir(ctx: RunCtx, from: string, to: string, c: { stage: string; workerId: string; leaseMs: number }): Promise<ClaimResult | null> {
   for (let tries = 0; tries < 1_000_000; tries += 1) {
     const name = await nextCandidate(ctx, from);
     if (name === undefined) return null;
@@ -145,7 +145,7 @@ function withoutDelay(ticket: Ticket): Ticket {
  * False when pending/<stage>/ does not exist (nothing to claim). claimed/<worker>/ is checked
  * by ensureDir. All cached (checkRealDir), so a claim pays no lstat.
  */
-async function checkClaimDirs(ctx: RunCtx, pending: string): Promise<boolean> {
+export async function checkClaimDirs(ctx: RunCtx, pending: string): Promise<boolean> {
   if (!(await checkRealDir(ctx, pending))) return false;
   await checkRealDir(ctx, ctx.paths.moving);
   return true;

@@ -16,6 +16,15 @@ export function registryPath(ctx: RunCtx, stage: string, ticketId: string): stri
 
 export type BirthOutcome = 'created' | 'exists';
 
+export interface BirthOptions {
+  /**
+   * Group commit (durable runs): the directories this birth would fsync at its end are added
+   * here instead, and the caller fsyncs each once for a whole batch (ops/birth-batches.ts)
+   * before it reports any of the batch as created.
+   */
+  deferSync?: Set<string>;
+}
+
 /**
  * Create a ticket in pending/ exactly once per id, across crashes and concurrent creators:
  *
@@ -37,7 +46,7 @@ export type BirthOutcome = 'created' | 'exists';
  * A .new file without a matching registry entry was never registered: recovery removes it.
  * Records written by older versions (`"record": "birth"`, no status) are read too.
  */
-export async function birthTicket(ctx: RunCtx, ticket: Ticket): Promise<BirthOutcome> {
+export async function birthTicket(ctx: RunCtx, ticket: Ticket, opts: BirthOptions = {}): Promise<BirthOutcome> {
   // Why: every path below comes from the validated id (INVALID_ID otherwise), and the ticket
   // must say the same (its stage, status pending) before anything is written.
   // Why its own lane: a ticket born with a priority or a not_before waits in that lane.
@@ -69,7 +78,13 @@ export async function birthTicket(ctx: RunCtx, ticket: Ticket): Promise<BirthOut
     // RACE: a recoverer may have published our registered ticket for us (see below).
     if (errnoCode(err) !== 'ENOENT') throw ioError(err, 'publishing', target);
   }
-  await syncDirIfDurable(ctx, dirname(target));
+  if (ctx.durable && opts.deferSync) {
+    // Why moving/ too: the staged file left it; the batch's one fsync makes that durable as well.
+    // (The record's directory was synced above, per birth: it must be durable before the publish.)
+    for (const dir of [dirname(target), ctx.paths.moving]) opts.deferSync.add(dir);
+  } else {
+    await syncDirIfDurable(ctx, dirname(target));
+  }
   return 'created';
 }
 
