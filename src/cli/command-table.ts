@@ -43,7 +43,7 @@ export const COMMANDS: CommandEntry[] = [
   { command: 'top <run>', usage: 'top <run>', describe: 'live progress: per-stage bars, rate and ETA, claims and leases, stalled claims, recent concerns', load: async () => (await import('./commands/top-command.js')).topCommand },
   { command: 'commit <run>', usage: 'commit <run>', describe: 'git-commit the run directory (only it) with a summary of what changed since the last commit', load: async () => (await import('./commands/commit-command.js')).commitCommand },
   { command: 'completion', usage: 'completion', describe: 'print a shell completion script (bash, zsh or fish)', load: async () => (await import('./commands/completion-command.js')).completionCommand },
-  { command: 'schema [name]', usage: 'schema [<name>]', describe: 'print a JSON Schema: ticket, request, result, or <stage>.input / <stage>.output with --run', load: async () => (await import('./commands/schema-command.js')).schemaCommand },
+  { command: 'schema [name]', usage: 'schema [<name>]', describe: 'print a JSON Schema: ticket, request, reply, result, or <stage>.input / <stage>.output with --run', load: async () => (await import('./commands/schema-command.js')).schemaCommand },
 ];
 
 /** The table entry for a command name (the first word of its `command`). */
