@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { streamDirEntries } from '../core/store/atomic-write.js';
+import { mapLimit } from '../core/store/run-pool.js';
 import { errnoCode, ioError } from '../core/model/errors.js';
 import { REPLY_SUFFIX, REQUESTS_README_FILE_NAME, parseRequestFileName, parseTakenFileName } from '../core/store/run-names.js';
 import { errorLogOf, linkedDirOnPath, noteOnce, relOf, type DaemonRun } from './daemon-run.js';
@@ -15,6 +16,8 @@ import { isSweptReplyName, startReplySweep, sweepReply } from './sweep-replies.j
 export const MAX_OPEN_REQUESTS = 1024;
 /** Requests (and taken ones) served by one scan, newest first; the rest waits for the next scan. */
 export const REQUESTS_PER_SCAN = 256;
+/** Requests a scan serves at the same time (as many as events are served at once). */
+const REQUESTS_SERVED_AT_ONCE = 8;
 /** Files quarantined by one scan; a bigger flood drains over the next scans. */
 export const QUARANTINED_PER_SCAN = 20_000;
 
@@ -75,10 +78,13 @@ export async function scanRequests(run: DaemonRun): Promise<boolean> {
   try {
     const newest = new NewestNames(MAX_OPEN_REQUESTS);
     if (!(await streamNames(run, dir, (name) => rankEntry(scan, newest, name)))) return scan.more;
-    for (const name of newest.newestFirst()) {
-      if (run.stopping) return true;
-      await serveWithin(scan, name);
-    }
+    // Why side by side: on a network filesystem a request costs several round trips to the
+    // server; served one after another, the last of a few requests found by one poll waited for
+    // all the others (seconds on sshfs). Each has its own lock; newest first still starts first.
+    await mapLimit(newest.newestFirst(), REQUESTS_SERVED_AT_ONCE, async (name) => {
+      if (!run.stopping) await serveWithin(scan, name);
+    });
+    if (run.stopping) return true;
     if (scan.requests > MAX_OPEN_REQUESTS) {
       const threshold = newest.oldestKept();
       if (!(await streamNames(run, dir, (name) => quarantineOlderRequest(scan, name, threshold)))) return scan.more;
