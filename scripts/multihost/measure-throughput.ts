@@ -74,18 +74,38 @@ async function measure(fs: string, a: string, b: string, workers: number, ticket
   return row;
 }
 
-async function measureFs(name: string, setUp: () => Promise<HostsOrSkip>, tickets: number): Promise<{ rows: Row[]; what: string }> {
-  const s = await setUp();
-  if (s.hosts === undefined) {
-    process.stderr.write(`throughput: ${name} SKIPPED: ${s.skip}\n`);
-    return { rows: [], what: `${name}: skipped (${s.skip})` };
-  }
+interface Fs {
+  name: string;
+  setUp: () => Promise<HostsOrSkip>;
+  tickets: number;
+}
+
+/**
+ * Set every filesystem up, then measure each worker count on all of them back to back (local disk
+ * first). Why interleaved: the machine is shared, so its load drifts over minutes; a ratio is
+ * only as good as the two numbers it divides were taken close together.
+ */
+async function measureAll(filesystems: Fs[]): Promise<{ rows: Row[]; whats: string[] }> {
+  const ready: { fs: Fs; a: string; b: string }[] = [];
+  const whats: string[] = [];
+  const tearDowns: (() => Promise<void>)[] = [];
   try {
+    for (const fs of filesystems) {
+      const s = await fs.setUp();
+      if (s.hosts === undefined) {
+        process.stderr.write(`throughput: ${fs.name} SKIPPED: ${s.skip}\n`);
+        whats.push(`${fs.name}: skipped (${s.skip})`);
+        continue;
+      }
+      tearDowns.push(s.hosts.tearDown);
+      ready.push({ fs, a: s.hosts.a, b: s.hosts.b });
+      whats.push(s.hosts.what);
+    }
     const rows: Row[] = [];
-    for (const w of WORKER_COUNTS) rows.push(await measure(name, s.hosts.a, s.hosts.b, w, tickets));
-    return { rows, what: s.hosts.what };
+    for (const w of WORKER_COUNTS) for (const r of ready) rows.push(await measure(r.fs.name, r.a, r.b, w, r.fs.tickets));
+    return { rows: rows.sort((x, y) => filesystems.findIndex((f) => f.name === x.fs) - filesystems.findIndex((f) => f.name === y.fs) || x.workers - y.workers), whats };
   } finally {
-    await s.hosts.tearDown();
+    for (const t of tearDowns.reverse()) await t();
   }
 }
 
@@ -93,7 +113,7 @@ function fmt(n: number): string {
   return n >= 100 ? n.toFixed(0) : n.toFixed(1);
 }
 
-function renderSection(rows: Row[], whats: string[], startedAt: Date, seconds: number, load: number[]): string {
+function renderSection(rows: Row[], whats: string[], startedAt: Date, seconds: number, load: number[], loadAfter: number[]): string {
   const local = new Map(rows.filter((r) => r.fs === 'local disk').map((r) => [r.workers, r]));
   const ratio = (r: Row, k: 'createPerS' | 'claimSubmitPerS' | 'endToEndPerS'): string => {
     const l = local.get(r.workers);
@@ -104,12 +124,13 @@ function renderSection(rows: Row[], whats: string[], startedAt: Date, seconds: n
     '## Across machines (network filesystems)',
     '',
     `Measured by \`node scripts/multihost/measure-throughput.mjs\` on ${startedAt.toISOString()} (${seconds.toFixed(0)} s).`,
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GB, Node ${process.version}; load average before ${load.map((l) => l.toFixed(2)).join(' / ')}.`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GB, Node ${process.version}; load average before ${load.map((l) => l.toFixed(2)).join(' / ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' / ')}.`,
     '',
     'One run shared by two client mounts of one export on this machine (each mount plays a host; the mounts and',
     'their options are those of `npm run test:multihost`). The tickets are created through mount A by one process',
     '(`addTickets`), then every worker, a separate process using the library, claims and submits until nothing is',
-    'left (`claimTicket` then `submitTicket`), half of the workers on each mount; durability `none`. Every run ends',
+    'left (`claimTicket` then `submitTicket`), half of the workers on each mount; durability `none`. Each worker count',
+    'is measured on the three filesystems back to back (the mounts are all set up first). Every run ends',
     'with each ticket claimed exactly once (checked). Ratios divide by local disk with the same number of workers,',
     'measured in the same run. One round each, on a machine shared with other jobs (see the load average): read the',
     'ratios, not the absolute numbers. A claim and a submit are many metadata calls (listings, renames, links, reads),',
@@ -141,12 +162,12 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const load = loadavg();
   const t0 = performance.now();
-  const results = [
-    await measureFs('local disk', localHosts, opts.tickets.local ?? 3000),
-    await measureFs('sshfs', setUpSshfsHosts, opts.tickets.sshfs ?? 1000),
-    await measureFs('glusterfs', setUpGlusterHosts, opts.tickets.glusterfs ?? 1000),
-  ];
-  const section = renderSection(results.flatMap((r) => r.rows), results.map((r) => r.what), startedAt, (performance.now() - t0) / 1000, load);
+  const { rows, whats } = await measureAll([
+    { name: 'local disk', setUp: localHosts, tickets: opts.tickets.local ?? 3000 },
+    { name: 'sshfs', setUp: setUpSshfsHosts, tickets: opts.tickets.sshfs ?? 1000 },
+    { name: 'glusterfs', setUp: setUpGlusterHosts, tickets: opts.tickets.glusterfs ?? 1000 },
+  ]);
+  const section = renderSection(rows, whats, startedAt, (performance.now() - t0) / 1000, load, loadavg());
   process.stdout.write(section);
   if (opts.write) await writeSection(section);
 }
