@@ -8,7 +8,7 @@
  *
  * count: junk files (default 100000). kind: `garbage` (`junk-<i>.json` holding "x", a request
  * name with unparseable content), `names` (`junk-<i>.txt`, not a request name), `requests`
- * (`w<i>.json`, valid requests for an empty stage) or `mix` (a third of each; default).
+ * (`w<i>~r<i>.json`, valid requests for an empty stage) or `mix` (a third of each; default).
  * when: `before` (junk written before the daemon starts; default) or `during` (written while it
  * runs, so every file makes a watcher event).
  * Prints one JSON line: seconds until the reply, the daemon's RSS when answered, seconds until
@@ -36,7 +36,7 @@ function junkFile(i) {
   const k = kind === 'mix' ? ['garbage', 'names', 'requests'][i % 3] : kind;
   if (k === 'garbage') return [`junk-${i}.json`, 'x'];
   if (k === 'names') return [`junk-${i}.txt`, 'x'];
-  return [`w${i}.json`, JSON.stringify({ stage: 'curate', request_id: `r${i}` })];
+  return [`w${i}~r${i}.json`, JSON.stringify({ stage: 'curate' })];
 }
 
 async function writeJunk(dir) {
@@ -79,13 +79,13 @@ try {
   if (when === 'during') await writeJunk(requests);
   const junkWritten = Date.now();
   const asked = Date.now();
-  await writeFile(join(requests, 'real-worker.json'), JSON.stringify({ stage: 'parse', request_id: 'the-real-one' }));
+  await writeFile(join(requests, 'real-worker~the-real-one.json'), JSON.stringify({ stage: 'parse' }));
   let peakSeen = 0;
   let reply;
   try {
     reply = await waitUntil(async () => {
       peakSeen = Math.max(peakSeen, (await rssOf(child.pid)).rssMb || 0);
-      const text = await readFile(join(requests, 'real-worker.reply.json'), 'utf8').catch(() => undefined);
+      const text = await readFile(join(requests, 'real-worker~the-real-one.reply.json'), 'utf8').catch(() => undefined);
       return text && JSON.parse(text).request_id === 'the-real-one' ? JSON.parse(text) : undefined;
     }, 'the reply');
   } catch {
@@ -94,7 +94,7 @@ try {
   const answeredS = (Date.now() - asked) / 1000;
   const atAnswer = await rssOf(child.pid);
   // How long until the flood is gone from requests/ (up to DRAIN_TIMEOUT_MS), and the peak RSS meanwhile.
-  const isJunk = (n) => !n.endsWith('.reply.json') && (n.startsWith('junk-') || /^w\d+\.json$/.test(n));
+  const isJunk = (n) => !n.endsWith('.reply.json') && (n.startsWith('junk-') || /^w\d+~r\d+\.json$/.test(n));
   const junkLeft = async () => (await readdir(requests)).filter(isJunk).length;
   let drainS = `> ${DRAIN_TIMEOUT_MS / 1000}`;
   const drainEnd = Date.now() + DRAIN_TIMEOUT_MS;

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { round } from './stats.js';
 
@@ -145,7 +145,17 @@ export function renderMarkdown(report: Report, appendix = ''): string {
 
 export async function writeReport(report: Report, markdownPath: string, jsonPath: string | undefined, appendix = ''): Promise<void> {
   if (jsonPath) await writeFile(jsonPath, `${JSON.stringify(report, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : typeof v === 'number' ? round(v, 4) : v), 2)}\n`);
-  await writeFile(markdownPath, renderMarkdown(report, appendix));
+  await writeFile(markdownPath, `${renderMarkdown(report, appendix)}${await keptSection(markdownPath)}`);
+}
+
+/**
+ * The "Across machines" section scripts/multihost/measure-throughput.ts wrote between its
+ * markers: kept when the rest is re-rendered (it is measured by that script, not by this bench).
+ */
+async function keptSection(markdownPath: string): Promise<string> {
+  const old = await readFile(markdownPath, 'utf8').catch(() => '');
+  const m = /<!-- multihost-throughput:begin -->[\s\S]*?<!-- multihost-throughput:end -->\n?/.exec(old);
+  return m ? `\n${m[0]}` : '';
 }
 
 /** Read results.json back (JSON has no NaN: unmeasured numbers were written as null). */

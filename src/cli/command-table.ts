@@ -45,7 +45,7 @@ export const COMMANDS: CommandEntry[] = [
   { command: 'board [run]', usage: 'board [<run>]', describe: 'a live web page of the runs: progress, tickets, DAG, stats (read-only unless --allow-actions)', load: async () => (await import('./commands/board-command.js')).boardCommand },
   { command: 'commit <run>', usage: 'commit <run>', describe: 'git-commit the run directory (only it) with a summary of what changed since the last commit', load: async () => (await import('./commands/commit-command.js')).commitCommand },
   { command: 'completion', usage: 'completion', describe: 'print a shell completion script (bash, zsh or fish)', load: async () => (await import('./commands/completion-command.js')).completionCommand },
-  { command: 'schema [name]', usage: 'schema [<name>]', describe: 'print a JSON Schema: ticket, request, result, or <stage>.input / <stage>.output with --run', load: async () => (await import('./commands/schema-command.js')).schemaCommand },
+  { command: 'schema [name]', usage: 'schema [<name>]', describe: 'print a JSON Schema: ticket, request, reply, result, or <stage>.input / <stage>.output with --run', load: async () => (await import('./commands/schema-command.js')).schemaCommand },
 ];
 
 /** The table entry for a command name (the first word of its `command`). */

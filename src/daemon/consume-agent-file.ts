@@ -4,9 +4,12 @@ import { nowMs, type DaemonRun } from './daemon-run.js';
 import { readAgentFile } from './read-agent-file.js';
 import { putBack, takeFile } from './take-file.js';
 
-/** Take an agent's file only if it still holds the version we acted on; else leave the new one. */
-export async function takeUnchanged(run: DaemonRun, dir: string, name: string, fingerprint: string): Promise<string | undefined> {
-  const taken = await takeFile(run.ctx, dir, name);
+/**
+ * Take an agent's file only if it still holds the version we acted on; else leave the new one.
+ * `stamped`: put the time of the take into the taken name (a request: recover-request.ts).
+ */
+export async function takeUnchanged(run: DaemonRun, dir: string, name: string, fingerprint: string, stamped = false): Promise<string | undefined> {
+  const taken = await takeFile(run.ctx, dir, name, stamped ? nowMs(run) : undefined);
   if (taken === undefined) return undefined;
   const again = await readAgentFile(run.ctx.fs, taken);
   if (again.kind === 'text' && again.fingerprint === fingerprint) return taken;

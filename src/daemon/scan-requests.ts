@@ -1,11 +1,13 @@
 import { join } from 'node:path';
 import { streamDirEntries } from '../core/store/atomic-write.js';
+import { mapLimit } from '../core/store/run-pool.js';
 import { errnoCode, ioError } from '../core/model/errors.js';
 import { REPLY_SUFFIX, REQUESTS_README_FILE_NAME, parseRequestFileName, parseTakenFileName } from '../core/store/run-names.js';
 import { errorLogOf, linkedDirOnPath, noteOnce, relOf, type DaemonRun } from './daemon-run.js';
 import { NewestNames } from './newest-names.js';
 import { QuarantineBatch } from './quarantine-batch.js';
 import { requestsDirIsReal, serveRequestLocked } from './serve-requests.js';
+import { isSweptReplyName, startReplySweep, sweepReply } from './sweep-replies.js';
 
 /**
  * Request files a run plausibly has at once: one per worker (file-only workers are agents, tens
@@ -14,18 +16,21 @@ import { requestsDirIsReal, serveRequestLocked } from './serve-requests.js';
 export const MAX_OPEN_REQUESTS = 1024;
 /** Requests (and taken ones) served by one scan, newest first; the rest waits for the next scan. */
 export const REQUESTS_PER_SCAN = 256;
+/** Requests a scan serves at the same time (as many as events are served at once). */
+const REQUESTS_SERVED_AT_ONCE = 8;
 /** Files quarantined by one scan; a bigger flood drains over the next scans. */
 export const QUARANTINED_PER_SCAN = 20_000;
 
 /** What a name in requests/ is. */
-type EntryKind = 'request' | 'taken' | 'ours' | 'junk';
+type EntryKind = 'request' | 'taken' | 'reply' | 'ours' | 'junk';
 
 function kindOf(name: string): EntryKind {
   if (parseTakenFileName(name) !== undefined) return 'taken';
   // Hidden names (editors' and agents' temp files) and our own files are left alone.
   if (name.startsWith('.') || name === REQUESTS_README_FILE_NAME) return 'ours';
   if (parseRequestFileName(name) !== undefined) return 'request';
-  // Replies (<worker>.reply.json) are ours; parseRequestFileName refuses them.
+  // Replies are ours; parseRequestFileName refuses them. Uniquely named ones are swept when old.
+  if (isSweptReplyName(name)) return 'reply';
   return name.endsWith(REPLY_SUFFIX) ? 'ours' : 'junk';
 }
 
@@ -42,6 +47,8 @@ interface Scan {
   flood: QuarantineBatch | undefined;
   /** Names the daemon remembers something about, to prune that memory once the scan is done. */
   remembered: Set<string>;
+  /** When this scan also sweeps old replies (sweep-replies.ts): how many it may still read. */
+  replies: { budget: number } | undefined;
 }
 
 /**
@@ -49,7 +56,7 @@ interface Scan {
  * once), at a bounded cost per scan. The newest MAX_OPEN_REQUESTS request files (by ctime) are
  * the ones served, newest first (a worker waiting now is newer than a flood), at most
  * REQUESTS_PER_SCAN of them; older ones beyond that number are a flood and are quarantined, as
- * are names that are no request (`<worker-id>.json`), reply or README: at most
+ * are names that are no request (`<worker-id>~<request-id>.json`), reply or README: at most
  * QUARANTINED_PER_SCAN per scan, in batches, once older than the settle time (an agent may be
  * writing them). Returns true when work was left for a later scan.
  */
@@ -63,17 +70,21 @@ export async function scanRequests(run: DaemonRun): Promise<boolean> {
     requests: 0,
     served: 0,
     more: false,
-    junk: canQuarantine ? new QuarantineBatch(run, dir, 'not a request file (<worker-id>.json), nor anything else that belongs in requests/') : undefined,
+    junk: canQuarantine ? new QuarantineBatch(run, dir, 'not a request file (<worker-id>~<request-id>.json), nor anything else that belongs in requests/') : undefined,
     flood: canQuarantine ? new QuarantineBatch(run, dir, `more than ${MAX_OPEN_REQUESTS} request files at once: a flood; the newest were kept (a worker whose request was among these writes it again)`) : undefined,
     remembered: new Set(),
+    replies: startReplySweep(run),
   };
   try {
     const newest = new NewestNames(MAX_OPEN_REQUESTS);
     if (!(await streamNames(run, dir, (name) => rankEntry(scan, newest, name)))) return scan.more;
-    for (const name of newest.newestFirst()) {
-      if (run.stopping) return true;
-      await serveWithin(scan, name);
-    }
+    // Why side by side: on a network filesystem a request costs several round trips to the
+    // server; served one after another, the last of a few requests found by one poll waited for
+    // all the others (seconds on sshfs). Each has its own lock; newest first still starts first.
+    await mapLimit(newest.newestFirst(), REQUESTS_SERVED_AT_ONCE, async (name) => {
+      if (!run.stopping) await serveWithin(scan, name);
+    });
+    if (run.stopping) return true;
     if (scan.requests > MAX_OPEN_REQUESTS) {
       const threshold = newest.oldestKept();
       if (!(await streamNames(run, dir, (name) => quarantineOlderRequest(scan, name, threshold)))) return scan.more;
@@ -102,6 +113,10 @@ async function streamNames(run: DaemonRun, dir: string, fn: (name: string) => Pr
 async function rankEntry(scan: Scan, newest: NewestNames, name: string): Promise<void> {
   const kind = kindOf(name);
   if (kind === 'ours') return;
+  if (kind === 'reply') {
+    if (scan.replies !== undefined) await sweepReply(scan.run, scan.replies, name).catch((err: unknown) => noteOnce(scan.run, `sweep\0${name}`, { action: 'error', file: `requests/${name}`, note: 'could not remove this old reply', error: errorLogOf(err) }));
+    return;
+  }
   if (scan.run.memory.remembers(join(scan.dir, name))) scan.remembered.add(name);
   if (kind === 'junk') return quarantineOld(scan, scan.junk, name);
   if (kind === 'taken') return serveWithin(scan, name);

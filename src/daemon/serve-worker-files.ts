@@ -10,7 +10,7 @@ import { AgentFileKind, ERROR_SUFFIX, agentFileName, isSafeBaseName, parseAgentF
 import { claimedDir } from '../core/store/run-context.js';
 import { TicketState } from '../core/model/states.js';
 import { agentErrorOf, unreadableError, type AgentError } from './agent-error.js';
-import { errorFilePath, writeAgentErrorFile } from './answer-agent.js';
+import { errorFilePath, writeAgentErrorFile, type ErrorTarget } from './answer-agent.js';
 import { restoreStaleTaken, takeUnchanged } from './consume-agent-file.js';
 import { errorLogOf, isRealDirInRun, isRegularFile, nowMs, type DaemonRun } from './daemon-run.js';
 import { parseAgentJson, type AgentValues } from './parse-agent-json.js';
@@ -28,6 +28,10 @@ interface WorkerFile {
   rel: string;
   /** The ticket id part of the name, as written (validated before use). */
   rawId: string;
+  /** The agent's tag (`<id>~<tag>.<kind>.json`), as written; undefined for the deprecated untagged name. */
+  rawTag: string | undefined;
+  /** What the error file answering this file is named after (run-names.ts parseAgentFileName). */
+  errorBase: string;
   fingerprint: string;
 }
 
@@ -80,13 +84,13 @@ export async function serveWorkerDir(run: DaemonRun, worker: string): Promise<vo
  * directory: a worker directory also holds every ticket the worker claimed.
  */
 export async function serveWorkerFile(run: DaemonRun, worker: string, name: string): Promise<void> {
-  const rawId = parseAgentFileName(name)?.rawId;
-  if (rawId === undefined) return;
+  const parsed = parseAgentFileName(name);
+  if (parsed === undefined) return;
   // Why: a name no error file can be derived from is quarantined by the directory pass.
-  if (!isSafeBaseName(rawId, ERROR_SUFFIX)) return serveWorkerDir(run, worker);
+  if (!isSafeBaseName(parsed.errorBase, ERROR_SUFFIX)) return serveWorkerDir(run, worker);
   const dir = claimedDir(run.ctx, worker);
   if (!(await isRealDirInRun(run.ctx, dir))) return;
-  await run.locks.with(workerLockKey(worker, rawId), () => serveOne(run, dir, worker, name));
+  await run.locks.with(workerLockKey(worker, parsed.rawId), () => serveOne(run, dir, worker, name));
 }
 
 async function serveOne(run: DaemonRun, dir: string, worker: string, name: string): Promise<void> {
@@ -102,17 +106,17 @@ async function serveWorkerEntry(run: DaemonRun, dir: string, worker: string, nam
   if (original !== undefined) return restoreStaleTaken(run, dir, name, original);
   const agentFile = parseAgentFileName(name);
   if (!agentFile) return;
-  const { rawId, kind } = agentFile;
+  const { rawId, rawTag, kind, errorBase } = agentFile;
   const path = join(dir, name);
   const rel = `${TicketState.claimed}/${worker}/${name}`;
-  if (!isSafeBaseName(rawId, ERROR_SUFFIX)) {
+  if (!isSafeBaseName(errorBase, ERROR_SUFFIX)) {
     const q = await quarantineFile(run.ctx, path, `${rel}: no error file can be named after this file`);
     if (q) run.log({ action: 'quarantined', worker_id: worker, file: rel, note: `unusable file name; moved to ${q}` });
     return;
   }
   const read = await readAgentFile(run.ctx.fs, path);
   if (read.kind === 'gone') return run.memory.forget(path);
-  const f: WorkerFile = { dir, worker, name, path, rel, rawId, fingerprint: read.kind === 'text' ? read.fingerprint : '' };
+  const f: WorkerFile = { dir, worker, name, path, rel, rawId, rawTag, errorBase, fingerprint: read.kind === 'text' ? read.fingerprint : '' };
   if (read.kind !== 'text') {
     const error = unreadableError(read, rel);
     await answer(run, f, error);
@@ -128,8 +132,9 @@ async function serveWorkerEntry(run: DaemonRun, dir: string, worker: string, nam
   try {
     validateId(worker, 'worker id');
     validateId(rawId, 'ticket id');
+    if (rawTag !== undefined) validateId(rawTag, 'file tag');
   } catch (err) {
-    return answer(run, f, { ...agentErrorOf(err), message: `${rel}: ${(err as Error).message}`, hint: `write it as ${TicketState.claimed}/<your-worker-id>/${agentFileName('<ticket-id>', kind)}, using the ticket_id of a ticket you hold` });
+    return answer(run, f, { ...agentErrorOf(err), message: `${rel}: ${(err as Error).message}`, hint: `write it as ${TicketState.claimed}/<your-worker-id>/${agentFileName('<ticket-id>', kind, '<n>')}, using the ticket_id of a ticket you hold and a tag <n> new for each file (a counter or a timestamp)` });
   }
   if (kind === 'result') return submitResult(run, f, parsed.value as AgentValues['result']);
   return moveHeld(run, f, kind, parsed.value as AgentValues['heartbeat'] & AgentValues['release']);
@@ -137,9 +142,13 @@ async function serveWorkerEntry(run: DaemonRun, dir: string, worker: string, nam
 
 /** Write the error file and remember this version as answered (answered again only once it changes). */
 async function answer(run: DaemonRun, f: WorkerFile, error: AgentError): Promise<void> {
-  await writeAgentErrorFile(run, f.dir, f.rawId, f.rel, error);
+  await writeAgentErrorFile(run, errorTargetOf(f), error);
   if (f.fingerprint !== '') run.memory.markAnswered(f.path, f.fingerprint, nowMs(run));
   run.log({ action: 'refused', worker_id: f.worker, ticket_id: f.rawId, file: f.rel, error: { code: error.code, message: error.message } });
+}
+
+function errorTargetOf(f: WorkerFile): ErrorTarget {
+  return { workerDir: f.dir, errorBase: f.errorBase, rawTicketId: f.rawId, rel: f.rel };
 }
 
 async function submitResult(run: DaemonRun, f: WorkerFile, result: AgentValues['result']): Promise<void> {
@@ -151,7 +160,7 @@ async function submitResult(run: DaemonRun, f: WorkerFile, result: AgentValues['
       code: 'NOT_FOUND',
       message: `${f.rel}: there is no ticket ${ticketId} in this run`,
       field: null,
-      hint: `check the ticket id: write your result as ${TicketState.claimed}/${f.worker}/${agentFileName('<ticket-id>', AgentFileKind.result)} for a ticket in ${TicketState.claimed}/${f.worker}/`,
+      hint: `check the ticket id: write your result as ${TicketState.claimed}/${f.worker}/${agentFileName('<ticket-id>', AgentFileKind.result, '<n>')} for a ticket in ${TicketState.claimed}/${f.worker}/`,
     });
   }
   try {
@@ -170,14 +179,14 @@ async function submitResult(run: DaemonRun, f: WorkerFile, result: AgentValues['
     }));
     // Why: the ticket has moved on, so this result (in any version) has done its job.
     await unlinkIfExists(run.ctx, f.path);
-    await unlinkIfExists(run.ctx, errorFilePath(f.dir, ticketId));
+    await unlinkIfExists(run.ctx, errorFilePath(f.dir, f.errorBase));
     run.memory.forget(f.path);
     const kids = r.cascade ? `; children: ${r.cascade.created.length} created, ${r.cascade.deduplicated.length} already existed` : '';
     run.log({ action: r.repeated ? 'already submitted' : 'submitted', worker_id: f.worker, ticket_id: ticketId, note: `-> ${r.ticket.status}${kids}` });
   } catch (err) {
     if (isTqError(err, 'LEASE_LOST')) {
       // The output is kept in rejected/ by submitTicket; the result file has nothing left to do.
-      await writeAgentErrorFile(run, f.dir, ticketId, f.rel, agentErrorOf(err));
+      await writeAgentErrorFile(run, errorTargetOf(f), agentErrorOf(err));
       await unlinkIfExists(run.ctx, f.path);
       run.memory.forget(f.path);
       run.log({ action: 'refused', worker_id: f.worker, ticket_id: ticketId, error: { code: err.code, message: err.message } });
@@ -201,7 +210,7 @@ async function moveHeld(run: DaemonRun, f: WorkerFile, kind: 'heartbeat' | 'rele
     } else {
       await releaseTicket(run.ctx, { ...opts, ...(value.reason !== undefined ? { reason: value.reason } : {}) });
       note = 'back to pending';
-      await unlinkIfExists(run.ctx, errorFilePath(f.dir, f.rawId));
+      await unlinkIfExists(run.ctx, errorFilePath(f.dir, f.errorBase));
     }
   } catch (err) {
     if (!isTqError(err) || err.code === 'IO_ERROR') {
@@ -209,7 +218,7 @@ async function moveHeld(run: DaemonRun, f: WorkerFile, kind: 'heartbeat' | 'rele
       throw err;
     }
     // The ticket is not ours any more (or the lease was bad): retrying this file cannot help.
-    await writeAgentErrorFile(run, f.dir, f.rawId, f.rel, agentErrorOf(err));
+    await writeAgentErrorFile(run, errorTargetOf(f), agentErrorOf(err));
     await unlinkIfExists(run.ctx, taken);
     run.log({ action: 'refused', worker_id: f.worker, ticket_id: f.rawId, file: f.rel, error: { code: err.code, message: err.message } });
     return;

@@ -13,10 +13,11 @@ export function originalOfTaken(name: string): string | undefined {
 /**
  * Take an agent's file before acting on it, so that of two daemons only one acts, and a file
  * the agent writes meanwhile is a new file rather than one we are about to delete. Returns the
- * taken path, or undefined when someone else took it first.
+ * taken path, or undefined when someone else took it first. `atMs` (the daemon's clock) goes
+ * into the taken name (run-names.ts takenFileName).
  */
-export async function takeFile(ctx: RunCtx, dir: string, name: string): Promise<string | undefined> {
-  const taken = join(dir, takenFileName(name, nonce()));
+export async function takeFile(ctx: RunCtx, dir: string, name: string, atMs?: number): Promise<string | undefined> {
+  const taken = join(dir, takenFileName(name, nonce(), atMs));
   try {
     // RACE: the fence between daemons: exactly one rename of the agent's file succeeds.
     await ctx.fs.rename(join(dir, name), taken);

@@ -5,11 +5,11 @@
  * mode "dies": claims one ticket with a short lease and dies holding it (the reaper recovers it).
  */
 import { execFile } from 'node:child_process';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { doWork, type Json } from './agent-work.js';
-import { errorFileName, replyFileName, requestFileName, ticketFileName } from '../core/store/run-names.js';
+import { errorFileName, parseAgentFileName, replyFileName, requestFileName, ticketFileName } from '../core/store/run-names.js';
 
 const TQ = fileURLToPath(new URL('../../bin/tq.js', import.meta.url));
 const STAGES = ['curate', 'translate', 'parse'];
@@ -63,12 +63,13 @@ let requestSeq = 0;
 async function filesRound(runDir: string, worker: string): Promise<boolean> {
   for (const stage of STAGES) {
     requestSeq += 1;
-    const requestId = `${worker}-${process.pid}-${requestSeq}`;
-    await writeFile(join(runDir, 'requests', requestFileName(worker)), JSON.stringify({ stage, request_id: requestId }));
-    const reply = await until(async () => {
-      const r = await readJson(join(runDir, 'requests', replyFileName(worker)));
-      return r && r.request_id === requestId ? r : undefined;
-    }, 20_000);
+    // Why a new request id each time: requests and replies never reuse a name (docs/protocol.md).
+    const requestId = `${process.pid}-${requestSeq}`;
+    await writeFile(join(runDir, 'requests', requestFileName(worker, requestId)), JSON.stringify({ stage }));
+    const replyPath = join(runDir, 'requests', replyFileName(worker, requestId));
+    const reply = await until(() => readJson(replyPath), 20_000);
+    // The agent removes the reply it has read (the daemon would, 10 minutes after its `at`).
+    if (reply) await rm(replyPath, { force: true });
     if (!reply || reply.status !== 'claimed') continue;
     const ticket = await readJson(join(runDir, String(reply.ticket_path)));
     if (!ticket) continue;
@@ -78,8 +79,9 @@ async function filesRound(runDir: string, worker: string): Promise<boolean> {
     // Accepted when the ticket has left claimed/<worker>/; an .error.json would say why not.
     await until(async () => {
       const names = await readdir(join(runDir, 'claimed', worker));
-      if (names.includes(errorFileName(ticketId))) {
-        process.stderr.write(`[${worker}] result refused: ${await readFile(join(runDir, 'claimed', worker, errorFileName(ticketId)), 'utf8')}\n`);
+      const error = errorFileName(parseAgentFileName(basename(String(reply.result_path)))?.errorBase ?? ticketId);
+      if (names.includes(error)) {
+        process.stderr.write(`[${worker}] result refused: ${await readFile(join(runDir, 'claimed', worker, error), 'utf8')}\n`);
         return true;
       }
       return names.includes(ticketFileName(ticketId)) ? undefined : true;

@@ -15,10 +15,10 @@ afterEach(async () => {
 
 describe('tq schema', () => {
   it('lists the names; stage schemas need --run', async () => {
-    expect((await runTq(root, ['schema'])).stdout.split('\n').slice(0, 3)).toEqual(['ticket', 'request', 'result']);
+    expect((await runTq(root, ['schema'])).stdout.split('\n').slice(0, 4)).toEqual(['ticket', 'request', 'reply', 'result']);
     await makeRun(root, 'gallia', { stages: { translate: { output_schema: { type: 'object', required: ['translated_texts'] } } } });
     const names = jsonOf((await runTq(root, ['schema', '--run', 'gallia', '--json'])).stdout);
-    expect(names).toEqual({ schema_version: 1, names: ['ticket', 'request', 'result', 'translate.input', 'translate.output'] });
+    expect(names).toEqual({ schema_version: 1, names: ['ticket', 'request', 'reply', 'result', 'translate.input', 'translate.output'] });
     const out = jsonOf((await runTq(root, ['schema', 'translate.output', '--run', 'gallia', '--json'])).stdout);
     expect(out).toMatchObject({ name: 'translate.output', schema: { type: 'object', required: ['translated_texts'] } });
   });
@@ -37,6 +37,6 @@ describe('tq schema', () => {
   it('an unknown name exits 4 and lists the names', async () => {
     const r = await runTq(root, ['schema', 'tiket']);
     expect(r.code).toBe(4);
-    expect(r.stderr).toContain('schemas are: ticket, request, result');
+    expect(r.stderr).toContain('schemas are: ticket, request, reply, result');
   });
 });

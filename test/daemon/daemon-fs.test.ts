@@ -36,7 +36,7 @@ function recordingFs(failing: (op: string, path: string) => boolean = () => fals
 async function claimWithResult(): Promise<{ id: string; result: string }> {
   const [id] = await addItems(run.ctx, 'parse', parseItems(1));
   await claimTicket(run.ctx, { stage: 'parse', workerId: 'w1', lease: '1h' });
-  const result = join(workerDir(run.ctx, 'w1'), `${id}.result.json`);
+  const result = join(workerDir(run.ctx, 'w1'), `${id}~1.result.json`);
   await writeFile(result, JSON.stringify({ output_data: { beats: [1] } }));
   return { id: String(id), result };
 }
@@ -65,6 +65,6 @@ describe('the daemon’s filesystem calls', () => {
     await d.daemon.pass();
     await d.daemon.stop();
     expect(d.actions('error').map((e) => e.error?.code)).toContain('IO_ERROR');
-    expect(await ls(workerDir(run.ctx, 'w1'))).toEqual([`${id}.json`, `${id}.result.json`].sort());
+    expect(await ls(workerDir(run.ctx, 'w1'))).toEqual([`${id}.json`, `${id}~1.result.json`].sort());
   });
 });

@@ -57,7 +57,7 @@ export async function readJson(path: string): Promise<Record<string, unknown>> {
   return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
 }
 
-/** The `error` object of claimed/<worker>/<id>.error.json. */
+/** The `error` object of claimed/<worker>/<errorBase>.error.json (`<id>` or `<id>~<tag>.<kind>`: run-names.ts parseAgentFileName). */
 export async function errorOf(ctx: RunCtx, worker: string, id: string): Promise<{ code: string; message: string; field: string | null; hint: string | null }> {
   const body = await readJson(join(workerDir(ctx, worker), `${id}.error.json`));
   return body.error as { code: string; message: string; field: string | null; hint: string | null };

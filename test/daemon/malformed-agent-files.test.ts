@@ -118,71 +118,71 @@ describe('bad request files', () => {
   it('each gets an error reply saying what is wrong and is removed; then a good request is served', async () => {
     const cases = badCases(outside, '{"stage": 7}');
     await addItems(run.ctx, 'parse', parseItems(2));
-    const reqPath = (c: BadCase): string => join(run.ctx.paths.requests, `agent-${c.name}.json`);
+    const reqPath = (c: BadCase): string => join(run.ctx.paths.requests, `agent-${c.name}~1.json`);
     for (const c of cases) await c.write(reqPath(c));
     // A name that is not a worker id but is safe to answer, and one that is not.
-    await writeFile(join(run.ctx.paths.requests, 'agent 7.json'), '{"stage": "parse"}');
-    await writeFile(join(run.ctx.paths.requests, 'bad\u0001name.json'), '{"stage": "parse"}');
+    await writeFile(join(run.ctx.paths.requests, 'agent 7~1.json'), '{"stage": "parse"}');
+    await writeFile(join(run.ctx.paths.requests, 'bad\u0001name~1.json'), '{"stage": "parse"}');
 
     await d.daemon.pass();
     for (const c of cases) {
-      expect((await ls(run.ctx.paths.requests)).includes(`agent-${c.name}.reply.json`), c.name).toBe(!c.settles);
+      expect((await ls(run.ctx.paths.requests)).includes(`agent-${c.name}~1.reply.json`), c.name).toBe(!c.settles);
     }
     run.clock.advance(1000);
     await d.daemon.pass();
     for (const c of cases) {
-      const reply = await readJson(join(run.ctx.paths.requests, `agent-${c.name}.reply.json`));
+      const reply = await readJson(join(run.ctx.paths.requests, `agent-${c.name}~1.reply.json`));
       expect(reply.status, c.name).toBe('error');
       expect(String(reply.message), c.name).toMatch(c.says);
-      expect(await ls(run.ctx.paths.requests), c.name).not.toContain(`agent-${c.name}.json`);
+      expect(await ls(run.ctx.paths.requests), c.name).not.toContain(`agent-${c.name}~1.json`);
     }
-    const spaced = await readJson(join(run.ctx.paths.requests, 'agent 7.reply.json'));
+    const spaced = await readJson(join(run.ctx.paths.requests, 'agent 7~1.reply.json'));
     expect(spaced).toMatchObject({ status: 'error', error: { code: 'INVALID_ID' } });
     expect(String(spaced.message)).toContain('invalid worker id');
-    expect((await ls(run.ctx.paths.quarantine)).some((n) => n.startsWith('bad\u0001name.json~'))).toBe(true);
+    expect((await ls(run.ctx.paths.quarantine)).some((n) => n.startsWith('bad\u0001name~1.json~'))).toBe(true);
     expect(await readFile(outside, 'utf8')).toBe('{"output_data": {"stolen": true}}');
 
     // The daemon is still serving: a good request gets a ticket.
-    await writeFile(join(run.ctx.paths.requests, 'agent-ok.json'), '{"type": "parse", "request_id": "ok-1"}');
+    await writeFile(join(run.ctx.paths.requests, 'agent-ok~ok-1.json'), '{"type": "parse"}');
     await d.daemon.pass();
-    expect(await readJson(join(run.ctx.paths.requests, 'agent-ok.reply.json'))).toMatchObject({ status: 'claimed', request_id: 'ok-1' });
-    expect(await ls(run.ctx.paths.requests)).toEqual([...cases.map((c) => `agent-${c.name}.reply.json`), 'README.md', 'agent 7.reply.json', 'agent-ok.reply.json'].sort());
+    expect(await readJson(join(run.ctx.paths.requests, 'agent-ok~ok-1.reply.json'))).toMatchObject({ status: 'claimed', request_id: 'ok-1' });
+    expect(await ls(run.ctx.paths.requests)).toEqual([...cases.map((c) => `agent-${c.name}~1.reply.json`), 'README.md', 'agent 7~1.reply.json', 'agent-ok~ok-1.reply.json'].sort());
     await expectFsckOk(run.ctx);
   });
 
   it('a half-written request is not answered; once complete, it is served', async () => {
     await addItems(run.ctx, 'parse', parseItems(1));
-    const path = join(run.ctx.paths.requests, 'agent-1.json');
+    const path = join(run.ctx.paths.requests, 'agent-1~x.json');
     await writeFile(path, '{"stage": "par');
     await d.daemon.pass();
-    expect(await ls(run.ctx.paths.requests)).toEqual(['README.md', 'agent-1.json']);
-    await writeFile(path, '{"stage": "parse", "request_id": "x"}');
+    expect(await ls(run.ctx.paths.requests)).toEqual(['README.md', 'agent-1~x.json']);
+    await writeFile(path, '{"stage": "parse"}');
     await d.daemon.pass();
-    expect(await readJson(join(run.ctx.paths.requests, 'agent-1.reply.json'))).toMatchObject({ status: 'claimed', request_id: 'x' });
-    expect(await ls(run.ctx.paths.requests)).toEqual(['README.md', 'agent-1.reply.json']);
+    expect(await readJson(join(run.ctx.paths.requests, 'agent-1~x.reply.json'))).toMatchObject({ status: 'claimed', request_id: 'x' });
+    expect(await ls(run.ctx.paths.requests)).toEqual(['README.md', 'agent-1~x.reply.json']);
   });
 
   it('answers empty when there is nothing to claim, and an error for an unknown stage', async () => {
-    await writeFile(join(run.ctx.paths.requests, 'a.json'), '{"stage": "parse", "request_id": "1"}');
-    await writeFile(join(run.ctx.paths.requests, 'b.json'), '{"stage": "nosuch", "request_id": "2"}');
+    await writeFile(join(run.ctx.paths.requests, 'a~1.json'), '{"stage": "parse"}');
+    await writeFile(join(run.ctx.paths.requests, 'b~2.json'), '{"stage": "nosuch"}');
     await d.daemon.pass();
-    expect(await readJson(join(run.ctx.paths.requests, 'a.reply.json'))).toMatchObject({ status: 'empty', request_id: '1', ticket_id: null, retry_after_ms: expect.any(Number) });
-    const b = await readJson(join(run.ctx.paths.requests, 'b.reply.json'));
+    expect(await readJson(join(run.ctx.paths.requests, 'a~1.reply.json'))).toMatchObject({ status: 'empty', request_id: '1', ticket_id: null, retry_after_ms: expect.any(Number) });
+    const b = await readJson(join(run.ctx.paths.requests, 'b~2.reply.json'));
     expect(b).toMatchObject({ status: 'error', request_id: '2', error: { code: 'USAGE' } });
     expect(String(b.message)).toContain('"nosuch" is not a stage');
   });
 
   it('does not claim twice when a daemon died between its reply and removing the request', async () => {
     await addItems(run.ctx, 'parse', parseItems(2));
-    await writeFile(join(run.ctx.paths.requests, 'a.json'), '{"stage": "parse", "request_id": "same"}');
+    await writeFile(join(run.ctx.paths.requests, 'a~same.json'), '{"stage": "parse"}');
     await d.daemon.pass();
-    const first = await readJson(join(run.ctx.paths.requests, 'a.reply.json'));
+    const first = await readJson(join(run.ctx.paths.requests, 'a~same.reply.json'));
     // As if the request were still there (the daemon died before removing it).
-    await writeFile(join(run.ctx.paths.requests, 'a.json'), '{"stage": "parse", "request_id": "same"}');
+    await writeFile(join(run.ctx.paths.requests, 'a~same.json'), '{"stage": "parse"}');
     await d.daemon.pass();
-    expect(await readJson(join(run.ctx.paths.requests, 'a.reply.json'))).toEqual(first);
+    expect(await readJson(join(run.ctx.paths.requests, 'a~same.reply.json'))).toEqual(first);
     expect(await ls(workerDir(run.ctx, 'a'))).toHaveLength(1);
     expect(d.actions('request already answered')).toHaveLength(1);
-    expect(await ls(run.ctx.paths.requests)).toEqual(['README.md', 'a.reply.json']);
+    expect(await ls(run.ctx.paths.requests)).toEqual(['README.md', 'a~same.reply.json']);
   });
 });

@@ -69,9 +69,9 @@ describe('a daemon on a remote filesystem polls', () => {
       const pace = await machinePace();
       const bound = 2 * DEFAULT_POLL_INTERVAL_MS * pace;
       let t0 = Date.now();
-      await writeFile(join(run.ctx.paths.requests, 'agent-1.json'), '{"stage": "parse", "request_id": "r1"}');
+      await writeFile(join(run.ctx.paths.requests, 'agent-1~r1.json'), '{"stage": "parse"}');
       const reply = await waitFor(async () => {
-        const r = await readJson(join(run.ctx.paths.requests, 'agent-1.reply.json')).catch(() => undefined);
+        const r = await readJson(join(run.ctx.paths.requests, 'agent-1~r1.reply.json')).catch(() => undefined);
         return r?.request_id === 'r1' ? r : undefined;
       }, 2 * bound, 'the reply');
       expect(Date.now() - t0).toBeLessThan(bound);
@@ -81,7 +81,7 @@ describe('a daemon on a remote filesystem polls', () => {
       const id = String(c?.ticket.ticket_id);
       expect(ids).toContain(id);
       t0 = Date.now();
-      await writeFile(join(workerDir(run.ctx, 'w9'), `${id}.result.json`), JSON.stringify({ output_data: { beats: [1] } }));
+      await writeFile(join(workerDir(run.ctx, 'w9'), `${id}~1.result.json`), JSON.stringify({ output_data: { beats: [1] } }));
       await waitFor(async () => (await ls(workerDir(run.ctx, 'w9'))).length === 0, 2 * bound, 'the result served');
       expect(Date.now() - t0).toBeLessThan(bound);
       expect(await readJson(stateFile(run.ctx, 'completed', 'parse', id))).toMatchObject({ status: 'completed' });

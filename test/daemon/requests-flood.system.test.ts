@@ -46,7 +46,7 @@ afterEach(async () => {
 async function writeJunk(n: number): Promise<void> {
   const writes: Promise<void>[] = [];
   for (let i = 0; i < n; i += 1) {
-    const [name, body] = i % 3 === 0 ? [`junk-${i}.txt`, 'x'] : i % 3 === 1 ? [`junk-${i}.json`, 'x'] : [`w${i}.json`, '{"stage": "curate"}'];
+    const [name, body] = i % 3 === 0 ? [`junk-${i}.txt`, 'x'] : i % 3 === 1 ? [`junk-${i}.json`, 'x'] : [`w${i}~1.json`, '{"stage": "curate"}'];
     writes.push(writeFile(join(ctx.paths.requests, name), body));
     if (writes.length >= 200) await Promise.all(writes.splice(0));
   }
@@ -54,7 +54,7 @@ async function writeJunk(n: number): Promise<void> {
 }
 
 /** Junk files still in requests/ (the replies the daemon wrote to junk requests are not junk). */
-const isJunk = (n: string): boolean => !n.endsWith('.reply.json') && (n.startsWith('junk-') || /^w\d+\.json$/.test(n));
+const isJunk = (n: string): boolean => !n.endsWith('.reply.json') && (n.startsWith('junk-') || /^w\d+~1\.json$/.test(n));
 const junkLeft = async (): Promise<number> => (await readdir(ctx.paths.requests)).filter(isJunk).length;
 
 async function serveRealRequestThroughFlood(d: DaemonProcess): Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * A file-only agent's result that breaks the stage schema gets the same message as a CLI submit
- * (file, pointer, rule), in its <ticket-id>.error.json; the pointer counts from the result file
+ * (file, pointer, rule), in its <ticket-id>~<tag>.result.error.json; the pointer counts from the result file
  * (`/output_data/...`), since that is the file the agent wrote.
  */
 import { readFileSync } from 'node:fs';
@@ -36,13 +36,13 @@ describe('result files against the stage schema', () => {
   it('a wrong-shaped output gets an error file naming the result file, the pointer and the rule; the fixed one completes', async () => {
     const c = await claimTicket(run.ctx, { stage: 'parse', workerId: 'fa' });
     const id = String(c?.ticket.ticket_id);
-    const result = join(workerDir(run.ctx, 'fa'), `${id}.result.json`);
+    const result = join(workerDir(run.ctx, 'fa'), `${id}~1.result.json`);
     await writeFile(result, JSON.stringify({ output_data: { beats: [{ node: '0x157263', speaker: 'Courier', text: 'Papers, please.', function: 'challenge' }] } }));
     await d.daemon.pass();
-    const err = await errorOf(run.ctx, 'fa', id);
+    const err = await errorOf(run.ctx, 'fa', `${id}~1.result`);
     expect(err).toMatchObject({ code: 'INVALID_INPUT', field: 'output_data', hint: 'the schema is schemas/parse.output.schema.json in the run (`tq schema parse.output --run gallia`)' });
     expect(err.message).toBe(
-      `claimed/fa/${id}.result.json: output of stage parse does not match stages.parse.output_schema: /output_data: must have required property 'walk_id' (required at #/required); /output_data/beats/0: must have required property 'node_id' (required at #/properties/beats/items/required)`,
+      `claimed/fa/${id}~1.result.json: output of stage parse does not match stages.parse.output_schema: /output_data: must have required property 'walk_id' (required at #/required); /output_data/beats/0: must have required property 'node_id' (required at #/properties/beats/items/required)`,
     );
     await writeFile(result, JSON.stringify({ output_data: { walk_id: 'walk-001', beats: [{ node_id: '0x157263', speaker: 'Courier', text: 'Papers, please.', function: 'challenge' }] } }));
     await d.daemon.pass();

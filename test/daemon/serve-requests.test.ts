@@ -24,9 +24,9 @@ afterEach(async () => {
 });
 
 async function ask(worker: string, requestId: string): Promise<Record<string, unknown>> {
-  await writeFile(join(run.ctx.paths.requests, `${worker}.json`), JSON.stringify({ stage: 'parse', request_id: requestId }));
+  await writeFile(join(run.ctx.paths.requests, `${worker}~${requestId}.json`), JSON.stringify({ stage: 'parse' }));
   await d?.daemon.pass();
-  return readJson(join(run.ctx.paths.requests, `${worker}.reply.json`));
+  return readJson(join(run.ctx.paths.requests, `${worker}~${requestId}.reply.json`));
 }
 
 describe('file-only claim requests', () => {
@@ -42,7 +42,7 @@ describe('file-only claim requests', () => {
     expect(reply.retry_after_ms).toBeLessThanOrEqual(3000);
     expect(d.actions('paused')).toHaveLength(1);
     expect(await ls(join(run.ctx.paths.dir, 'claimed'))).toEqual([]);
-    expect(await ls(run.ctx.paths.requests)).not.toContain('agent-1.json');
+    expect(await ls(run.ctx.paths.requests)).not.toContain('agent-1~r1.json');
     await resumeRun(run.ctx);
     expect(await ask('agent-1', 'r2')).toMatchObject({ request_id: 'r2', status: 'claimed' });
   });

@@ -137,9 +137,9 @@ describe('startDaemon: watcher hints', () => {
       const daemon = await startDaemon({ root, poll, ...(runs ? { runs } : {}), intervalMs: 600_000, durability: 'none', log: (e) => logs.push(e) });
       try {
         await daemon.ready();
-        await writeFile(join(run.ctx.paths.requests, 'agent-1.json'), '{"stage": "parse", "request_id": "r1"}');
+        await writeFile(join(run.ctx.paths.requests, 'agent-1~r1.json'), '{"stage": "parse"}');
         const reply = await waitFor(async () => {
-          const r = await readJson(join(run.ctx.paths.requests, 'agent-1.reply.json')).catch(() => undefined);
+          const r = await readJson(join(run.ctx.paths.requests, 'agent-1~r1.reply.json')).catch(() => undefined);
           return r?.request_id === 'r1' ? r : undefined;
         }, 10_000, 'a reply to the request');
         expect(reply.status).toBe('claimed');
@@ -174,9 +174,9 @@ describe('startDaemon: watcher hints', () => {
         // Wait for a rescan to watch the (new, or new again) directory, as an agent reads its ticket first.
         const ino = (await stat(dir)).ino;
         await waitFor(() => daemon.watches(dir, ino), 10_000, 'the daemon to watch the worker directory');
-        await writeFile(join(dir, `${held}.result.json`), JSON.stringify({ output_data: { beats: [] } }));
+        await writeFile(join(dir, `${held}~1.result.json`), JSON.stringify({ output_data: { beats: [] } }));
         await waitFor(async () => (await ls(join(run.ctx.paths.dir, 'completed', 'parse'))).includes(`${held}.json`), 10_000, `result ${i + 1} to be submitted`);
-        await waitFor(async () => !(await ls(dir)).includes(`${held}.result.json`), 10_000, 'the result file to be removed');
+        await waitFor(async () => !(await ls(dir)).includes(`${held}~1.result.json`), 10_000, 'the result file to be removed');
         expect(await ls(dir)).toEqual([]);
         // As git does with an empty directory: the next claim makes it again (a new inode).
         await rmdir(dir);
@@ -197,9 +197,9 @@ describe('startDaemon: watcher hints', () => {
       const ctx2 = await createRun(root, 'later', { pipeline: examplePipeline(), durability: 'none' });
       await addItems(ctx2, 'parse', parseItems(1));
       await waitFor(() => daemon.runIds().includes('later'), 10_000, 'the new run to be picked up');
-      await writeFile(join(ctx2.paths.requests, 'agent-2.json'), '{"stage": "parse", "request_id": "late"}');
+      await writeFile(join(ctx2.paths.requests, 'agent-2~late.json'), '{"stage": "parse"}');
       const reply = await waitFor(async () => {
-        const r = await readJson(join(ctx2.paths.requests, 'agent-2.reply.json')).catch(() => undefined);
+        const r = await readJson(join(ctx2.paths.requests, 'agent-2~late.reply.json')).catch(() => undefined);
         return r?.request_id === 'late' ? r : undefined;
       }, 10_000, 'a reply in the new run');
       expect(reply.status).toBe('claimed');

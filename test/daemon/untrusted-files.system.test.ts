@@ -60,9 +60,9 @@ describe('tq daemon among FIFOs named like tickets and agent files (real process
     const w = join(ctx.paths.dir, 'claimed', 'fifo-agent');
     await mkdir(w, { recursive: true });
     mkfifo(join(w, `${forFifo}.json`));
-    mkfifo(join(w, `${forFifo}.result.json`));
-    mkfifo(join(ctx.paths.requests, 'fifo-agent.json'));
-    mkfifo(join(ctx.paths.requests, 'fifo-agent.reply.json'));
+    mkfifo(join(w, `${forFifo}~1.result.json`));
+    mkfifo(join(ctx.paths.requests, 'fifo-agent~1.json'));
+    mkfifo(join(ctx.paths.requests, 'fifo-agent~1.reply.json'));
     await mkdir(ctx.paths.moving, { recursive: true });
     mkfifo(join(ctx.paths.moving, `${forFifo}~0123456789ab.prev.json`));
     await mkdir(join(ctx.paths.registry, 'translate'), { recursive: true });

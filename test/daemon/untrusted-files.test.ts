@@ -167,9 +167,10 @@ describe('requests/', () => {
     await addItems(run.ctx, 'parse', parseItems(1));
     for (let i = 0; i < 2500; i += 1) await writeFile(join(run.ctx.paths.requests, `junk-${i}.txt`), 'x');
     await writeFile(join(run.ctx.paths.requests, 'other.reply.json'), '{}');
+    await writeFile(join(run.ctx.paths.requests, 'other~1.reply.json'), '{}');
     d = await passDaemon(root, run.clock, NO_SETTLE);
     await d.daemon.pass();
-    expect(await ls(run.ctx.paths.requests)).toEqual(['README.md', 'other.reply.json']);
+    expect(await ls(run.ctx.paths.requests)).toEqual(['README.md', 'other.reply.json', 'other~1.reply.json']);
     const q = await ls(run.ctx.paths.quarantine);
     const whys = q.filter((n) => n.endsWith('.why.json'));
     expect(whys).toHaveLength(3);
@@ -183,17 +184,17 @@ describe('requests/', () => {
   it(`requests beyond ${MAX_OPEN_REQUESTS} at once are a flood: the oldest are quarantined, the newest answered first`, async () => {
     await addItems(run.ctx, 'parse', parseItems(1));
     const n = MAX_OPEN_REQUESTS + 300;
-    for (let i = 0; i < n; i += 1) await writeFile(join(run.ctx.paths.requests, `w${i}.json`), '{"stage": "curate"}');
+    for (let i = 0; i < n; i += 1) await writeFile(join(run.ctx.paths.requests, `w${i}~1.json`), '{"stage": "curate"}');
     // Written last, like a worker asking while the flood is there: answered by the first scan.
-    await writeFile(join(run.ctx.paths.requests, 'real.json'), '{"stage": "parse", "request_id": "r1"}');
+    await writeFile(join(run.ctx.paths.requests, 'real~r1.json'), '{"stage": "parse"}');
     d = await passDaemon(root, run.clock, NO_SETTLE);
     await d.daemon.pass();
-    expect(await readJson(join(run.ctx.paths.requests, 'real.reply.json'))).toMatchObject({ status: 'claimed', request_id: 'r1' });
+    expect(await readJson(join(run.ctx.paths.requests, 'real~r1.reply.json'))).toMatchObject({ status: 'claimed', request_id: 'r1' });
     // Each scan answers a bounded number; the flood is quarantined by the first.
     for (let i = 0; i < 8; i += 1) await d.daemon.pass();
     const left = await ls(run.ctx.paths.requests);
-    expect(left.filter((x) => /^w\d+\.json$/.test(x))).toEqual([]);
-    const replies = left.filter((x) => /^w\d+\.reply\.json$/.test(x)).length;
+    expect(left.filter((x) => /^w\d+~1\.json$/.test(x))).toEqual([]);
+    const replies = left.filter((x) => /^w\d+~1\.reply\.json$/.test(x)).length;
     const quarantinedFiles = d.actions('quarantined').reduce((sum, e) => sum + Number(/^(\d+) files/.exec(e.note ?? '')?.[1] ?? 0), 0);
     // Files written in the same clock tick have the same ctime: a few of the oldest may be answered instead.
     expect(replies).toBeGreaterThanOrEqual(MAX_OPEN_REQUESTS - 1);
@@ -203,14 +204,14 @@ describe('requests/', () => {
 
   it('a FIFO as a request, or as the reply a request is checked against, never hangs the daemon', async () => {
     await addItems(run.ctx, 'parse', parseItems(1));
-    mkfifo(join(run.ctx.paths.requests, 'fifo-worker.json'));
-    mkfifo(join(run.ctx.paths.requests, 'a.reply.json'));
-    await writeFile(join(run.ctx.paths.requests, 'a.json'), '{"stage": "parse", "request_id": "r1"}');
+    mkfifo(join(run.ctx.paths.requests, 'fifo-worker~1.json'));
+    mkfifo(join(run.ctx.paths.requests, 'a~r1.reply.json'));
+    await writeFile(join(run.ctx.paths.requests, 'a~r1.json'), '{"stage": "parse"}');
     d = await passDaemon(root, run.clock, NO_SETTLE);
     await d.daemon.pass();
-    expect(await readJson(join(run.ctx.paths.requests, 'a.reply.json'))).toMatchObject({ status: 'claimed', request_id: 'r1' });
-    expect(await readJson(join(run.ctx.paths.requests, 'fifo-worker.reply.json'))).toMatchObject({ status: 'error' });
-    expect(await ls(run.ctx.paths.requests)).not.toContain('fifo-worker.json');
+    expect(await readJson(join(run.ctx.paths.requests, 'a~r1.reply.json'))).toMatchObject({ status: 'claimed', request_id: 'r1' });
+    expect(await readJson(join(run.ctx.paths.requests, 'fifo-worker~1.reply.json'))).toMatchObject({ status: 'error' });
+    expect(await ls(run.ctx.paths.requests)).not.toContain('fifo-worker~1.json');
   });
 });
 
@@ -227,9 +228,9 @@ describe('runs and locks', () => {
     expect(d.actions('skipped')).toEqual([]);
     const lock = await readJson(join(root, 'renamed', '.daemon.lock'));
     expect(lock).toMatchObject({ pid: process.pid, run_id: 'renamed' });
-    await writeFile(join(root, 'renamed', 'requests', 'a.json'), '{"stage": "parse", "request_id": "r1"}');
+    await writeFile(join(root, 'renamed', 'requests', 'a~r1.json'), '{"stage": "parse"}');
     await d.daemon.pass();
-    expect(await readJson(join(root, 'renamed', 'requests', 'a.reply.json'))).toMatchObject({ status: 'claimed' });
+    expect(await readJson(join(root, 'renamed', 'requests', 'a~r1.reply.json'))).toMatchObject({ status: 'claimed' });
     await d.daemon.stop();
     expect(await ls(join(root, 'renamed'))).not.toContain('.daemon.lock');
   });
@@ -245,7 +246,7 @@ describe('runs and locks', () => {
     await addItems(run.ctx, 'parse', parseItems(1));
     await rm(run.ctx.paths.tmp, { recursive: true, force: true });
     await symlink(sentinel, run.ctx.paths.tmp);
-    await writeFile(join(run.ctx.paths.requests, 'a.json'), '{"stage": "parse", "request_id": "r1"}');
+    await writeFile(join(run.ctx.paths.requests, 'a~r1.json'), '{"stage": "parse"}');
     d = await passDaemon(root, run.clock, { settle: { fileMs: 0, movingMs: 0, takenMs: 0, tmpMs: 0 } });
     await d.daemon.pass();
     run.clock.advance(10_000);
@@ -255,6 +256,6 @@ describe('runs and locks', () => {
     const refusals = d.logs.filter((e) => e.action === 'not served' || (e.action === 'error' && JSON.stringify(e).includes('UNSAFE_PATH')));
     expect(refusals).toHaveLength(1);
     expect(JSON.stringify(refusals[0])).toContain('.tmp');
-    expect(await ls(run.ctx.paths.requests)).toContain('a.json');
+    expect(await ls(run.ctx.paths.requests)).toContain('a~r1.json');
   });
 });

@@ -43,6 +43,8 @@ export interface TracedCall {
   kind: SyscallKind;
   /** False for the 8-byte eventfd wake-ups libuv's thread writes after each request. */
   data: boolean;
+  /** The call's arguments as strace printed them (to find a call by the path it names). */
+  args: string;
 }
 
 export interface TracedRun {
@@ -118,7 +120,7 @@ async function fsThreadCalls(traceFile: string): Promise<TracedCall[]> {
     const data = entry[2] !== 'write' || !/^\d+, "\\1\\0\\0\\0\\0\\0\\0\\0", 8/.test(entry[3] as string);
     // The file-writing thread writes file data (the main thread writes only stdout and stderr).
     if (entry[2] === 'write' && data && !/^(1|2), /.test(entry[3] as string)) writerTid ??= tid;
-    calls.push({ kind: entry[2] as SyscallKind, data });
+    calls.push({ kind: entry[2] as SyscallKind, data, args: entry[3] as string });
     perTid.set(tid, calls);
   }
   const out: TracedCall[] = [];

@@ -8,7 +8,7 @@ import { optStr, type CommandSpec } from '../command.js';
 
 export const schemaCommand: CommandSpec = {
   command: 'schema [name]',
-  describe: 'print a JSON Schema: ticket, request, result, or <stage>.input / <stage>.output with --run',
+  describe: 'print a JSON Schema: ticket, request, reply, result, or <stage>.input / <stage>.output with --run',
   examples: [
     ['$0 schema', 'list the schema names'],
     ['$0 schema ticket', 'the JSON Schema of a ticket file'],

@@ -8,7 +8,11 @@ import { SUBMIT_STATES } from './states.js';
  */
 export const ClaimRequest = z.strictObject({
   stage: z.string().min(1),
-  request_id: z.string().max(200).optional(),
+  /**
+   * The request id is in the file name (`requests/<worker-id>~<request-id>.json`); given here as
+   * well, it must be the same. Only the deprecated `requests/<worker-id>.json` takes it from here.
+   */
+  request_id: z.string().max(200).optional().describe('optional: the request id is the part of the file name after ~; if given here too, it must be the same'),
   lease: z.union([z.string(), z.number()]).optional(),
 });
 export type ClaimRequest = z.infer<typeof ClaimRequest>;
@@ -22,6 +26,24 @@ export const ResultFile = z.strictObject({
   token: z.string().optional(),
 });
 export type ResultFile = z.infer<typeof ResultFile>;
+
+/**
+ * The daemon's answer in `requests/<worker-id>~<request-id>.reply.json` (for agents' reference:
+ * the daemon writes it, daemon/answer-agent.ts ClaimReply).
+ */
+export const ClaimReplyFile = z.object({
+  request_id: z.string().nullable(),
+  status: z.enum(['claimed', 'empty', 'paused', 'error']),
+  ticket_id: z.string().nullable(),
+  ticket_path: z.string().nullable().describe('the claimed ticket, relative to the run'),
+  result_path: z.string().nullable().describe('where to write the result: claimed/<worker-id>/<ticket-id>~<request-id>.result.json'),
+  lease_expires_at: z.string().optional(),
+  retry_after_ms: z.number().optional().describe('with empty and paused: wait this long before asking again'),
+  message: z.string(),
+  error: z.object({ code: z.string(), message: z.string(), field: z.string().nullable(), hint: z.string().nullable() }).optional(),
+  deprecated: z.string().optional().describe('set when the request used the old name requests/<worker-id>.json: the name to use instead'),
+  at: z.string().describe("when the daemon wrote it; replies are deleted 10 minutes after it if the agent has not"),
+});
 
 export const HeartbeatFile = z.strictObject({
   lease: z.union([z.string(), z.number()]).optional(),

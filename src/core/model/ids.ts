@@ -12,6 +12,8 @@ export const MAX_RUN_ID = 100;
 export const MAX_WORKER_ID = 64;
 export const MAX_STAGE = 40;
 export const MAX_TICKET_ID = 160;
+/** A request id or file tag (`<worker>~<request_id>.json`, `<ticket-id>~<tag>.result.json`): a counter or a timestamp fits. */
+export const MAX_TAG = 64;
 
 /**
  * Suffixes the file-only protocol puts after a ticket id; ticket ids may not end with them.
@@ -19,7 +21,7 @@ export const MAX_TICKET_ID = 160;
  */
 export const RESERVED_SUFFIXES = ['.result', '.error', '.heartbeat', '.release', '.reply', '.request'] as const;
 
-export type IdKind = 'run id' | 'worker id' | 'ticket id' | 'stage';
+export type IdKind = 'run id' | 'worker id' | 'ticket id' | 'stage' | 'request id' | 'file tag';
 
 /**
  * Be forgiving about what agents paste (whitespace, quotes, a trailing `.json`), strict about
@@ -37,7 +39,7 @@ export function cleanId(raw: unknown, kind: IdKind): string {
   return text;
 }
 
-const MAX_ID_LENGTH: Readonly<Record<IdKind, number>> = { 'run id': MAX_RUN_ID, 'worker id': MAX_WORKER_ID, 'ticket id': MAX_TICKET_ID, stage: MAX_STAGE };
+const MAX_ID_LENGTH: Readonly<Record<IdKind, number>> = { 'run id': MAX_RUN_ID, 'worker id': MAX_WORKER_ID, 'ticket id': MAX_TICKET_ID, stage: MAX_STAGE, 'request id': MAX_TAG, 'file tag': MAX_TAG };
 
 export function validateId(text: string, kind: IdKind): void {
   const max = MAX_ID_LENGTH[kind];
@@ -68,8 +70,9 @@ export function validateId(text: string, kind: IdKind): void {
   // Why: a worker id names the directory claimed/<worker-id>/, and the run's .gitignore has
   // `*.tmp`: git would silently leave out every ticket such a worker holds.
   if (kind === 'worker id' && text.endsWith('.tmp')) fail("it ends with '.tmp', which the run's .gitignore hides from git");
+  // Why tags too: they come right before the file's kind (`<id>~<tag>.result.json`).
+  if (kind !== 'run id' && kind !== 'worker id') for (const s of RESERVED_SUFFIXES) if (text.endsWith(s)) fail(`it ends with the reserved suffix ${s}`);
   if (kind === 'ticket id') {
-    for (const s of RESERVED_SUFFIXES) if (text.endsWith(s)) fail(`it ends with the reserved suffix ${s}`);
     if (!text.includes('-')) fail('ticket ids look like <stage>-<suffix>');
   }
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../store/atomic-write.js';
-import { ClaimRequest, ResultFile } from '../model/file-protocol-schema.js';
+import { ClaimReplyFile, ClaimRequest, ResultFile } from '../model/file-protocol-schema.js';
 import { DEFAULT_LEASE, DEFAULT_MAX_ATTEMPTS, type Pipeline } from '../model/pipeline.js';
 import type { RunCtx } from '../store/run-context.js';
 import { Ticket } from '../model/ticket-schema.js';
@@ -16,8 +16,9 @@ function schemaText(schema: z.ZodType, title: string): string {
 export function agentSchemas(pipeline: Pipeline): Record<string, string> {
   const files: Record<string, string> = {
     [schemaFileName('ticket')]: schemaText(Ticket, 'ticketq ticket'),
-    [schemaFileName('request')]: schemaText(ClaimRequest, 'ticketq claim request (requests/<worker-id>.json)'),
-    [schemaFileName('result')]: schemaText(ResultFile, 'ticketq result (claimed/<worker-id>/<ticket-id>.result.json)'),
+    [schemaFileName('request')]: schemaText(ClaimRequest, 'ticketq claim request (requests/<worker-id>~<request-id>.json)'),
+    [schemaFileName('reply')]: schemaText(ClaimReplyFile, 'ticketq claim reply (requests/<worker-id>~<request-id>.reply.json, written by the daemon)'),
+    [schemaFileName('result')]: schemaText(ResultFile, 'ticketq result (claimed/<worker-id>/<ticket-id>~<tag>.result.json)'),
   };
   for (const [stage, cfg] of Object.entries(pipeline.stages)) {
     for (const which of ['input', 'output'] as const) {
@@ -66,21 +67,25 @@ ${stageLines}
   priority, or not before a time). Do not edit or move these yourself.
 - \`claimed/<worker-id>/<ticket-id>.json\`: tickets you hold. \`claim.lease_expires_at\` says until when.
 - \`completed/<stage>/\`, \`failed/<stage>/\`, \`needs_review/<stage>/\`: finished tickets.
-- \`schemas/\`: JSON Schemas of the ticket, the request and result files, and each stage's input/output.
+- \`schemas/\`: JSON Schemas of the ticket, the request, reply and result files, and each stage's input/output.
 
 ## A. With file tools only (a daemon, \`tq daemon\`, must be running)
-1. **Ask for work**: write \`requests/<worker-id>.json\`:
+Every file you write gets a name you have never used before: a *tag* of your own after \`~\` (a
+counter \`1\`, \`2\`, ... or a timestamp; letters, digits, \`.\`, \`_\`, \`-\`). Why: on a network
+filesystem a file written under a name someone just deleted can be lost. So never write a name twice.
+1. **Ask for work**: write \`requests/<worker-id>~<request-id>.json\`, a new request id each time:
    \`\`\`json
-   {"stage": "${first}", "request_id": "any-unique-text"}
+   {"stage": "${first}"}
    \`\`\`
-2. **Wait for the reply**: read \`requests/<worker-id>.reply.json\` until its \`request_id\` is yours
-   (the request file disappears when it has been handled). \`"status": "claimed"\` gives
+2. **Wait for the reply**: read \`requests/<worker-id>~<request-id>.reply.json\` until it is there (the
+   daemon removes your request when it writes the reply). Delete the reply once you have read it (the
+   daemon deletes replies left 10 minutes after their \`at\`). \`"status": "claimed"\` gives
    \`ticket_path\` and \`result_path\`; \`"status": "empty"\` means no work right now (ask again later);
    \`"status": "paused"\` means an operator paused the stage (ask again later); with both, wait
    \`retry_after_ms\` milliseconds before asking again (it differs per reply, so that agents spread out);
    \`"status": "error"\` says what was wrong with your request.
 3. **Do the work**: read the ticket at \`ticket_path\`; its \`input_data\` is your input.
-4. **Submit**: write \`claimed/<worker-id>/<ticket-id>.result.json\`:
+4. **Submit**: write \`result_path\` (\`claimed/<worker-id>/<ticket-id>~<tag>.result.json\`):
    \`\`\`json
    {
      "output_data": {"...": "your result, an object"},
@@ -92,16 +97,24 @@ ${stageLines}
    \`status\` is \`completed\` (default), \`needs_review\` (a human should look) or \`failed\`.
    Concern levels: \`info\`, \`review\`, \`error\`. Concerns never block the pipeline.
 5. **Check it was accepted**: the ticket disappears from \`claimed/<worker-id>/\` and appears in
-   \`completed/<stage>/<ticket-id>.json\` (or the state you chose). If instead
-   \`claimed/<worker-id>/<ticket-id>.error.json\` appears, read it: it says what is wrong. Fix your
-   result and write the \`.result.json\` file again. The old error file stays until the daemon has
-   looked at your new version: only an error file with a different \`at\` is about the new one.
-6. **Need more time?** Write \`claimed/<worker-id>/<ticket-id>.heartbeat.json\` containing \`{}\` before
-   the lease expires (or \`{"lease": "30m"}\` for a given length from now); the daemon removes the
-   file and extends the lease: re-read your ticket to see the new \`claim.lease_expires_at\`.
-   (While the daemon rewrites your ticket, its file can be missing for a moment: read it again.)
-7. **Giving up?** Write \`claimed/<worker-id>/<ticket-id>.release.json\` containing \`{}\`: the ticket
-   goes back to \`pending/\` for someone else.
+   \`completed/<stage>/<ticket-id>.json\` (or the state you chose); the daemon deletes your result file.
+   If instead \`claimed/<worker-id>/<ticket-id>~<tag>.result.error.json\` appears, read it: it says
+   what is wrong. Delete that error file and your refused result, and write the fixed result under a
+   new tag (\`<ticket-id>~<new-tag>.result.json\`).
+6. **Need more time?** Write \`claimed/<worker-id>/<ticket-id>~<tag>.heartbeat.json\` (a new tag each
+   time) containing \`{}\` before the lease expires (or \`{"lease": "30m"}\` for a given length from now);
+   the daemon deletes the file and extends the lease: re-read your ticket to see the new
+   \`claim.lease_expires_at\`. (While the daemon rewrites your ticket, its file can be missing for a
+   moment: read it again.) A refused one is answered in \`<ticket-id>~<tag>.heartbeat.error.json\`.
+7. **Giving up?** Write \`claimed/<worker-id>/<ticket-id>~<tag>.release.json\` containing \`{}\`: the
+   ticket goes back to \`pending/\` for someone else (the daemon deletes the file).
+
+Who deletes what: the daemon deletes your request when it writes its reply, and each result,
+heartbeat or release file once it has acted on it; you delete the replies and error files you have
+read (and a refused file of yours). Nobody writes a name the other side deletes.
+(The old names without a tag, \`requests/<worker-id>.json\` answered in \`<worker-id>.reply.json\` and
+\`<ticket-id>.result.json\` and its kin, are still served until the next release; such replies carry a
+\`deprecated\` note.)
 
 If your lease expires, the ticket is given to another worker and your late result is refused
 (it is kept in \`rejected/\`, not lost). Write files in one go; the daemon waits until a file
@@ -125,9 +138,9 @@ is not under \`./runs\`. Every command takes \`--json\`.
 
 const REQUESTS_README = `# requests/
 
-File-only workers ask for work here: write \`<worker-id>.json\` containing
-\`{"stage": "<stage>", "request_id": "<any unique text>"}\`, then read \`<worker-id>.reply.json\`.
-The full protocol is in ../AGENTS.md.
+File-only workers ask for work here: write \`<worker-id>~<request-id>.json\` (a new request id
+each time: a counter or a timestamp) containing \`{"stage": "<stage>"}\`, then read
+\`<worker-id>~<request-id>.reply.json\` and delete it. The full protocol is in ../AGENTS.md.
 `;
 
 export async function writeAgentDocs(ctx: RunCtx): Promise<void> {

@@ -5,12 +5,14 @@
  *   <id>.json                           a ticket, in any state directory or registry/<stage>/
  *   pending/<stage>/lanes/<lane>/<id>.json  a pending ticket of another priority, or delayed (model/lanes.ts)
  *   paused/<stage>.json, paused/all-stages.json  claims of the stage (of every stage) are paused
- *   claimed/<worker>/<id>.result.json   an agent's submit (file-only protocol)
- *   claimed/<worker>/<id>.heartbeat.json  an agent's lease extension
- *   claimed/<worker>/<id>.release.json  an agent's give-back
- *   claimed/<worker>/<id>.error.json    the daemon's answer to a refused agent file
- *   requests/<worker>.json              an agent's claim request
- *   requests/<worker>.reply.json        the daemon's answer to it
+ *   claimed/<worker>/<id>~<n>.result.json   an agent's submit (file-only protocol; <n>: the agent's tag)
+ *   claimed/<worker>/<id>~<n>.heartbeat.json  an agent's lease extension
+ *   claimed/<worker>/<id>~<n>.release.json  an agent's give-back
+ *   claimed/<worker>/<id>~<n>.<kind>.error.json  the daemon's answer to a refused agent file
+ *   claimed/<worker>/<id>.<kind>.json, <id>.error.json  the same, untagged (deprecated, one release)
+ *   requests/<worker>~<request_id>.json  an agent's claim request
+ *   requests/<worker>~<request_id>.reply.json  the daemon's answer to it
+ *   requests/<worker>.json, <worker>.reply.json  the same, untagged (deprecated, one release)
  *   moving/<id>~<n>.next.json|.prev.json  a fenced move in flight (protocol/move-ticket.ts)
  *   moving/<id>~<n>.new.json            a birth in flight (protocol/birth-ticket.ts)
  *   cascade/requested_by/<child>~<parent>.json  an extra parent of a de-duplicated child
@@ -45,6 +47,13 @@ export const MovingKind = { next: 'next', prev: 'prev', new: 'new' } as const;
 export type MovingKind = (typeof MovingKind)[keyof typeof MovingKind];
 
 const AGENT_FILE_RE = /^(.+)\.(result|heartbeat|release)\.json$/;
+/**
+ * Between an id and the tag that makes an agent's file name unique (`<worker>~<request_id>`,
+ * `<ticket-id>~<n>`). Why unique names: on an NFS client, a file re-created under a name the
+ * other side had just deleted was silently lost (issue 15); so neither side ever re-creates a
+ * name the other deletes. Why `~`: ids never contain it, so a name splits one way only.
+ */
+export const TAG_SEPARATOR = '~';
 const MOVING_RE = /^(.+)~([0-9a-f]+)\.(next|prev|new)\.json$/;
 /** Suffixes that mark a name as something other than a ticket: the ones ticket ids may not end with (ids.ts). */
 const RESERVED_ALTERNATIVES = RESERVED_SUFFIXES.map((s) => s.replace(/\./g, '\\.')).join('|');
@@ -66,33 +75,80 @@ export function ticketIdOfFileName(name: string): string | undefined {
   return id;
 }
 
-export function agentFileName(ticketId: string, kind: AgentFileKind): string {
-  return `${ticketId}.${kind}.json`;
+/** `<id>~<tag>.<kind>.json` (`<id>.<kind>.json` without a tag: the deprecated name). */
+export function agentFileName(ticketId: string, kind: AgentFileKind, tag?: string): string {
+  return `${withTag(ticketId, tag)}.${kind}.json`;
 }
 
-/** `<id>.result.json` and its kin: the raw ticket id as written (validate before use) and the kind. */
-export function parseAgentFileName(name: string): { rawId: string; kind: AgentFileKind } | undefined {
+function withTag(id: string, tag: string | undefined): string {
+  return tag === undefined ? id : `${id}${TAG_SEPARATOR}${tag}`;
+}
+
+/** An agent's file beside a ticket it holds, as named (validate rawId and rawTag before use). */
+export interface AgentFileName {
+  rawId: string;
+  /** The agent's tag after `~`; undefined for the deprecated untagged name. */
+  rawTag: string | undefined;
+  kind: AgentFileKind;
+  /** What the error file answering this one is named after (errorFileName). */
+  errorBase: string;
+}
+
+/** `<id>~<tag>.result.json` and its kin (or the untagged `<id>.result.json`). */
+export function parseAgentFileName(name: string): AgentFileName | undefined {
   if (name.startsWith('.')) return undefined;
   const m = AGENT_FILE_RE.exec(name);
-  return m ? { rawId: m[1] as string, kind: m[2] as AgentFileKind } : undefined;
+  if (!m) return undefined;
+  const base = m[1] as string;
+  const kind = m[2] as AgentFileKind;
+  const sep = base.indexOf(TAG_SEPARATOR);
+  if (sep < 0) return { rawId: base, rawTag: undefined, kind, errorBase: base };
+  // Why the kind in the error's name: a result and a heartbeat may carry the same tag.
+  return { rawId: base.slice(0, sep), rawTag: base.slice(sep + 1), kind, errorBase: `${base}.${kind}` };
 }
 
-export function errorFileName(rawTicketId: string): string {
-  return `${rawTicketId}${ERROR_SUFFIX}`;
+/** `<errorBase>.error.json`: `<id>.error.json` for an untagged file, `<id>~<tag>.<kind>.error.json` for a tagged one. */
+export function errorFileName(errorBase: string): string {
+  return `${errorBase}${ERROR_SUFFIX}`;
 }
 
-export function requestFileName(workerId: string): string {
-  return `${workerId}${TICKET_SUFFIX}`;
+/** `requests/<worker>~<request_id>.json` (`<worker>.json` without a request id: the deprecated name). */
+export function requestFileName(workerId: string, requestId?: string): string {
+  return `${withTag(workerId, requestId)}${TICKET_SUFFIX}`;
 }
 
-export function replyFileName(workerId: string): string {
-  return `${workerId}${REPLY_SUFFIX}`;
+/** `requests/<worker>~<request_id>.reply.json` (`<worker>.reply.json`: the deprecated name). */
+export function replyFileName(workerId: string, requestId?: string): string {
+  return `${withTag(workerId, requestId)}${REPLY_SUFFIX}`;
 }
 
-/** `requests/<worker>.json` → the raw worker id (validate before use); replies and hidden files → undefined. */
-export function parseRequestFileName(name: string): string | undefined {
+/** A request's (or reply's) name split up (validate both before use). */
+export interface RequestName {
+  rawWorker: string;
+  /** After `~`; undefined for the deprecated `<worker>.json`. */
+  rawRequestId: string | undefined;
+}
+
+function splitRequestBase(base: string): RequestName {
+  const sep = base.indexOf(TAG_SEPARATOR);
+  return sep < 0 ? { rawWorker: base, rawRequestId: undefined } : { rawWorker: base.slice(0, sep), rawRequestId: base.slice(sep + 1) };
+}
+
+/** `requests/<worker>~<request_id>.json` or `<worker>.json`; replies and hidden files → undefined. */
+export function parseRequestFileName(name: string): RequestName | undefined {
   if (name.startsWith('.') || !name.endsWith(TICKET_SUFFIX) || name.endsWith(REPLY_SUFFIX)) return undefined;
-  return name.slice(0, -TICKET_SUFFIX.length);
+  return splitRequestBase(name.slice(0, -TICKET_SUFFIX.length));
+}
+
+/** `requests/<worker>~<request_id>.reply.json` or `<worker>.reply.json`; anything else → undefined. */
+export function parseReplyFileName(name: string): RequestName | undefined {
+  if (name.startsWith('.') || !name.endsWith(REPLY_SUFFIX)) return undefined;
+  return splitRequestBase(name.slice(0, -REPLY_SUFFIX.length));
+}
+
+/** The name of the reply to request file `requestName` (one parseRequestFileName accepts). */
+export function replyNameOfRequest(requestName: string): string {
+  return `${requestName.slice(0, -TICKET_SUFFIX.length)}${REPLY_SUFFIX}`;
 }
 
 export function movingFileName(ticketId: string, n: string, kind: MovingKind): string {
@@ -203,19 +259,28 @@ export function schemaNameOfFileName(name: string): string {
 }
 
 export const TAKEN_SUFFIX = '.taken';
-const TAKEN_RE = /^\.(.+)\.([0-9a-f]{12,})\.taken$/;
+const TAKEN_RE = /^\.(.+)\.([0-9a-f]{12,})(?:\.at-([0-9a-f]{1,13}))?\.taken$/;
 
 /**
  * `.<name>.<nonce>.taken`: an agent's file the daemon took (renamed) to act on it; hidden from
- * agents and fsck. `nonce` is hex, at least 12 digits (ids.ts nonce()).
+ * agents and fsck. `nonce` is hex, at least 12 digits (ids.ts nonce()). With `atMs`,
+ * `.<name>.<nonce>.at-<ms, hex>.taken`: when it was taken, by the daemon's clock. Why: a request
+ * taken by a daemon that died before replying is recognised by a later one, which then looks for
+ * the claim made for it after that time (daemon/recover-request.ts).
  */
-export function takenFileName(name: string, nonce: string): string {
-  return `.${name}.${nonce}${TAKEN_SUFFIX}`;
+export function takenFileName(name: string, nonce: string, atMs?: number): string {
+  return `.${name}.${nonce}${atMs === undefined ? '' : `.at-${Math.max(0, Math.floor(atMs)).toString(16)}`}${TAKEN_SUFFIX}`;
 }
 
 /** The name a taken file was taken from, or undefined for any other name. */
 export function parseTakenFileName(name: string): string | undefined {
   return TAKEN_RE.exec(name)?.[1];
+}
+
+/** When a taken file was taken (takenFileName's `atMs`), or undefined when its name does not say. */
+export function takenAtOfFileName(name: string): number | undefined {
+  const at = TAKEN_RE.exec(name)?.[3];
+  return at === undefined ? undefined : parseInt(at, 16);
 }
 
 /** `<run>/.daemon.lock`: which daemon serves the run. */

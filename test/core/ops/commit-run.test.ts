@@ -109,6 +109,7 @@ describe('summary helpers', () => {
   it('reads ticket paths and ignores everything else', () => {
     expect(ticketPathOf('claimed/w1/parse-x-1.json')).toEqual({ state: 'claimed', ticketId: 'parse-x-1' });
     expect(ticketPathOf('claimed/w1/parse-x-1.result.json')).toBeUndefined();
+    expect(ticketPathOf('claimed/w1/parse-x-1~1.result.json')).toBeUndefined();
     expect(ticketPathOf('registry/parse/parse-x-1.json')).toBeUndefined();
     expect(ticketPathOf('run.json')).toBeUndefined();
   });

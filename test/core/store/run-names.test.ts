@@ -13,6 +13,11 @@ import {
   isRejectedFileOf,
   isTicketFileName,
   movingFileName,
+  parseAgentFileName,
+  parseReplyFileName,
+  parseRequestFileName,
+  replyNameOfRequest,
+  requestFileName,
   parseMovingFileName,
   parseRequestedByFileName,
   rejectedFileName,
@@ -26,7 +31,8 @@ import {
 describe('run-names', () => {
   it('isTicketFileName agrees with ticketIdOfFileName', () => {
     const names = ['parse-1.json', 'a.b.json', '.hidden.json', 'x.result.json', 'x.error.json', 'x.heartbeat.json', 'x.release.json', 'x.reply.json', 'x.request.json',
-      'x.results.json', 'result.json', 'x.json.tmp', 'x.tmp', 'x', '.json', 'a.b.c.result.json', 'x.prev.json', 'x.resultjson', 'x-y.json'];
+      'x.results.json', 'result.json', 'x.json.tmp', 'x.tmp', 'x', '.json', 'a.b.c.result.json', 'x.prev.json', 'x.resultjson', 'x-y.json',
+      'x~1.result.json', 'x~1.result.error.json', 'x~1.heartbeat.json', 'w~r1.reply.json'];
     for (const n of names) expect([n, isTicketFileName(n)]).toEqual([n, ticketIdOfFileName(n) !== undefined]);
   });
 
@@ -36,11 +42,28 @@ describe('run-names', () => {
   });
 
   it('no name the file-only protocol writes beside a ticket is taken for a ticket, and ids may not end like one (RESERVED_SUFFIXES)', () => {
-    const beside = [...Object.values(AgentFileKind).map((k) => agentFileName('parse-1', k)), errorFileName('parse-1'), replyFileName('w1')];
+    const tagged = Object.values(AgentFileKind).flatMap((k) => [agentFileName('parse-1', k, '7'), errorFileName(parseAgentFileName(agentFileName('parse-1', k, '7'))?.errorBase as string)]);
+    const beside = [...Object.values(AgentFileKind).map((k) => agentFileName('parse-1', k)), errorFileName('parse-1'), replyFileName('w1'), replyFileName('w1', 'r1'), ...tagged];
     for (const name of beside) {
       expect([name, isTicketFileName(name), ticketIdOfFileName(name)]).toEqual([name, false, undefined]);
       expect(RESERVED_SUFFIXES.some((s) => name.endsWith(`${s}.json`))).toBe(true);
     }
+  });
+
+  it('agent, request and reply names round-trip, with a tag after ~ or (deprecated) without', () => {
+    expect(agentFileName('parse-1', 'result', '7')).toBe('parse-1~7.result.json');
+    expect(parseAgentFileName('parse-1~7.result.json')).toEqual({ rawId: 'parse-1', rawTag: '7', kind: 'result', errorBase: 'parse-1~7.result' });
+    expect(parseAgentFileName('parse-1.heartbeat.json')).toEqual({ rawId: 'parse-1', rawTag: undefined, kind: 'heartbeat', errorBase: 'parse-1' });
+    // A heartbeat and a result with the same tag are answered in different error files.
+    expect(parseAgentFileName('parse-1~7.heartbeat.json')?.errorBase).not.toBe(parseAgentFileName('parse-1~7.result.json')?.errorBase);
+    expect(requestFileName('w1', 'r1')).toBe('w1~r1.json');
+    expect(replyFileName('w1', 'r1')).toBe('w1~r1.reply.json');
+    expect(parseRequestFileName('w1~r1.json')).toEqual({ rawWorker: 'w1', rawRequestId: 'r1' });
+    expect(parseRequestFileName('w1.json')).toEqual({ rawWorker: 'w1', rawRequestId: undefined });
+    expect(parseRequestFileName('w1~r1.reply.json')).toBeUndefined();
+    expect(parseReplyFileName('w1~r1.reply.json')).toEqual({ rawWorker: 'w1', rawRequestId: 'r1' });
+    expect(replyNameOfRequest('w1~r1.json')).toBe('w1~r1.reply.json');
+    expect(replyNameOfRequest('w1.json')).toBe('w1.reply.json');
   });
 
   it('moving names round-trip, and only fences and births count as in flight', () => {

@@ -64,6 +64,7 @@ describe('listTickets and runStatus', () => {
     const a = await claimTicket(ctx, { stage: 'parse', workerId: 'w1' });
     await submitTicket(ctx, { ticketId: a?.ticket.ticket_id as string, workerId: 'w1', output: { x: 1 } });
     await writeFile(join(ctx.paths.dir, 'claimed', 'w2', `${b?.ticket.ticket_id}.result.json`), '{}');
+    await writeFile(join(ctx.paths.dir, 'claimed', 'w2', `${b?.ticket.ticket_id}~1.result.json`), '{}');
     await writeFile(join(ctx.paths.dir, 'pending', 'parse', '.scratch.json'), '{}');
     await writeFile(join(ctx.paths.dir, 'pending', 'parse', 'notes.txt'), '');
     const all = await listTickets(ctx);
