@@ -3,7 +3,9 @@ import { serializeTicket, withHistory } from '../model/serialize-ticket.js';
 import { parseBirthRecord } from '../model/birth-record.js';
 import { TicketState } from '../model/states.js';
 import type { Ticket } from '../model/ticket-schema.js';
-import { createFileExclusive, readIfExists } from '../store/atomic-write.js';
+import { join } from 'node:path';
+import { createFileExclusive, readIfExists, unlinkIfExists } from '../store/atomic-write.js';
+import { ticketFileName } from '../store/run-names.js';
 import type { RunCtx } from '../store/run-context.js';
 import { pathOfLocation, pendingLocationOf, stateLocation, ticketLocationProblem } from '../store/ticket-location.js';
 import { registryPath } from './birth-ticket.js';
@@ -52,6 +54,12 @@ export async function restoreFromRegistry(ctx: RunCtx, ticketId: string, entry: 
   if (problem) return { left: 'bad_record', message: problem.message };
   const now = ctx.clock.now().toISOString();
   const restored: Ticket = { ...born, history: withHistory(born, { at: now, event: entry.event, to: TicketState.pending, note: runRelText(ctx.paths, entry.note) }) };
+  // Why drop its cascade marker first: the marker belongs to a completion that no longer exists
+  // (a commit of a busy run can hold the marker and miss both the completed ticket and its
+  // children). Left in place, the re-done ticket's cascade would see "already cascaded" and never
+  // make the missing children. Before the restore, so no crash leaves a pending ticket with a
+  // stale marker; a marker removed for a ticket that reappeared only costs an idempotent cascade.
+  await unlinkIfExists(ctx, join(ctx.paths.cascadeDone, ticketFileName(loc.ticketId))).catch(() => undefined);
   // Why the birth record's lane: it is where the ticket was born (its priority, its not_before).
   const target = pathOfLocation(ctx, pendingLocationOf(loc.ticketId, restored));
   // RACE: created with link (O_EXCL): if the ticket reappeared meanwhile, it is not overwritten.

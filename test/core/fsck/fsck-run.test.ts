@@ -82,6 +82,23 @@ describe('fsckRun', () => {
     expect(await ls(join(ctx.paths.dir, 'pending', 'parse'))).toEqual([]);
   });
 
+  it('lost with its children: the restored parent loses its stale cascade marker, so doing it again makes the children', async () => {
+    // A commit of a busy run can hold a parent's marker and miss the completed parent and its
+    // child (neither file, nor the child's birth record, was in the commit).
+    await addItems(ctx, 'parse', parseItems(1));
+    const done = await completeOne();
+    const [child] = await ls(join(ctx.paths.dir, 'pending', 'translate'));
+    expect(child).toBeDefined();
+    await rm(stateFile(ctx, 'completed', 'parse', done.ticket_id));
+    await rm(join(ctx.paths.dir, 'pending', 'translate', child as string));
+    await rm(join(ctx.paths.registry, 'translate', child as string));
+    await fsckRun(ctx, { repair: true, settleMs: 0 });
+    await expect(readFile(cascadeMarkerPath(ctx, done.ticket_id), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+    await completeOne();
+    expect(await ls(join(ctx.paths.dir, 'pending', 'translate'))).toEqual([child]);
+    await expectFsckOk(ctx);
+  });
+
   it('lost: a ticket missing from every state is restored from registry/', async () => {
     const [id] = await addItems(ctx, 'parse', parseItems(2));
     await rename(stateFile(ctx, 'pending', 'parse', id as string), join(root, 'elsewhere.json'));
