@@ -10,9 +10,18 @@ const { loadCli } = require('./load-cli.cjs');
 // parses with it; a one-shot command parses each schema once or twice, so compiling (which the
 // code cache cannot hold) costs more than it saves (~9 ms of CPU per `tq claim`). The
 // long-running commands keep it. Set before the CLI loads: zod reads it as it builds a schema.
-// A run named like one of them only keeps the compiled parsers: the results are the same.
+// Parsers give the same results either way, so a line this misreads is only slower.
 const LONG_RUNNING = new Set(['daemon', 'work', 'top', 'board', 'demo']);
-if (!process.argv.slice(2).some((arg) => LONG_RUNNING.has(arg))) globalThis.__zod_globalConfig ??= { jitless: true };
+if (!LONG_RUNNING.has(commandWord(process.argv.slice(2)))) globalThis.__zod_globalConfig ??= { jitless: true };
+
+/** The command of a tq line: its first word that is neither an option nor --root's value. */
+function commandWord(args) {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--root') i++;
+    else if (!args[i].startsWith('-')) return args[i];
+  }
+  return undefined;
+}
 
 loadCli()
   .then(({ main }) => main(process.argv.slice(2)))
