@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { bundleIsCurrent, loadCli, saveCodeCache } from '../bin/load-cli.cjs';
 
+// Why: bin/tq.js runs one-shot commands with zod's jitless parsers; train the paths they take.
+globalThis.__zod_globalConfig ??= { jitless: true };
 if (!bundleIsCurrent()) throw new Error('dist/bundle/tq.cjs is missing or older than dist/cli');
 const { main } = await loadCli({ ignoreCache: true });
 const dir = await mkdtemp(join(tmpdir(), 'tq-train-'));
