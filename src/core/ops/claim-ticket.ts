@@ -38,18 +38,9 @@ export interface ClaimResult {
  * never listed whole, and only the small lanes/ listing is read when the stage has lanes.
  */
 export async function claimTicket(ctx: RunCtx, opts: ClaimOptions): Promise<ClaimResult | null> {
-  const stage = cleanId(opts.stage, 'stage');
-  const workerId = cleanId(opts.workerId, 'worker id');
-  stageConfig(ctx.config.pipeline, stage);
-  const leaseMs = opts.lease !== undefined ? requestedLeaseMs(ctx.config.pipeline, stage, opts.lease) : leaseMsOf(ctx.config.pipeline, stage);
-  // Why before anything is made: a paused stage is answered without touching the run. Why the
-  // synchronous test first: nothing is paused almost always, and an await costs a claim more than it.
-  if (!isKnownAbsent(ctx, ctx.paths.paused)) await refuseIfPaused(ctx, stage);
-  const to = claimedDir(ctx, workerId);
-  // Why: rename's ENOENT must mean "someone else won", so the target directory must exist first.
-  await ensureDir(ctx, to);
-  if (!(await checkClaimDirs(ctx, stateDir(ctx, 'pending', stage)))) return null;
-  const lanes = isKnownAbsent(ctx, lanesDirOf(ctx, stage)) ? [stageLaneDir(ctx, stage)] : await claimOrder(ctx, stage);
+  const setup = await prepareClaim(ctx, opts);
+  if (!setup) return null;
+  const { stage, workerId, leaseMs, to, lanes } = setup;
   for (const lane of lanes) {
     // Why check a lane: one that is a link out of the run is never claimed through (UNSAFE_PATH); cached.
     if (lane.name !== undefined && !(await checkRealDir(ctx, lane.dir))) continue;
@@ -63,11 +54,42 @@ export async function claimTicket(ctx: RunCtx, opts: ClaimOptions): Promise<Clai
   return null;
 }
 
+/** What every claim call decides before it renames anything (claimTicket and claimTickets). */
+export interface ClaimSetup {
+  stage: string;
+  workerId: string;
+  leaseMs: number;
+  /** claimed/<worker>/, made if missing. */
+  to: string;
+  /** The pending directories to try, in claimOrder. */
+  lanes: LaneDir[];
+}
+
+/**
+ * Check the ids, the stage and the lease, refuse a paused stage (PAUSED), make claimed/<worker>/
+ * and order the stage's lanes. Null when the stage has no pending/ directory (nothing to claim).
+ */
+export async function prepareClaim(ctx: RunCtx, opts: ClaimOptions): Promise<ClaimSetup | null> {
+  const stage = cleanId(opts.stage, 'stage');
+  const workerId = cleanId(opts.workerId, 'worker id');
+  stageConfig(ctx.config.pipeline, stage);
+  const leaseMs = opts.lease !== undefined ? requestedLeaseMs(ctx.config.pipeline, stage, opts.lease) : leaseMsOf(ctx.config.pipeline, stage);
+  // Why before anything is made: a paused stage is answered without touching the run. Why the
+  // synchronous test first: nothing is paused almost always, and an await costs a claim more than it.
+  if (!isKnownAbsent(ctx, ctx.paths.paused)) await refuseIfPaused(ctx, stage);
+  const to = claimedDir(ctx, workerId);
+  // Why: rename's ENOENT must mean "someone else won", so the target directory must exist first.
+  await ensureDir(ctx, to);
+  if (!(await checkClaimDirs(ctx, stateDir(ctx, 'pending', stage)))) return null;
+  const lanes = isKnownAbsent(ctx, lanesDirOf(ctx, stage)) ? [stageLaneDir(ctx, stage)] : await claimOrder(ctx, stage);
+  return { stage, workerId, leaseMs, to, lanes };
+}
+
 /**
  * The pending directories of a stage a claim tries, in order: the stage directory alone when
  * there are no lanes (one cached lstat); else the due lanes and the stage directory by priority.
  */
-export async function claimOrder(ctx: RunCtx, stage: string): Promise<LaneDir[]> {
+async function claimOrder(ctx: RunCtx, stage: string): Promise<LaneDir[]> {
   const lanes = await claimableLanes(ctx, stage);
   if (lanes.length === 0) return [stageLaneDir(ctx, stage)];
   const now = ctx.clock.now().getTime();
@@ -145,7 +167,7 @@ function withoutDelay(ticket: Ticket): Ticket {
  * False when pending/<stage>/ does not exist (nothing to claim). claimed/<worker>/ is checked
  * by ensureDir. All cached (checkRealDir), so a claim pays no lstat.
  */
-export async function checkClaimDirs(ctx: RunCtx, pending: string): Promise<boolean> {
+async function checkClaimDirs(ctx: RunCtx, pending: string): Promise<boolean> {
   if (!(await checkRealDir(ctx, pending))) return false;
   await checkRealDir(ctx, ctx.paths.moving);
   return true;

@@ -1,11 +1,8 @@
 import { TqError } from '../model/errors.js';
-import { cleanId } from '../model/ids.js';
-import { leaseMsOf, requestedLeaseMs, stageConfig } from '../model/pipeline.js';
-import { dropEmptyLane, lanesDirOf, stageLaneDir } from '../store/pending-lanes.js';
-import { checkRealDir, claimedDir, ensureDir, isKnownAbsent, stateDir, type RunCtx } from '../store/run-context.js';
-import { checkClaimDirs, claimFromDir, claimOrder, type ClaimOptions, type ClaimResult } from './claim-ticket.js';
+import { dropEmptyLane } from '../store/pending-lanes.js';
+import { checkRealDir, type RunCtx } from '../store/run-context.js';
+import { claimFromDir, prepareClaim, type ClaimOptions, type ClaimResult } from './claim-ticket.js';
 import { forgetCursor } from './claim-cursor.js';
-import { refuseIfPaused } from './pause-run.js';
 
 /** The most tickets one claimTickets call takes (a worker's slots are capped alike). */
 export const MAX_CLAIM_BATCH = 1000;
@@ -44,17 +41,10 @@ interface ClaimSpec {
  */
 export async function claimTickets(ctx: RunCtx, opts: ClaimManyOptions): Promise<ClaimResult[]> {
   const max = checkMax(opts.max);
-  const stage = cleanId(opts.stage, 'stage');
-  const workerId = cleanId(opts.workerId, 'worker id');
-  stageConfig(ctx.config.pipeline, stage);
-  const leaseMs = opts.lease !== undefined ? requestedLeaseMs(ctx.config.pipeline, stage, opts.lease) : leaseMsOf(ctx.config.pipeline, stage);
   // Why once: a batch is one decision; a pause that lands mid-batch stops the next call.
-  if (!isKnownAbsent(ctx, ctx.paths.paused)) await refuseIfPaused(ctx, stage);
-  const to = claimedDir(ctx, workerId);
-  // Why: rename's ENOENT must mean "someone else won", so the target directory must exist first.
-  await ensureDir(ctx, to);
-  if (!(await checkClaimDirs(ctx, stateDir(ctx, 'pending', stage)))) return [];
-  const lanes = isKnownAbsent(ctx, lanesDirOf(ctx, stage)) ? [stageLaneDir(ctx, stage)] : await claimOrder(ctx, stage);
+  const setup = await prepareClaim(ctx, opts);
+  if (!setup) return [];
+  const { stage, workerId, leaseMs, to, lanes } = setup;
   const batch: Batch = { max, reserved: 0, claimed: [] };
   const spec = { stage, workerId, leaseMs };
   for (const lane of lanes) {
