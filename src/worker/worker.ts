@@ -8,7 +8,7 @@ import { claimTickets } from '../core/ops/claim-tickets.js';
 import { ClaimBatcher } from './claim-batcher.js';
 import { reapExpired, UNSTAMPED_GRACE_MS } from '../core/ops/reap-claims.js';
 import { releaseTicket } from '../core/ops/worker-moves.js';
-import { hasDelayedTickets } from '../core/store/pending-lanes.js';
+import { hasTicketsInLanes } from '../core/store/pending-lanes.js';
 import { openRun, type RunCtx } from '../core/store/run-context.js';
 import { defaultWorkerId } from './default-worker-id.js';
 import { formatElapsed } from './format-elapsed.js';
@@ -178,13 +178,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   /**
-   * Tickets of the stage waiting for their due time (a retry's backoff, a delayed add). Why: with
-   * untilEmpty, the stage is not drained while a retry is still to come; the slot polls on.
+   * Tickets of the stage in its lanes (waiting for a retry's backoff or a delayed add, or due
+   * since the claim looked). Why: with untilEmpty, the stage is not drained while a retry is
+   * still to come; the slot polls on, and its next claim takes a lane that fell due.
    */
   private async retriesAhead(ctx: RunCtx): Promise<boolean> {
     if (!this.opts.untilEmpty) return false;
     try {
-      return await hasDelayedTickets(ctx, this.stage);
+      return await hasTicketsInLanes(ctx, this.stage);
     } catch (err) {
       this.report(err);
       return false;

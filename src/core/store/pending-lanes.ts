@@ -1,5 +1,5 @@
 import { isTqError } from '../model/errors.js';
-import { compareLanes, isLaneDue, parseLaneName, type Lane } from '../model/lanes.js';
+import { compareLanes, parseLaneName, type Lane } from '../model/lanes.js';
 import { TicketState } from '../model/states.js';
 import { listDir } from './atomic-write.js';
 import { isTicketFileName, LANES_DIR_NAME } from './run-names.js';
@@ -97,14 +97,14 @@ export async function dropEmptyLane(ctx: RunCtx, stage: string, lane: LaneDir): 
 }
 
 /**
- * Does the stage hold tickets that wait for a due time not reached yet (a retry's backoff, a
- * delayed add)? Why: a worker told to work until the stage is empty must wait for these, not
- * stop while a retry is still to come. Lists only the lanes/ directory and the not-yet-due lanes.
+ * Does the stage hold tickets in any of its lanes, due or not (a retry's backoff, a delayed add,
+ * another priority)? Why: a worker told to work until the stage is empty must wait for a retry
+ * still to come, not stop. Why due lanes too: a lane can fall due between a claim that skipped it
+ * as not due and this check; judged "not delayed" then, its ticket was left behind by a worker
+ * that stopped (the run's clock moved on in between). Lists only lanes/ and the lanes in it.
  */
-export async function hasDelayedTickets(ctx: RunCtx, stage: string): Promise<boolean> {
-  const now = ctx.clock.now().getTime();
+export async function hasTicketsInLanes(ctx: RunCtx, stage: string): Promise<boolean> {
   for (const lane of await listLanes(ctx, stage)) {
-    if (isLaneDue(lane, now)) continue;
     if ((await listDir(ctx, lane.dir)).some((name) => isTicketFileName(name))) return true;
   }
   return false;
