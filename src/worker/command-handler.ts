@@ -29,6 +29,12 @@ export interface CommandOptions {
 interface Scratch {
   dir: string;
   input: string;
+  /**
+   * The ticket as claimed, copied. Why a copy, not the run's claimed/<worker>/<id>.json: each
+   * heartbeat is a fenced move, and while it runs the ticket is in moving/, so a program reading
+   * the run's file could find nothing there for a moment.
+   */
+  ticket: string;
   concerns: string;
   usage: string;
   output?: string;
@@ -44,9 +50,10 @@ interface Scratch {
 export function commandHandler(opts: CommandOptions): Handler {
   return async (ticket, job) => {
     const dir = await mkdtemp(join(tmpdir(), 'tq-work-'));
-    const scratch: Scratch = { dir, input: join(dir, 'input.json'), concerns: join(dir, 'concerns.jsonl'), usage: join(dir, 'usage.json'), ...(opts.outputFile ? { output: resolve(dir, opts.outputFile) } : {}) };
+    const scratch: Scratch = { dir, input: join(dir, 'input.json'), ticket: join(dir, 'ticket.json'), concerns: join(dir, 'concerns.jsonl'), usage: join(dir, 'usage.json'), ...(opts.outputFile ? { output: resolve(dir, opts.outputFile) } : {}) };
     try {
       await writeFile(scratch.input, JSON.stringify(ticket.input_data));
+      await writeFile(scratch.ticket, `${JSON.stringify(ticket, null, 2)}\n`);
       const args = opts.args.map((a) => fillPlaceholders(a, { id: ticket.ticket_id, stage: ticket.worker_type, input: scratch.input, attempt: String(job.attempt), workdir: dir }));
       const result = await runLogged(opts, args, ticket, job, scratch);
       return await outcomeOf(opts, result, job, scratch);
@@ -70,7 +77,7 @@ export function commandEnv(base: NodeJS.ProcessEnv, ticket: Ticket, job: JobCont
     TQ_TICKET_ID: ticket.ticket_id,
     TQ_STAGE: ticket.worker_type,
     TQ_WORKER: job.workerId,
-    TQ_TICKET_FILE: resolve(job.ticketPath),
+    TQ_TICKET_FILE: scratch.ticket,
     TQ_ATTEMPT: String(job.attempt),
     TQ_WORKDIR: scratch.dir,
     TQ_INPUT: scratch.input,

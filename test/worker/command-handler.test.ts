@@ -77,7 +77,7 @@ describe('commandHandler: what the program gets and hands back', () => {
     const prog = await script('ok.sh', `
 input=$(cat)
 echo "working on $TQ_TICKET_ID" >&2
-test -f "$TQ_TICKET_FILE" && echo "ticket file ok" >&2
+grep -q '"worker_id": "w1"' "$TQ_TICKET_FILE" && grep -q "$TQ_TICKET_ID" "$TQ_TICKET_FILE" && echo "ticket file ok" >&2
 echo "$TQ_WORKDIR" > ${seen}
 echo '{"level": "review", "message": "check this", "suggestion": "look"}' > "$TQ_CONCERNS"
 echo '{"level": "info", "message": "fine"}' >> "$TQ_CONCERNS"
