@@ -84,7 +84,8 @@ filesystem a file written under a name someone just deleted can be lost. So neve
    \`"status": "paused"\` means an operator paused the stage (ask again later); with both, wait
    \`retry_after_ms\` milliseconds before asking again (it differs per reply, so that agents spread out);
    \`"status": "error"\` says what was wrong with your request.
-3. **Do the work**: read the ticket at \`ticket_path\`; its \`input_data\` is your input.
+3. **Do the work**: read the ticket at \`ticket_path\`; its \`input_data\` is your input. If it is
+   missing for a moment, the daemon is renewing its lease (the file passes through \`moving/\`): read again.
 4. **Submit**: write \`result_path\` (\`claimed/<worker-id>/<ticket-id>~<tag>.result.json\`):
    \`\`\`json
    {
