@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomFillSync } from 'node:crypto';
+import { hash, randomBytes, randomFillSync } from 'node:crypto';
 import { TqError } from './errors.js';
 
 /**
@@ -142,7 +142,7 @@ export function batchTicketId(stage: string, batchId: string, index: number): st
 
 /** A short, stable digest used in derived names. */
 export function shortHash(text: string, length = 10): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, length);
+  return hash('sha256', text).slice(0, length);
 }
 
 /** ASCII slug of a dedupe key so that `ls` still tells a human which key a ticket is for. */
