@@ -1,7 +1,6 @@
 import { TqError } from './errors.js';
 import { Ticket, TICKET_KEY_ORDER, HISTORY_LIMIT, type HistoryEntry } from './ticket-schema.js';
 import { formatZodIssue } from './zod-messages.js';
-import { fastCheckTicket } from './ticket-fast-check.js';
 
 /** Pretty-printed, stable key order, trailing newline: small git diffs. */
 export function serializeTicket(ticket: Ticket): string {
@@ -46,10 +45,6 @@ export function parseTicket(text: string, file: string): Ticket {
       hint: 'fix or remove the file by hand, then run `tq fsck <run>`',
     });
   }
-  // Why the hand-written check first: it is zod's answer for any well-formed ticket, at a
-  // fraction of the cost; for anything else zod decides, and its issue words the error.
-  const fast = fastCheckTicket(raw);
-  if (fast !== undefined) return fast;
   const parsed = Ticket.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
