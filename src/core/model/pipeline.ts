@@ -173,8 +173,19 @@ export function stageConfig(pipeline: Pipeline, stage: string): StageConfig {
   return config;
 }
 
+/**
+ * Per stage config: its lease, parsed. Why: every claim asks, and parsing the duration (regexps,
+ * the field name) is paid per claim otherwise; keyed by the lease text too, should it change.
+ */
+const leaseMsCache = new WeakMap<object, { lease: string | number | undefined; ms: number }>();
+
 export function leaseMsOf(pipeline: Pipeline, stage: string): number {
-  return parseDuration(stageConfig(pipeline, stage).lease ?? DEFAULT_LEASE, `stages.${stage}.lease`);
+  const config = stageConfig(pipeline, stage);
+  const cached = leaseMsCache.get(config);
+  if (cached !== undefined && cached.lease === config.lease) return cached.ms;
+  const ms = parseDuration(config.lease ?? DEFAULT_LEASE, `stages.${stage}.lease`);
+  leaseMsCache.set(config, { lease: config.lease, ms });
+  return ms;
 }
 
 /** The longest lease the reaper trusts; a longer one is taken for clock skew or a hand edit. */

@@ -53,8 +53,10 @@ export async function birthTicket(ctx: RunCtx, ticket: Ticket, opts: BirthOption
   const loc = pendingLocationOf(ticket.ticket_id, ticket);
   const target = pathOfLocation(ctx, loc);
   checkTicketLocation(ticket, loc, target);
-  const reg = registryPath(ctx, loc.stage, loc.ticketId);
-  const staged = join(ctx.paths.moving, movingFileName(loc.ticketId, nonce(), MovingKind.new));
+  // Why templates, not join (registryPath): the parts are validated ids, and join's normalising
+  // showed in a create profile.
+  const reg = `${ctx.paths.registry}/${loc.stage}/${ticketFileName(loc.ticketId)}`;
+  const staged = `${ctx.paths.moving}/${movingFileName(loc.ticketId, nonce(), MovingKind.new)}`;
   // Why once: the staged ticket and its record are the same text.
   const text = serializeTicket(ticket);
   await ensureDir(ctx, ctx.paths.moving);

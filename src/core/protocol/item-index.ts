@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { z } from 'zod';
 import { TqError, errnoCode, ioError } from '../model/errors.js';
 import { cleanId, stageOfTicketId } from '../model/ids.js';
@@ -31,7 +30,9 @@ export type ItemRecord =
   | { kind: 'changed'; ticketId: string; file: string };
 
 export function itemEntryPath(ctx: RunCtx, stage: string, key: ItemKey): string {
-  return join(ctx.paths.items, stage, itemFileName(key.stem));
+  // Why a template, not join: the stage is a validated id and the stem is made of safe characters
+  // (model/item-key.ts); join's normalising showed in a create profile.
+  return `${ctx.paths.items}/${stage}/${itemFileName(key.stem)}`;
 }
 
 /**

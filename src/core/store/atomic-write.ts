@@ -9,7 +9,9 @@ import { checkRealDir, ensureDir, ensureParent, intoDir, isKnownRealDir, type Ru
 /** A fresh temp path inside the run's .tmp/ (same filesystem, so renames are atomic). */
 export async function tmpPath(ctx: RunCtx, hint: string): Promise<string> {
   await ensureDir(ctx, ctx.paths.tmp);
-  return join(ctx.paths.tmp, tempFileName(basename(hint), process.pid, nonce()));
+  // Why a template, not join: the name has no separator (basename), and join's normalising
+  // showed in a create profile; .tmp/ is a normalised path of the run.
+  return `${ctx.paths.tmp}/${tempFileName(basename(hint), process.pid, nonce())}`;
 }
 
 /** Write `data` completely to a new temp file, and make sure `path`'s directory exists. */
