@@ -1,3 +1,4 @@
+import type { TicketPage, TicketRow } from './page/types.js';
 import { TqError } from '../core/model/errors.js';
 import { ALL_STATES, CONCERN_LEVELS, type TicketState } from '../core/model/states.js';
 import type { TicketEntry } from '../core/views/list-tickets.js';
@@ -14,21 +15,9 @@ export interface TicketQuery {
   limit: number;
 }
 
-export interface TicketRow {
-  ticket_id: string;
-  state: TicketState;
-  stage: string;
-  worker_id?: string;
-  /** Claimed tickets: ms until the lease runs out (negative: expired, a stalled claim). */
-  lease_left_ms?: number | null;
-  stalled?: boolean;
-}
-
-export interface TicketPage {
-  total: number;
-  offset: number;
-  items: TicketRow[];
-}
+// Why from the page's types: the page reads exactly what this module answers; one definition keeps
+// the two from drifting (the file has no DOM or Node types, so both compilations accept it).
+export type { TicketPage, TicketRow } from './page/types.js';
 
 /** One page is at most this long: the page asks for what is on screen plus a margin. */
 export const MAX_PAGE = 1000;

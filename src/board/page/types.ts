@@ -44,6 +44,7 @@ export interface TicketRow {
   state: State;
   stage: string;
   worker_id?: string;
+  /** Claimed tickets: ms until the lease runs out (negative: expired, a stalled claim). */
   lease_left_ms?: number | null;
   stalled?: boolean;
 }
