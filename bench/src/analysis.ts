@@ -78,8 +78,7 @@ ${renderLifecycleAnalysis(report)}
   table straight from the directory listings in chunks of 16,384 lines instead of building one string.
 - At 1,000,000 tickets \`tq list\` is ${ratio(list1m)} of the bare readdir-and-print script, and \`listTickets()\`
   ${ratio(libList1m)} in-process. At 10,000 tickets the CLI rows (${ratio(status10k)} for \`tq status\`) measure process start-up
-  (figure 2), not listing. These CLI rows were taken with the previous ES module loader (see figure 2's notes); a
-  \`--only 3\` run with the final loader, right after, gave 0.78–1.43× for every CLI row (all within the target).
+  (figure 2), not listing.
 - \`tq list --json\` is streamed the same way, byte for byte the JSON it used to print as one string (which
   took ~19 s and 130 MB at 1,000,000 tickets and would pass V8's maximum string length at a few million).
 
