@@ -140,6 +140,24 @@ export function countCalls(calls: TracedCall[]): Record<SyscallKind, number> {
   return counts;
 }
 
+/** The ordinals (1-based, among every traced write) of the writes that wrote data, not wake-ups. */
+export function dataWriteOrdinals(calls: TracedCall[]): number[] {
+  const ordinals: number[] = [];
+  let ordinal = 0;
+  for (const c of calls) if (c.kind === 'write') ordinal += 1, c.data && ordinals.push(ordinal);
+  return ordinals;
+}
+
+/** Kill points for a long run: at most `perKind` renames, links, unlinks and data writes each, spread over the run. */
+export function spreadCrashJobs(counts: Record<SyscallKind, number>, dataWrites: number[], perKind: number): { kind: SyscallKind; n: number }[] {
+  const jobs: { kind: SyscallKind; n: number }[] = [];
+  for (const kind of ['rename', 'link', 'unlink'] as const) {
+    for (const n of spread(Array.from({ length: counts[kind] }, (_, i) => i + 1), perKind)) jobs.push({ kind, n });
+  }
+  for (const n of spread(dataWrites, perKind)) jobs.push({ kind: 'write', n });
+  return jobs;
+}
+
 /** Did the process die by the injected SIGKILL? */
 export function wasKilled(r: BinResult): boolean {
   return r.signal === 'SIGKILL' || r.code === 137;

@@ -11,7 +11,7 @@ import { EXAMPLE_PIPELINE_FILE } from '../../helpers/make-run.js';
 import { runTq } from '../../helpers/capture-io.js';
 import { makeTempDir, removeDir } from '../../helpers/temp-dir.js';
 import { ls } from '../../helpers/ticket-files.js';
-import { countCalls, KINDS, prepareCrashSuite, runTraced, spread, wasKilled, type SyscallKind } from '../../helpers/strace-crash.js';
+import { countCalls, dataWriteOrdinals, KINDS, prepareCrashSuite, runTraced, spreadCrashJobs, wasKilled } from '../../helpers/strace-crash.js';
 
 /**
  * Crash a real `tq create --input` of 50 items with SIGKILL at a spread of its renames, links,
@@ -74,18 +74,12 @@ describe('crash midway through `tq create --input` (strace SIGKILL injection)', 
     expect(result.code, result.stderr).toBe(0);
     await expectConsistent(probeRoot, 'uninterrupted', true);
     const counts = countCalls(calls);
-    const dataWrites: number[] = [];
-    let ordinal = 0;
-    for (const c of calls) if (c.kind === 'write') ordinal += 1, c.data && dataWrites.push(ordinal);
+    const dataWrites = dataWriteOrdinals(calls);
     expect(counts.link, 'an item entry per item (linked from .tmp/)').toBeGreaterThanOrEqual(ITEMS);
     // The staged ticket, its birth record (O_EXCL straight into registry/) and the item entry.
     expect(dataWrites.length, 'three files written per item').toBeGreaterThanOrEqual(3 * ITEMS);
 
-    const jobs: { kind: SyscallKind; n: number }[] = [];
-    for (const kind of ['rename', 'link', 'unlink'] as const) {
-      for (const n of spread(Array.from({ length: counts[kind] }, (_, i) => i + 1), PER_KIND)) jobs.push({ kind, n });
-    }
-    for (const n of spread(dataWrites, PER_KIND)) jobs.push({ kind: 'write', n });
+    const jobs = spreadCrashJobs(counts, dataWrites, PER_KIND);
 
     let copies = 0;
     const outcome = { whole: 0, none: 0, leftovers: 0 };
