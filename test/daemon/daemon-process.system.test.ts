@@ -84,7 +84,9 @@ describe('tq daemon (real process)', () => {
     const second = await agent.request('parse');
     expect(second.status).toBe('claimed');
     await agent.release(String(second.ticket_id));
-    expect(await ls(join(run.ctx.paths.dir, 'pending', 'parse'))).toContain(`${String(second.ticket_id)}.json`);
+    // RACE: the agent sees its release done once the ticket has left claimed/<worker>/; the move
+    // commits into pending/ a moment later (it passes through moving/), so wait for it.
+    await waitFor(async () => (await ls(join(run.ctx.paths.dir, 'pending', 'parse'))).includes(`${String(second.ticket_id)}.json`), 10_000, 'the released ticket in pending/');
 
     // A refused result: the agent gets an error file and can fix it.
     const third = await agent.request('parse');
