@@ -1,4 +1,4 @@
-import { hash, randomBytes, randomFillSync } from 'node:crypto';
+import { fillRandom, randomBytesOf, sha256Hex } from './lazy-crypto.js';
 import { TqError } from './errors.js';
 
 /**
@@ -120,7 +120,7 @@ let randomPoolAt = randomPool.length;
  */
 function random24(): number {
   if (randomPoolAt + 3 > randomPool.length) {
-    randomFillSync(randomPool);
+    fillRandom(randomPool);
     randomPoolAt = 0;
   }
   const n = randomPool.readUIntBE(randomPoolAt, 3);
@@ -130,7 +130,7 @@ function random24(): number {
 
 /** An input batch id: `<time>-<random>` (the time and random parts of its tickets' ids). */
 export function newBatchId(now: Date): string {
-  return `${now.getTime().toString(36).padStart(9, '0')}-${randomBytes(3).readUIntBE(0, 3).toString(36).padStart(5, '0')}`;
+  return `${now.getTime().toString(36).padStart(9, '0')}-${randomBytesOf(3).readUIntBE(0, 3).toString(36).padStart(5, '0')}`;
 }
 
 /**
@@ -145,7 +145,7 @@ export function batchTicketId(stage: string, batchId: string, index: number): st
 
 /** A short, stable digest used in derived names. */
 export function shortHash(text: string, length = 10): string {
-  return hash('sha256', text).slice(0, length);
+  return sha256Hex(text).slice(0, length);
 }
 
 /** ASCII slug of a dedupe key so that `ls` still tells a human which key a ticket is for. */
@@ -187,8 +187,8 @@ export function childTicketId(parts: ChildIdParts): string {
   return id;
 }
 
-/** Random per process, so two processes' nonces never collide. */
-const NONCE_PREFIX = randomBytes(6).toString('hex');
+/** Random per process, so two processes' nonces never collide (drawn at the first nonce, not at import). */
+let noncePrefix: string | undefined;
 let nonceCounter = 0;
 
 /**
@@ -197,6 +197,7 @@ let nonceCounter = 0;
  * synchronous randomBytes costs ~20 µs, several times per ticket on the hot path.
  */
 export function nonce(): string {
+  noncePrefix ??= randomBytesOf(6).toString('hex');
   nonceCounter += 1;
-  return `${NONCE_PREFIX}${nonceCounter.toString(16).padStart(4, '0')}`;
+  return `${noncePrefix}${nonceCounter.toString(16).padStart(4, '0')}`;
 }

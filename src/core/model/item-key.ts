@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto';
+import { sha256Hex } from './lazy-crypto.js';
 import { shortHash, slugOf } from './ids.js';
 import type { JsonObject } from './ticket-schema.js';
 
@@ -24,8 +24,7 @@ export interface ItemKey {
  * adding a second ticket for it.
  */
 export function itemKeyOf(item: JsonObject): ItemKey {
-  // Why crypto.hash: one call, no Hash object (createHash().update().digest() cost ~2× as much).
-  const contentHash = `sha256:${hash('sha256', canonicalJson(item))}`;
+  const contentHash = `sha256:${sha256Hex(canonicalJson(item))}`;
   const id = item[ITEM_ID_FIELD];
   if ((typeof id === 'string' && id.trim() !== '') || (typeof id === 'number' && Number.isFinite(id))) {
     const key = `id:${String(id)}`;
