@@ -1,7 +1,7 @@
-import * as fsp from 'node:fs/promises';
 import * as fs from 'node:fs';
 import { constants, type Dir, type Stats } from 'node:fs';
 import { MAX_RECORD_BYTES } from '../model/json-limits.js';
+import { closeAsync, fsyncAsync, openAsync, opendirAsync, readAsync, readdirAsync, renameAsync, unlinkAsync, writeAllAsync } from './fs-callbacks.js';
 
 /**
  * Every filesystem call the queue makes goes through this interface, so tests can inject
@@ -102,9 +102,6 @@ function openNoFollow(path: string): { fd: number; st: Stats } {
   }
 }
 
-function readChunk(fd: number, buf: Buffer): Promise<number> {
-  return new Promise((resolve, reject) => fs.read(fd, buf, 0, buf.length, null, (err, n) => (err ? reject(err) : resolve(n))));
-}
 
 /**
  * Read at most `limit` bytes of an open regular file of (fstat) size `size`. Small files in one
@@ -118,7 +115,7 @@ async function readOpenFile(fd: number, size: number, limit: number): Promise<Bu
   let want = Math.min(limit, size + 1);
   while (total < limit) {
     const buf = Buffer.allocUnsafe(Math.max(1, Math.min(want, limit - total)));
-    const n = sync ? fs.readSync(fd, buf, 0, buf.length, null) : await readChunk(fd, buf);
+    const n = sync ? fs.readSync(fd, buf, 0, buf.length, null) : await readAsync(fd, buf, buf.length);
     if (n === 0) break;
     chunks.push(buf.subarray(0, n));
     total += n;
@@ -180,15 +177,15 @@ export const nodeFs: Fs = {
       return;
     }
     // With fsync: asynchronous, so waiting for the disk never blocks the event loop.
-    const fh = await fsp.open(path, 'wx');
+    const fd = await openAsync(path, 'wx');
     let ok = false;
     try {
-      await fh.writeFile(data, 'utf8');
-      await fh.sync();
+      await writeAllAsync(fd, data);
+      await fsyncAsync(fd);
       ok = true;
     } finally {
-      await fh.close();
-      if (!ok) await fsp.unlink(path).catch(() => undefined);
+      await closeAsync(fd);
+      if (!ok) await unlinkAsync(path).catch(() => undefined);
     }
   },
   rename: async (from, to) => fs.renameSync(from, to),
@@ -197,8 +194,8 @@ export const nodeFs: Fs = {
   mkdir: async (path) => {
     fs.mkdirSync(path, { recursive: true });
   },
-  readdir: (path) => fsp.readdir(path),
-  opendir: (path) => fsp.opendir(path, { bufferSize: 64 }),
+  readdir: (path) => readdirAsync(path),
+  opendir: (path) => opendirAsync(path, 64),
   lstat: async (path) => fs.lstatSync(path),
   lstatIfExists: async (path) => fs.lstatSync(path, { throwIfNoEntry: false }),
   stat: async (path) => fs.statSync(path),
@@ -216,11 +213,11 @@ export const nodeFs: Fs = {
   rmdir: async (path) => fs.rmdirSync(path),
   async syncDir(path) {
     // Why O_DIRECTORY | O_NOFOLLOW: only ever a real directory (a FIFO put in its place must not hang us).
-    const fh = await fsp.open(path, DIR_FLAGS);
+    const fd = await openAsync(path, DIR_FLAGS);
     try {
-      await fh.sync();
+      await fsyncAsync(fd);
     } finally {
-      await fh.close();
+      await closeAsync(fd);
     }
   },
 };
@@ -233,6 +230,6 @@ export const nodeFs: Fs = {
  */
 export const durableNodeFs: Fs = {
   ...nodeFs,
-  rename: (from, to) => fsp.rename(from, to),
-  unlink: (path) => fsp.unlink(path),
+  rename: (from, to) => renameAsync(from, to),
+  unlink: (path) => unlinkAsync(path),
 };

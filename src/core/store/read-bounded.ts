@@ -1,6 +1,6 @@
-import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { TqError } from '../model/errors.js';
+import { closeAsync, fstatAsync, openAsync, readAsync } from './fs-callbacks.js';
 
 /** Bytes asked of the kernel per read: big enough for few calls, small enough to stop near the limit. */
 const CHUNK = 1024 * 1024;
@@ -26,9 +26,9 @@ export async function readTextBounded(source: string | Readable, opts: BoundedRe
 }
 
 async function readPathBounded(path: string, opts: BoundedReadOptions): Promise<Buffer[]> {
-  const fh = await open(path, 'r');
+  const fd = await openAsync(path, 'r');
   try {
-    const st = await fh.stat();
+    const st = await fstatAsync(fd);
     // A regular file's size is known: refuse a big one without reading a byte of it.
     if (st.isFile() && st.size > opts.maxBytes) throw opts.tooBig(st.size);
     const chunks: Buffer[] = [];
@@ -36,7 +36,7 @@ async function readPathBounded(path: string, opts: BoundedReadOptions): Promise<
     for (;;) {
       const want = Math.min(CHUNK, opts.maxBytes + 1 - total);
       const buf = Buffer.allocUnsafe(want);
-      const { bytesRead } = await fh.read(buf, 0, want, null);
+      const bytesRead = await readAsync(fd, buf, want);
       if (bytesRead === 0) return chunks;
       chunks.push(buf.subarray(0, bytesRead));
       total += bytesRead;
@@ -44,7 +44,7 @@ async function readPathBounded(path: string, opts: BoundedReadOptions): Promise<
       if (total > opts.maxBytes) throw opts.tooBig(undefined);
     }
   } finally {
-    await fh.close();
+    await closeAsync(fd);
   }
 }
 
