@@ -10,7 +10,8 @@
 // those imports into lazy initialisers. Library users keep dist/index.js (tsc).
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -88,7 +89,8 @@ export async function buildBundle() {
     sourcemap: 'linked',
     // Why: some dependencies (yargs) find files from import.meta.url, which CJS has not.
     define: { 'import.meta.url': '__tqImportMetaUrl' },
-    banner: { js: "const __tqImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    // The first line is the build id bin/load-cli.cjs keys the code cache on (new at every build).
+    banner: { js: `//tq-build:${randomBytes(20).toString('hex')}\nconst __tqImportMetaUrl = require('node:url').pathToFileURL(__filename).href;` },
     plugins: [zodEnglishOnly, ajvApart, boardApart],
     legalComments: 'none',
     metafile: true,
@@ -112,6 +114,10 @@ export async function buildBundle() {
   });
   await buildBoardPage();
   await writeFile(join(outDir, 'meta.json'), JSON.stringify(result.metafile));
+  // Why: bin/load-cli.cjs reads the bundle as latin1, which is only the same text for ASCII.
+  const bundleBytes = await readFile(join(outDir, 'tq.cjs'));
+  const nonAscii = bundleBytes.findIndex((b) => b > 0x7f);
+  if (nonAscii >= 0) throw new Error(`dist/bundle/tq.cjs has a non-ASCII byte at offset ${nonAscii}: keep esbuild's charset 'ascii'`);
   // The cache holds what V8 compiled while these commands ran; made by the same Node that
   // will run it in the common case (another Node version rejects it and tq compiles as usual).
   const trained = spawnSync(process.execPath, [join(ROOT, 'scripts', 'train-code-cache.mjs')], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TQ_DURABILITY: 'none' } });
