@@ -20,8 +20,5 @@ export const unlinkAsync = (path: string): Promise<void> => new Promise((res, re
 export const readdirAsync = (path: string): Promise<string[]> => new Promise((res, rej) => fs.readdir(path, settle(res, rej)));
 export const opendirAsync = (path: string, bufferSize: number): Promise<Dir> => new Promise((res, rej) => fs.opendir(path, { bufferSize }, settle(res, rej)));
 
-/** Write all of `data` to `fd` (fs.writeFile on a descriptor writes until done). */
-export const writeAllAsync = (fd: number, data: string): Promise<void> => new Promise((res, rej) => fs.writeFile(fd, data, 'utf8', (err) => (err ? rej(err) : res())));
-
 /** Read into `buf` from the current position: the number of bytes read. */
 export const readAsync = (fd: number, buf: Buffer, length: number): Promise<number> => new Promise((res, rej) => fs.read(fd, buf, 0, length, null, settle(res, rej)));

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { constants, type Dir, type Stats } from 'node:fs';
 import { MAX_RECORD_BYTES } from '../model/json-limits.js';
-import { closeAsync, fsyncAsync, openAsync, opendirAsync, readAsync, readdirAsync, renameAsync, unlinkAsync, writeAllAsync } from './fs-callbacks.js';
+import { fsyncAsync, opendirAsync, readAsync, readdirAsync, renameAsync, unlinkAsync } from './fs-callbacks.js';
 
 /**
  * Every filesystem call the queue makes goes through this interface, so tests can inject
@@ -176,16 +176,19 @@ export const nodeFs: Fs = {
       }
       return;
     }
-    // With fsync: asynchronous, so waiting for the disk never blocks the event loop.
-    const fd = await openAsync(path, 'wx');
+    // With fsync: only the fsync goes to the thread pool, so waiting for the disk never blocks
+    // the event loop. Why not the open, write and close too: they do not wait for the disk, and
+    // each thread-pool round trip (futex, eventfd, epoll, a promise) cost more CPU than the call
+    // (strace: ~24 pool completions per durable claim + submit, 9 of them opens, writes and closes).
+    const fd = fs.openSync(path, 'wx');
     let ok = false;
     try {
-      await writeAllAsync(fd, data);
+      fs.writeFileSync(fd, data, 'utf8');
       await fsyncAsync(fd);
       ok = true;
     } finally {
-      await closeAsync(fd);
-      if (!ok) await unlinkAsync(path).catch(() => undefined);
+      fs.closeSync(fd);
+      if (!ok) fs.rmSync(path, { force: true });
     }
   },
   rename: async (from, to) => fs.renameSync(from, to),
@@ -213,11 +216,12 @@ export const nodeFs: Fs = {
   rmdir: async (path) => fs.rmdirSync(path),
   async syncDir(path) {
     // Why O_DIRECTORY | O_NOFOLLOW: only ever a real directory (a FIFO put in its place must not hang us).
-    const fd = await openAsync(path, DIR_FLAGS);
+    // Why only the fsync in the pool: see writeFileExclusive.
+    const fd = fs.openSync(path, DIR_FLAGS);
     try {
       await fsyncAsync(fd);
     } finally {
-      await closeAsync(fd);
+      fs.closeSync(fd);
     }
   },
 };
