@@ -14,7 +14,7 @@ import { syncFs } from './sync-fs.js';
 import { addTickets, claimTicket, itemsOf, newTicket, openRun, serializeTicket, submitTicket, type RunCtx } from './ticketq.js';
 
 type SystemKind = 'ticketq' | 'ticketq-sync' | FloorKind;
-const KINDS: readonly string[] = ['ticketq', 'ticketq-sync', 'raw', 'honest', 'honest-fsync', 'protocol'];
+const KINDS: readonly string[] = ['ticketq', 'ticketq-sync', 'raw', 'honest', 'honest-fsync', 'protocol', 'lease'];
 
 interface State {
   system: SystemKind;
