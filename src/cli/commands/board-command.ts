@@ -74,11 +74,14 @@ export const boardCommand: CommandSpec = {
     const board = await startBoard({ root: resolve(String(args.root)), port: portOf(args), host, allowActions: args['allow-actions'] === true, ...(token !== undefined ? { token } : {}) }).catch((err: unknown) => {
       throw asCliError(err);
     });
+    // RACE: the handlers go in before the line that says Ctrl-C stops it: a Ctrl-C right after
+    // that line must close the board cleanly, not kill the process.
+    const stopped = serveUntilSignal(board.close);
     const page = `${board.url}${run !== undefined ? `run/${encodeURIComponent(run)}` : ''}${token !== undefined ? `?token=${encodeURIComponent(token)}` : ''}`;
     io.stderr(`board: ${page}${args['allow-actions'] === true ? ' (actions allowed)' : ' (read-only)'}; Ctrl-C stops it\n`);
     if (token !== undefined && given === undefined) io.stderr(`board: token ${token} (every request needs it)\n`);
     if (args.open === true) openBrowser(page, io);
-    const signal = await serveUntilSignal(board.close);
+    const signal = await stopped;
     return { data: { url: board.url, port: board.port, signal }, text: '' };
   },
 };

@@ -99,53 +99,61 @@ export const daemonCommand: CommandSpec = {
     const remote = await remoteOf(String(args.root), runList, choice);
     // Why: loaded here, not at start-up: chokidar is only needed by the daemon.
     const { startDaemon } = await import('../../daemon/start-daemon.js');
-    const daemon = await startDaemon({
-      root: args.root,
-      runs: runList,
-      ...(choice.poll !== undefined ? { poll: choice.poll } : {}),
-      ...(remote !== undefined ? { remote } : {}),
-      ...(intervalMs !== undefined ? { intervalMs } : {}),
-      ...lockTtlOption(args),
-      fullEvery: fullEveryOf(args),
-      force: args.force === true,
-      standby: args.standby === true,
-      durability: durabilityFromEnv(process.env),
-      ...commitOption(args),
-      watch: args.once !== true,
-      loop: args.once !== true,
-      settle: { movingMs, fileMs },
-      log: (entry) => {
-        if (entry.run !== '') actions += 1;
-        io.stderr(formatLogLine(entry, json));
-      },
-    });
-    // Why: read now: a stopped daemon has let go of its runs.
-    const runs = daemon.runIds();
     let signal: string | undefined;
+    let started: { stop(): Promise<void> } | undefined;
     const onSignal = (sig: NodeJS.Signals): void => {
       signal = sig;
-      void daemon.stop();
+      void started?.stop();
     };
-    if (args.once === true) {
-      try {
-        await daemon.pass();
-      } finally {
-        await daemon.stop();
-      }
-    } else {
-      // Why: once, so that a second Ctrl-C during a slow shutdown still kills the process.
+    // RACE: the handlers go in before the daemon logs 'started': a Ctrl-C right after that line
+    // must stop it cleanly, not kill the process. Once, so that a second Ctrl-C during a slow
+    // shutdown still kills it. (--once has no handlers: its single pass is not interrupted.)
+    if (args.once !== true) {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
-      try {
-        await daemon.closed;
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
     }
-    return {
-      data: { runs, actions, once: args.once === true, ...(signal ? { signal } : {}) },
-      text: args.once === true ? `daemon pass done: ${actions} action(s) on ${runs.length} run(s)` : '',
-    };
+    try {
+      const daemon = await startDaemon({
+        root: args.root,
+        runs: runList,
+        ...(choice.poll !== undefined ? { poll: choice.poll } : {}),
+        ...(remote !== undefined ? { remote } : {}),
+        ...(intervalMs !== undefined ? { intervalMs } : {}),
+        ...lockTtlOption(args),
+        fullEvery: fullEveryOf(args),
+        force: args.force === true,
+        standby: args.standby === true,
+        durability: durabilityFromEnv(process.env),
+        ...commitOption(args),
+        watch: args.once !== true,
+        loop: args.once !== true,
+        settle: { movingMs, fileMs },
+        log: (entry) => {
+          if (entry.run !== '') actions += 1;
+          io.stderr(formatLogLine(entry, json));
+        },
+      });
+      started = daemon;
+      // Why: read now: a stopped daemon has let go of its runs.
+      const runs = daemon.runIds();
+      if (args.once === true) {
+        try {
+          await daemon.pass();
+        } finally {
+          await daemon.stop();
+        }
+      } else {
+        // A signal that came while it started: stop now.
+        if (signal !== undefined) void daemon.stop();
+        await daemon.closed;
+      }
+      return {
+        data: { runs, actions, once: args.once === true, ...(signal ? { signal } : {}) },
+        text: args.once === true ? `daemon pass done: ${actions} action(s) on ${runs.length} run(s)` : '',
+      };
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
   },
 };

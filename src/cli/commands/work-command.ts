@@ -120,8 +120,10 @@ async function runWork(args: Args, io: CliIo): Promise<CommandOutput> {
   }
   const worker = new Worker(ctx, stage, commandHandler(cmd), options);
   const progress = await startWorkProgress(worker, io, { json: args.json, runId: ctx.runId });
-  if (!args.json) progress.note(`working on ${ctx.runId}/${worker.stage} as ${worker.workerId}, ${options.concurrency} at a time: ${shellWords([cmd.command, ...cmd.args])}`);
+  // RACE: the handlers go in before the first line: a Ctrl-C right after it must stop claiming
+  // and release, not kill the process with tickets held.
   const signals = handleSignals(worker, grace, progress);
+  if (!args.json) progress.note(`working on ${ctx.runId}/${worker.stage} as ${worker.workerId}, ${options.concurrency} at a time: ${shellWords([cmd.command, ...cmd.args])}`);
   let summary;
   try {
     summary = await worker.run();
