@@ -5,21 +5,16 @@
  * (a daemon mid-pass, a worker holding tickets). Checked in-process at the moment of the line.
  */
 import { Readable } from 'node:stream';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
+import { useCliTempRoot } from '../helpers/cli-temp-root.js';
 import { addItems, makeRun, parseItems, type TestRun } from '../helpers/make-run.js';
-import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
 
-let dir: string;
+const tmp = useCliTempRoot();
 let run: TestRun;
 beforeEach(async () => {
-  dir = await makeTempDir('tq-signals-');
-  run = await makeRun(join(dir, 'runs'));
-});
-afterEach(async () => {
-  await removeDir(dir);
+  run = await makeRun(tmp.root);
 });
 
 /**
@@ -36,40 +31,29 @@ function ctrlCAtFirstLine(): { io: CliIo; listenersAtFirstLine: () => number | u
     setImmediate(() => process.emit('SIGINT', 'SIGINT'));
   };
   return {
-    io: { stdout: seen, stderr: seen, stdin: Readable.from([]), env: { ...process.env, TQ_DURABILITY: 'none' }, isTTY: false },
+    io: { stdout: seen, stderr: seen, stdin: Readable.from([]), env: process.env, isTTY: false },
     listenersAtFirstLine: () => at,
     text: () => text,
   };
 }
 
+/** [command, its arguments after the run id, what its first line says, its exit code after Ctrl-C] */
+const COMMANDS: [string, string[], string, number][] = [
+  ['board', ['--port', '0'], 'board: http://127.0.0.1:', 0],
+  ['daemon', ['--interval', '200ms'], 'started', 0],
+  ['work', ['--stage', 'parse', '--worker', 'w1', '--', 'sh', '-c', 'sleep 0.2; cat'], 'working on', 130],
+];
+
 describe('a Ctrl-C right after the first line stops a long-running command cleanly', () => {
   const before = process.listenerCount('SIGINT');
 
-  it('tq board: its handler is in place when it prints its address', async () => {
-    const c = ctrlCAtFirstLine();
-    const code = await main(['--root', run.ctx.root, 'board', run.ctx.runId, '--port', '0'], c.io);
-    expect(c.text()).toContain('board: http://127.0.0.1:');
-    expect(c.listenersAtFirstLine()).toBeGreaterThan(before);
-    expect(code).toBe(0);
-    expect(process.listenerCount('SIGINT')).toBe(before);
-  });
-
-  it("tq daemon: its handler is in place when it logs 'started'", async () => {
-    const c = ctrlCAtFirstLine();
-    const code = await main(['--root', run.ctx.root, 'daemon', run.ctx.runId, '--interval', '200ms'], c.io);
-    expect(c.text()).toContain('started');
-    expect(c.listenersAtFirstLine()).toBeGreaterThan(before);
-    expect(code).toBe(0);
-    expect(process.listenerCount('SIGINT')).toBe(before);
-  });
-
-  it("tq work: its handler is in place when it says what it is working on", async () => {
+  it.each(COMMANDS)('tq %s: its handler is in place when it prints its first line', async (command, rest, firstLine, exitCode) => {
     await addItems(run.ctx, 'parse', parseItems(2));
     const c = ctrlCAtFirstLine();
-    const code = await main(['--root', run.ctx.root, 'work', run.ctx.runId, '--stage', 'parse', '--worker', 'w1', '--', 'sh', '-c', 'sleep 0.2; cat'], c.io);
-    expect(c.text()).toContain('working on');
+    const code = await main(['--root', run.ctx.root, command, run.ctx.runId, ...rest], c.io);
+    expect(c.text()).toContain(firstLine);
     expect(c.listenersAtFirstLine()).toBeGreaterThan(before);
-    expect(code).toBe(130);
+    expect(code).toBe(exitCode);
     expect(process.listenerCount('SIGINT')).toBe(before);
   });
 });
