@@ -60,19 +60,29 @@ export async function createFloor(s: FloorState, count: number, text: string): P
   });
 }
 
-/** Claim + submit every ticket this process created; `outText` is a completed ticket's bytes. */
-export async function processFloor(s: FloorState, outText: string): Promise<number> {
-  if (s.kind === 'protocol') return processLikeProtocol(s, outText);
-  if (s.kind === 'lease') return processLeaseDesign(s, outText);
+/**
+ * The directories a claim + submit round uses, made: completed/work/, moving/ and one
+ * claimed/<worker>-<lane>/ per loop; `laneDir(i)` is the one ticket `i` is claimed into.
+ */
+async function processDirs(s: FloorState): Promise<{ completed: string; moving: string; laneDir: (i: number) => string }> {
   const completed = join(s.run, 'completed', 'work');
   const moving = join(s.run, 'moving');
   await mkdir(completed, { recursive: true });
   await mkdir(moving, { recursive: true });
-  for (let lane = 0; lane < s.concurrency; lane += 1) await mkdir(join(s.run, 'claimed', `${s.worker}-${lane}`), { recursive: true });
+  const laneDir = (i: number): string => join(s.run, 'claimed', `${s.worker}-${i % s.concurrency}`);
+  for (let lane = 0; lane < s.concurrency; lane += 1) await mkdir(laneDir(lane), { recursive: true });
+  return { completed, moving, laneDir };
+}
+
+/** Claim + submit every ticket this process created; `outText` is a completed ticket's bytes. */
+export async function processFloor(s: FloorState, outText: string): Promise<number> {
+  if (s.kind === 'protocol') return processLikeProtocol(s, outText);
+  if (s.kind === 'lease') return processLeaseDesign(s, outText);
+  const { completed, moving, laneDir } = await processDirs(s);
   const sync = s.kind === 'honest-fsync';
   let processed = 0;
   await runLimited(s.names.length, s.concurrency, async (i) => {
-    const claimedDir = join(s.run, 'claimed', `${s.worker}-${i % s.concurrency}`);
+    const claimedDir = laneDir(i);
     const name = s.names[i] as string;
     await nodeFs.rename(join(s.run, 'pending', 'work', name), join(claimedDir, name));
     if (sync) await syncDir(claimedDir);
@@ -121,15 +131,12 @@ async function createLikeProtocol(s: FloorState, count: number, text: string): P
 }
 
 async function processLikeProtocol(s: FloorState, outText: string): Promise<number> {
-  const moving = join(s.run, 'moving');
-  const completed = join(s.run, 'completed', 'work');
-  await mkdir(completed, { recursive: true });
-  for (let lane = 0; lane < s.concurrency; lane += 1) await mkdir(join(s.run, 'claimed', `${s.worker}-${lane}`), { recursive: true });
+  const { completed, moving, laneDir } = await processDirs(s);
   const lstatIfExists = nodeFs.lstatIfExists ?? nodeFs.lstat;
   let processed = 0;
   await runLimited(s.names.length, s.concurrency, async (i) => {
     const name = s.names[i] as string;
-    const claimed = join(s.run, 'claimed', `${s.worker}-${i % s.concurrency}`, name);
+    const claimed = join(laneDir(i), name);
     await nodeFs.rename(join(s.run, 'pending', 'work', name), claimed);
     // The claim's stamp.
     const c = { prev: join(moving, `${name}~c.prev.json`), next: join(moving, `${name}~c.next.json`) };
@@ -189,16 +196,13 @@ async function createLeaseDesign(s: FloorState, count: number, text: string): Pr
 }
 
 async function processLeaseDesign(s: FloorState, outText: string): Promise<number> {
-  const moving = join(s.run, 'moving');
-  const completed = join(s.run, 'completed', 'work');
-  await mkdir(completed, { recursive: true });
-  for (let lane = 0; lane < s.concurrency; lane += 1) await mkdir(join(s.run, 'claimed', `${s.worker}-${lane}`), { recursive: true });
+  const { completed, moving, laneDir } = await processDirs(s);
   const claims = new Array<number>(s.concurrency).fill(0);
   let processed = 0;
   await runLimited(s.names.length, s.concurrency, async (i) => {
     const name = s.names[i] as string;
     const lane = i % s.concurrency;
-    const dir = join(s.run, 'claimed', `${s.worker}-${lane}`);
+    const dir = laneDir(i);
     await nodeFs.rename(join(s.run, 'pending', 'work', name), join(dir, name));
     await nodeFs.readFile(join(dir, name));
     if ((claims[lane] as number) % LEASE_BATCH === 0) await nodeFs.writeFileExclusive(join(dir, `lease-${claims[lane]}.json`), '{"lease_expires_at":"2030-01-01T00:00:00.000Z"}\n', false);
