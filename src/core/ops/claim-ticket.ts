@@ -40,18 +40,33 @@ export interface ClaimResult {
 export async function claimTicket(ctx: RunCtx, opts: ClaimOptions): Promise<ClaimResult | null> {
   const setup = await prepareClaim(ctx, opts);
   if (!setup) return null;
-  const { stage, workerId, leaseMs, to, lanes } = setup;
-  for (const lane of lanes) {
-    // Why check a lane: one that is a link out of the run is never claimed through (UNSAFE_PATH); cached.
+  let claimed = null as ClaimResult | null;
+  await claimThroughLanes(ctx, setup, {
+    wantMore: () => claimed === null,
+    claimFrom: async (dir) => {
+      claimed = await claimFromDir(ctx, dir, setup.to, setup);
+      return claimed === null;
+    },
+  });
+  return claimed;
+}
+
+/**
+ * Go through the setup's lanes in claim order while `wantMore()`, claiming from each pending
+ * directory with `claimFrom` (true: it ran empty). A lane that is a link out of the run is never
+ * claimed through (UNSAFE_PATH; cached); a priority lane that ran empty is dropped. The one lane
+ * walk of claimTicket and claimTickets.
+ */
+export async function claimThroughLanes(ctx: RunCtx, setup: ClaimSetup, c: { wantMore: () => boolean; claimFrom: (dir: string) => Promise<boolean> }): Promise<void> {
+  for (const lane of setup.lanes) {
+    if (!c.wantMore()) return;
     if (lane.name !== undefined && !(await checkRealDir(ctx, lane.dir))) continue;
-    const claimed = await claimFromDir(ctx, lane.dir, to, { stage, workerId, leaseMs });
-    if (claimed) return claimed;
-    if (lane.name !== undefined) {
+    const emptied = await c.claimFrom(lane.dir);
+    if (emptied && lane.name !== undefined) {
       forgetCursor(ctx, lane.dir);
-      await dropEmptyLane(ctx, stage, lane);
+      await dropEmptyLane(ctx, setup.stage, lane);
     }
   }
-  return null;
 }
 
 /** What every claim call decides before it renames anything (claimTicket and claimTickets). */

@@ -1,8 +1,6 @@
 import { TqError } from '../model/errors.js';
-import { dropEmptyLane } from '../store/pending-lanes.js';
-import { checkRealDir, type RunCtx } from '../store/run-context.js';
-import { claimFromDir, prepareClaim, type ClaimOptions, type ClaimResult } from './claim-ticket.js';
-import { forgetCursor } from './claim-cursor.js';
+import type { RunCtx } from '../store/run-context.js';
+import { claimFromDir, claimThroughLanes, prepareClaim, type ClaimOptions, type ClaimResult } from './claim-ticket.js';
 
 /** The most tickets one claimTickets call takes (a worker's slots are capped alike). */
 export const MAX_CLAIM_BATCH = 1000;
@@ -44,19 +42,11 @@ export async function claimTickets(ctx: RunCtx, opts: ClaimManyOptions): Promise
   // Why once: a batch is one decision; a pause that lands mid-batch stops the next call.
   const setup = await prepareClaim(ctx, opts);
   if (!setup) return [];
-  const { stage, workerId, leaseMs, to, lanes } = setup;
   const batch: Batch = { max, reserved: 0, claimed: [] };
-  const spec = { stage, workerId, leaseMs };
-  for (const lane of lanes) {
-    if (batch.reserved >= max || batch.failure !== undefined) break;
-    // Why check a lane: one that is a link out of the run is never claimed through (UNSAFE_PATH); cached.
-    if (lane.name !== undefined && !(await checkRealDir(ctx, lane.dir))) continue;
-    const emptied = await claimFromLane(ctx, lane.dir, to, spec, batch);
-    if (emptied && lane.name !== undefined) {
-      forgetCursor(ctx, lane.dir);
-      await dropEmptyLane(ctx, stage, lane);
-    }
-  }
+  await claimThroughLanes(ctx, setup, {
+    wantMore: () => batch.reserved < max && batch.failure === undefined,
+    claimFrom: (dir) => claimFromLane(ctx, dir, setup.to, setup, batch),
+  });
   if (batch.failure !== undefined && batch.claimed.length === 0) throw batch.failure;
   return batch.claimed;
 }
